@@ -1,0 +1,134 @@
+//! Elementwise kernels: one, two or three operands of one broadcast shape into a fresh
+//! contiguous buffer.
+//!
+//! Contiguous operands take a straight zip loop that the compiler vectorises; everything else
+//! goes through [`Walk`], with the row loop specialised for the common stride patterns (both
+//! contiguous, one broadcast along the row).
+
+use rayon::prelude::*;
+
+use super::walk::Walk;
+use super::{CHUNK, PAR_MIN};
+use crate::element::Element;
+use crate::layout::Layout;
+use crate::storage::output_buffer;
+
+/// Fills `out` by calling `fill(start, chunk)` on consecutive chunks, in parallel when large.
+pub(crate) fn fill_chunks<T: Element>(out: &mut [T], fill: impl Fn(usize, &mut [T]) + Sync) {
+    if out.len() >= PAR_MIN {
+        out.par_chunks_mut(CHUNK).enumerate().for_each(|(i, chunk)| fill(i * CHUNK, chunk));
+    } else {
+        fill(0, out);
+    }
+}
+
+/// `f` applied to every element of a tensor, into a new contiguous buffer in row-major order.
+pub(crate) fn map1<T: Element>(src: &[T], layout: &Layout, f: impl Fn(T) -> T + Sync) -> Vec<T> {
+    let n = layout.numel();
+    let mut out = output_buffer(n);
+    if layout.is_contiguous() {
+        let src = &src[layout.offset()..layout.offset() + n];
+        fill_chunks(&mut out, |start, chunk| {
+            let end = start + chunk.len();
+            for (o, &x) in chunk.iter_mut().zip(&src[start..end]) {
+                *o = f(x);
+            }
+        });
+        return out;
+    }
+    let walk = Walk::new(layout.shape(), [layout.strides()], [layout.offset()]);
+    let [s] = walk.row_strides();
+    fill_chunks(&mut out, |start, chunk| {
+        walk.for_each_row(start, start + chunk.len(), |pos, len, [o]| {
+            let row = &mut chunk[pos..pos + len];
+            if s == 1 {
+                for (r, &x) in row.iter_mut().zip(&src[o..o + len]) {
+                    *r = f(x);
+                }
+            } else {
+                for (i, r) in row.iter_mut().enumerate() {
+                    *r = f(src[o + i * s]);
+                }
+            }
+        });
+    });
+    out
+}
+
+/// `f(a, b)` over two operands already broadcast to one shape, into a new contiguous buffer.
+pub(crate) fn map2<T: Element>(
+    (a, la): (&[T], &Layout),
+    (b, lb): (&[T], &Layout),
+    f: impl Fn(T, T) -> T + Sync,
+) -> Vec<T> {
+    let n = la.numel();
+    let mut out = output_buffer(n);
+    if la.is_contiguous() && lb.is_contiguous() {
+        let a = &a[la.offset()..la.offset() + n];
+        let b = &b[lb.offset()..lb.offset() + n];
+        fill_chunks(&mut out, |start, chunk| {
+            let end = start + chunk.len();
+            for ((o, &x), &y) in chunk.iter_mut().zip(&a[start..end]).zip(&b[start..end]) {
+                *o = f(x, y);
+            }
+        });
+        return out;
+    }
+    let walk =
+        Walk::new(la.shape(), [la.strides(), lb.strides()], [la.offset(), lb.offset()]);
+    let [sa, sb] = walk.row_strides();
+    fill_chunks(&mut out, |start, chunk| {
+        walk.for_each_row(start, start + chunk.len(), |pos, len, [oa, ob]| {
+            let row = &mut chunk[pos..pos + len];
+            match (sa, sb) {
+                (1, 1) => {
+                    for ((r, &x), &y) in row.iter_mut().zip(&a[oa..oa + len]).zip(&b[ob..ob + len]) {
+                        *r = f(x, y);
+                    }
+                }
+                (1, 0) => {
+                    let y = b[ob];
+                    for (r, &x) in row.iter_mut().zip(&a[oa..oa + len]) {
+                        *r = f(x, y);
+                    }
+                }
+                (0, 1) => {
+                    let x = a[oa];
+                    for (r, &y) in row.iter_mut().zip(&b[ob..ob + len]) {
+                        *r = f(x, y);
+                    }
+                }
+                _ => {
+                    for (i, r) in row.iter_mut().enumerate() {
+                        *r = f(a[oa + i * sa], b[ob + i * sb]);
+                    }
+                }
+            }
+        });
+    });
+    out
+}
+
+/// `f(a, b, c)` over three operands already broadcast to one shape, into a new buffer.
+pub(crate) fn map3<T: Element>(
+    (a, la): (&[T], &Layout),
+    (b, lb): (&[T], &Layout),
+    (c, lc): (&[T], &Layout),
+    f: impl Fn(T, T, T) -> T + Sync,
+) -> Vec<T> {
+    let mut out = output_buffer(la.numel());
+    let walk = Walk::new(
+        la.shape(),
+        [la.strides(), lb.strides(), lc.strides()],
+        [la.offset(), lb.offset(), lc.offset()],
+    );
+    let [sa, sb, sc] = walk.row_strides();
+    fill_chunks(&mut out, |start, chunk| {
+        walk.for_each_row(start, start + chunk.len(), |pos, len, [oa, ob, oc]| {
+            for (i, r) in chunk[pos..pos + len].iter_mut().enumerate() {
+                *r = f(a[oa + i * sa], b[ob + i * sb], c[oc + i * sc]);
+            }
+        });
+    });
+    out
+}

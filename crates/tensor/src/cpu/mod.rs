@@ -1,0 +1,17 @@
+//! The CPU kernels: everything that touches tensor elements in bulk lives behind this boundary,
+//! so that another backend can sit beside it later.
+//!
+//! Parallel work is split into chunks whose size does not depend on the number of threads, so a
+//! result is the same bit for bit in a pool of one thread or of many. Work below [`PAR_MIN`]
+//! elements never enters the rayon pool: handing a tiny op to the pool costs more than doing it.
+
+pub(crate) mod gemm;
+pub(crate) mod map;
+pub(crate) mod reduce;
+pub(crate) mod walk;
+
+/// Elementwise and reduction work of fewer elements than this runs on the calling thread.
+pub(crate) const PAR_MIN: usize = 1 << 15;
+
+/// The unit of parallel elementwise work, in elements.
+pub(crate) const CHUNK: usize = 1 << 14;

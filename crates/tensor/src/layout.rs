@@ -1,0 +1,258 @@
+//! Where a tensor's elements sit in its storage: shape, strides and offset.
+//!
+//! Every view (transpose, permute, broadcast, narrow, squeeze, reshape of a compatible layout) is a
+//! new `Layout` over the same storage. A broadcast dimension has stride 0. Strides are in elements
+//! and never negative.
+
+use crate::check::{fail, fmt_shape};
+use crate::shape::{contiguous_strides, numel, Axis, Dims};
+
+/// Shape, strides and offset of a tensor within its storage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    shape: Dims,
+    strides: Dims,
+    offset: usize,
+}
+
+impl Layout {
+    /// The row-major layout of a fresh tensor of this shape.
+    pub fn contiguous(shape: Dims) -> Self {
+        let strides = contiguous_strides(&shape);
+        Layout { shape, strides, offset: 0 }
+    }
+
+    /// Dimension sizes, outermost first.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Distance in elements between neighbours along each axis (0 for a broadcast axis).
+    pub fn strides(&self) -> &[usize] {
+        &self.strides
+    }
+
+    /// Position of the first element in the storage.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// Number of axes.
+    pub fn rank(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        numel(&self.shape)
+    }
+
+    /// Whether the elements are in row-major order with no gaps (axes of size 1 may have any
+    /// stride), so the tensor is the slice `storage[offset..offset + numel]`.
+    pub fn is_contiguous(&self) -> bool {
+        let mut expected = 1;
+        for (&d, &s) in self.shape.iter().zip(&self.strides).rev() {
+            if d != 1 && s != expected {
+                return false;
+            }
+            expected *= d;
+        }
+        true
+    }
+
+    /// The storage position of the element at a multi-index.
+    #[track_caller]
+    pub(crate) fn position(&self, op: &str, index: &[usize]) -> usize {
+        if index.len() != self.rank() || index.iter().zip(&self.shape).any(|(&i, &d)| i >= d) {
+            fail(
+                op,
+                format!("index {index:?} is out of bounds for shape {}", fmt_shape(&self.shape)),
+            );
+        }
+        self.offset + index.iter().zip(&self.strides).map(|(i, s)| i * s).sum::<usize>()
+    }
+
+    /// Swaps two axes.
+    #[track_caller]
+    pub fn transpose(&self, a: impl Axis, b: impl Axis) -> Self {
+        let (a, b) = (a.resolve("transpose", self.rank()), b.resolve("transpose", self.rank()));
+        let mut out = self.clone();
+        out.shape.swap(a, b);
+        out.strides.swap(a, b);
+        out
+    }
+
+    /// Reorders the axes: axis `i` of the result is axis `perm[i]` of `self`.
+    #[track_caller]
+    pub fn permute(&self, perm: &[usize]) -> Self {
+        let rank = self.rank();
+        let mut seen = Dims::from_elem(0, rank);
+        let valid = perm.len() == rank
+            && perm.iter().all(|&p| p < rank && {
+                seen[p] += 1;
+                seen[p] == 1
+            });
+        if !valid {
+            fail(
+                "permute",
+                format!(
+                    "{perm:?} is not a permutation of the {rank} axes of shape {}",
+                    fmt_shape(&self.shape)
+                ),
+            );
+        }
+        Layout {
+            shape: perm.iter().map(|&p| self.shape[p]).collect(),
+            strides: perm.iter().map(|&p| self.strides[p]).collect(),
+            offset: self.offset,
+        }
+    }
+
+    /// Broadcasts to `shape` (NumPy rule, new axes in front) by giving repeated axes stride 0.
+    #[track_caller]
+    pub fn broadcast_to(&self, op: &str, shape: &[usize]) -> Self {
+        let rank = shape.len();
+        let lead = rank.wrapping_sub(self.rank());
+        if self.rank() > rank {
+            fail(
+                op,
+                format!(
+                    "cannot broadcast shape {} to the lower rank shape {}",
+                    fmt_shape(&self.shape),
+                    fmt_shape(shape)
+                ),
+            );
+        }
+        let mut strides = Dims::from_elem(0, rank);
+        for i in 0..self.rank() {
+            let (from, to) = (self.shape[i], shape[lead + i]);
+            if from == to {
+                strides[lead + i] = self.strides[i];
+            } else if from != 1 {
+                fail(
+                    op,
+                    format!(
+                        "cannot broadcast shape {} to {}: axis {i} has size {from}, not 1 or {to}",
+                        fmt_shape(&self.shape),
+                        fmt_shape(shape)
+                    ),
+                );
+            }
+        }
+        Layout { shape: Dims::from_slice(shape), strides, offset: self.offset }
+    }
+
+    /// Keeps `len` elements of `axis`, starting at `start`.
+    #[track_caller]
+    pub fn narrow(&self, axis: impl Axis, start: usize, len: usize) -> Self {
+        let axis = axis.resolve("narrow", self.rank());
+        let size = self.shape[axis];
+        if start.checked_add(len).is_none_or(|end| end > size) {
+            fail(
+                "narrow",
+                format!(
+                    "range {start}..{} is out of bounds for axis {axis} of size {size} in shape {}",
+                    start.saturating_add(len),
+                    fmt_shape(&self.shape)
+                ),
+            );
+        }
+        let mut out = self.clone();
+        out.shape[axis] = len;
+        if len > 0 {
+            out.offset += start * self.strides[axis];
+        }
+        out
+    }
+
+    /// Removes `axis`, which must have size 1.
+    #[track_caller]
+    pub fn squeeze(&self, axis: impl Axis) -> Self {
+        let axis = axis.resolve("squeeze", self.rank());
+        if self.shape[axis] != 1 {
+            fail(
+                "squeeze",
+                format!(
+                    "axis {axis} of shape {} has size {}, not 1",
+                    fmt_shape(&self.shape),
+                    self.shape[axis]
+                ),
+            );
+        }
+        let mut out = self.clone();
+        out.shape.remove(axis);
+        out.strides.remove(axis);
+        out
+    }
+
+    /// Removes every axis of size 1.
+    pub fn squeeze_all(&self) -> Self {
+        let keep = |&(&d, _): &(&usize, &usize)| d != 1;
+        Layout {
+            shape: self.shape.iter().zip(&self.strides).filter(keep).map(|(&d, _)| d).collect(),
+            strides: self.shape.iter().zip(&self.strides).filter(keep).map(|(_, &s)| s).collect(),
+            offset: self.offset,
+        }
+    }
+
+    /// Inserts an axis of size 1 at position `axis` (0..=rank; `-1` appends).
+    #[track_caller]
+    pub fn unsqueeze(&self, axis: impl Axis) -> Self {
+        let axis = axis.resolve("unsqueeze", self.rank() + 1);
+        let mut out = self.clone();
+        let stride = self.strides.get(axis).map_or(1, |&s| s * self.shape[axis]);
+        out.shape.insert(axis, 1);
+        out.strides.insert(axis, stride);
+        out
+    }
+
+    /// The same elements in row-major order with shape `shape`, as a view when the strides allow
+    /// it (always for a contiguous layout); `None` when only a copy can do it. The caller has
+    /// checked that the element counts agree.
+    pub(crate) fn reshape_view(&self, shape: &[usize]) -> Option<Self> {
+        if self.is_contiguous() || self.numel() == 0 {
+            return Some(Layout {
+                shape: Dims::from_slice(shape),
+                strides: contiguous_strides(shape),
+                offset: self.offset,
+            });
+        }
+        // Match groups of old and new axes with equal products; each group of old axes must be
+        // contiguous within itself, and then the new axes of the group get strides carved from
+        // the group's innermost stride.
+        let old: Dims = self.shape.iter().copied().filter(|&d| d != 1).collect();
+        let old_strides: Dims =
+            self.shape.iter().zip(&self.strides).filter(|(&d, _)| d != 1).map(|(_, &s)| s).collect();
+        let mut strides = Dims::from_elem(0, shape.len());
+        let (mut oi, mut ni) = (0, 0);
+        while oi < old.len() && ni < shape.len() {
+            let (o_start, n_start) = (oi, ni);
+            let (mut op, mut np) = (old[oi], shape[ni]);
+            while op != np {
+                if np < op {
+                    ni += 1;
+                    np *= shape[ni];
+                } else {
+                    oi += 1;
+                    op *= old[oi];
+                }
+            }
+            for k in o_start..oi {
+                if old_strides[k] != old[k + 1] * old_strides[k + 1] {
+                    return None;
+                }
+            }
+            strides[ni] = old_strides[oi];
+            for k in (n_start..ni).rev() {
+                strides[k] = strides[k + 1] * shape[k + 1];
+            }
+            oi += 1;
+            ni += 1;
+        }
+        // Trailing new axes are all of size 1; any stride will do.
+        for k in ni..shape.len() {
+            strides[k] = 1;
+        }
+        Some(Layout { shape: Dims::from_slice(shape), strides, offset: self.offset })
+    }
+}

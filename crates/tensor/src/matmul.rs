@@ -1,0 +1,123 @@
+//! Matrix products with NumPy's `matmul` semantics.
+//!
+//! 1-D · 1-D is a dot product; a 1-D left operand is treated as a row vector and a 1-D right
+//! operand as a column vector, the added axis removed from the result; operands of rank ≥ 3 are
+//! stacks of matrices whose leading (batch) axes broadcast. Every operand goes to the kernel as
+//! strides, so a transposed view costs no copy.
+
+use rayon::prelude::*;
+
+use crate::check::{fail, fmt_shape};
+use crate::cpu::gemm::{gemm, MatRef};
+use crate::element::Element;
+use crate::layout::Layout;
+use crate::shape::{broadcast_shapes, Dims};
+use crate::storage::output_buffer;
+use crate::tensor::Tensor;
+
+/// Below this many multiply-adds per matrix, a batch is spread over the pool matrix by matrix
+/// instead of letting each product use the pool on its own.
+const SMALL_MATRIX_MACS: usize = 1 << 15;
+
+impl<T: Element> Tensor<T> {
+    /// The matrix product, NumPy style (see the module documentation for the rank rules).
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3]);
+    /// let b = Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0], [3, 2]);
+    /// assert_eq!(a.matmul(&b).to_vec(), vec![4.0, 5.0, 10.0, 11.0]);
+    /// // Transposed operands are strides, not copies.
+    /// assert_eq!(a.matmul(&a.t()).to_vec(), vec![14.0, 32.0, 32.0, 77.0]);
+    /// // A batch of 4 matrices times one matrix: the batch axis broadcasts.
+    /// let batch = Tensor::<f32>::ones([4, 2, 3]);
+    /// assert_eq!(batch.matmul(&b).shape(), &[4, 2, 2]);
+    /// ```
+    #[track_caller]
+    pub fn matmul(&self, other: &Tensor<T>) -> Tensor<T> {
+        let (ra, rb) = (self.rank(), other.rank());
+        if ra == 0 || rb == 0 {
+            fail(
+                "matmul",
+                format!(
+                    "{} x {}: both operands need at least one axis",
+                    fmt_shape(self.shape()),
+                    fmt_shape(other.shape())
+                ),
+            );
+        }
+        // Promote 1-D operands to matrices; remember which axes to drop from the result.
+        let a = if ra == 1 { self.unsqueeze(0) } else { self.clone() };
+        let b = if rb == 1 { other.unsqueeze(1) } else { other.clone() };
+        let (m, k) = (a.shape()[a.rank() - 2], a.shape()[a.rank() - 1]);
+        let (k2, n) = (b.shape()[b.rank() - 2], b.shape()[b.rank() - 1]);
+        if k != k2 {
+            fail(
+                "matmul",
+                format!(
+                    "{} x {}: inner dimensions {k} and {k2} differ",
+                    fmt_shape(self.shape()),
+                    fmt_shape(other.shape())
+                ),
+            );
+        }
+        let batch_a = &a.shape()[..a.rank() - 2];
+        let batch_b = &b.shape()[..b.rank() - 2];
+        let batch: Dims = if batch_a == batch_b {
+            batch_a.into()
+        } else {
+            broadcast_shapes("matmul", batch_a, batch_b)
+        };
+        let full = |mat: &[usize]| -> Dims { batch.iter().chain(mat).copied().collect() };
+        let la = a.layout.broadcast_to("matmul", &full(&[m, k]));
+        let lb = b.layout.broadcast_to("matmul", &full(&[k, n]));
+        let out = batched_gemm(&batch, m, k, n, (a.storage.as_slice(), &la), (b.storage.as_slice(), &lb));
+
+        let mut shape = full(&[m, n]);
+        if rb == 1 {
+            shape.pop();
+        }
+        if ra == 1 {
+            shape.remove(shape.len() - if rb == 1 { 1 } else { 2 });
+        }
+        Tensor::from_parts(out, Layout::contiguous(shape))
+    }
+}
+
+/// Multiplies every matrix of a broadcast batch: `la` is `batch × m × k`, `lb` `batch × k × n`.
+fn batched_gemm<T: Element>(
+    batch: &[usize],
+    m: usize,
+    k: usize,
+    n: usize,
+    (a, la): (&[T], &Layout),
+    (b, lb): (&[T], &Layout),
+) -> Vec<T> {
+    let count: usize = batch.iter().product();
+    let mut out = output_buffer(count * m * n);
+    let rank = batch.len();
+    let matrix = |data, layout: &Layout, index: usize| {
+        // Unravel the batch index into a storage offset.
+        let mut offset = layout.offset();
+        let mut rest = index;
+        for axis in (0..rank).rev() {
+            offset += (rest % batch[axis]) * layout.strides()[axis];
+            rest /= batch[axis];
+        }
+        MatRef { data, offset, row_stride: layout.strides()[rank], col_stride: layout.strides()[rank + 1] }
+    };
+    let one = |index: usize, dst: &mut [T], parallel: bool| {
+        gemm(m, k, n, matrix(a, la, index), matrix(b, lb, index), dst, parallel);
+    };
+    if m * n == 0 {
+        return out;
+    }
+    if count > 1 && m * n * k < SMALL_MATRIX_MACS && count * m * n * k >= SMALL_MATRIX_MACS {
+        out.par_chunks_mut(m * n).enumerate().for_each(|(i, dst)| one(i, dst, false));
+    } else {
+        for (i, dst) in out.chunks_mut(m * n).enumerate() {
+            one(i, dst, true);
+        }
+    }
+    out
+}

@@ -1,0 +1,259 @@
+//! Reductions: over one axis or several (with `keepdim`), over the whole tensor, and the
+//! softmax family along an axis.
+//!
+//! Every reduction permutes the folded axes to the back and hands the view to one kernel
+//! (`cpu::reduce`), whose fixed blocking makes results identical for any thread count. Maximum
+//! and minimum propagate NaN; `argmax`/`argmin` return the first position of the extreme value.
+
+use crate::check::{fail, fmt_shape};
+use crate::cpu::reduce::{arg_best, reduce, softmax_rows};
+use crate::element::Element;
+use crate::layout::Layout;
+use crate::shape::{Axes, Axis, Dims};
+use crate::tensor::Tensor;
+
+fn add<T: Element>(a: T, b: T) -> T {
+    a + b
+}
+
+fn max_nan<T: Element>(a: T, b: T) -> T {
+    if b > a || b.is_nan() {
+        b
+    } else {
+        a
+    }
+}
+
+fn min_nan<T: Element>(a: T, b: T) -> T {
+    if b < a || b.is_nan() {
+        b
+    } else {
+        a
+    }
+}
+
+impl<T: Element> Tensor<T> {
+    /// Folds `axes` with `f` from `init`; the shared body of every reduction.
+    #[track_caller]
+    fn fold_axes(&self, axes: &Dims, keepdim: bool, init: T, f: impl Fn(T, T) -> T + Sync) -> Tensor<T> {
+        let rank = self.rank();
+        let kept: Dims = (0..rank).filter(|a| !axes.contains(a)).collect();
+        let perm: Dims = kept.iter().chain(axes.iter()).copied().collect();
+        let (data, layout) = self.parts();
+        let out = reduce(data, &layout.permute(&perm), kept.len(), init, f);
+        Tensor::from_parts(out, Layout::contiguous(self.reduced_shape(axes, keepdim)))
+    }
+
+    fn reduced_shape(&self, axes: &[usize], keepdim: bool) -> Dims {
+        let shape = self.shape().iter().enumerate();
+        if keepdim {
+            shape.map(|(a, &d)| if axes.contains(&a) { 1 } else { d }).collect()
+        } else {
+            shape.filter(|(a, _)| !axes.contains(a)).map(|(_, &d)| d).collect()
+        }
+    }
+
+    #[track_caller]
+    fn check_nonempty(&self, op: &str, axes: &[usize]) {
+        if axes.iter().any(|&a| self.shape()[a] == 0) || (axes.is_empty() && self.numel() == 0) {
+            fail(op, format!("cannot reduce an empty axis of shape {}", fmt_shape(self.shape())));
+        }
+    }
+
+    /// Σ over `axes`; `keepdim` leaves them in place with size 1.
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let t = Tensor::<f32>::arange(6).reshape([2, 3]);
+    /// assert_eq!(t.sum(0, false).to_vec(), vec![3.0, 5.0, 7.0]);
+    /// assert_eq!(t.sum(-1, true).shape(), &[2, 1]);
+    /// assert_eq!(t.sum([0, 1], false).item(), 15.0);
+    /// ```
+    #[track_caller]
+    pub fn sum(&self, axes: impl Axes, keepdim: bool) -> Tensor<T> {
+        let axes = axes.resolve_all("sum", self.rank());
+        self.fold_axes(&axes, keepdim, T::zero(), add)
+    }
+
+    /// Σ of all elements, as a rank-0 tensor.
+    pub fn sum_all(&self) -> Tensor<T> {
+        self.fold_axes(&(0..self.rank()).collect(), false, T::zero(), add)
+    }
+
+    /// The mean over `axes` (NaN for an empty axis).
+    #[track_caller]
+    pub fn mean(&self, axes: impl Axes, keepdim: bool) -> Tensor<T> {
+        let axes = axes.resolve_all("mean", self.rank());
+        let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
+        let scale = T::from_usize(count).unwrap().recip();
+        self.fold_axes(&axes, keepdim, T::zero(), add).map(|x| x * scale)
+    }
+
+    /// The mean of all elements, as a rank-0 tensor.
+    pub fn mean_all(&self) -> Tensor<T> {
+        let scale = T::from_usize(self.numel()).unwrap().recip();
+        self.sum_all().map(|x| x * scale)
+    }
+
+    /// The maximum over `axes` (NaN if any element is NaN).
+    #[track_caller]
+    pub fn max(&self, axes: impl Axes, keepdim: bool) -> Tensor<T> {
+        let axes = axes.resolve_all("max", self.rank());
+        self.check_nonempty("max", &axes);
+        self.fold_axes(&axes, keepdim, T::neg_infinity(), max_nan)
+    }
+
+    /// The largest element, as a rank-0 tensor.
+    #[track_caller]
+    pub fn max_all(&self) -> Tensor<T> {
+        self.check_nonempty("max_all", &[]);
+        self.fold_axes(&(0..self.rank()).collect(), false, T::neg_infinity(), max_nan)
+    }
+
+    /// The minimum over `axes` (NaN if any element is NaN).
+    #[track_caller]
+    pub fn min(&self, axes: impl Axes, keepdim: bool) -> Tensor<T> {
+        let axes = axes.resolve_all("min", self.rank());
+        self.check_nonempty("min", &axes);
+        self.fold_axes(&axes, keepdim, T::infinity(), min_nan)
+    }
+
+    /// The smallest element, as a rank-0 tensor.
+    #[track_caller]
+    pub fn min_all(&self) -> Tensor<T> {
+        self.check_nonempty("min_all", &[]);
+        self.fold_axes(&(0..self.rank()).collect(), false, T::infinity(), min_nan)
+    }
+
+    /// Variance over `axes`: Σ(x − mean)² / (N − correction). `correction = 1` is the unbiased
+    /// estimate (PyTorch's default), `0` the population variance (NumPy's).
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], [4]);
+    /// assert_eq!(t.var(0, 1, false).item(), 5.0 / 3.0);
+    /// assert_eq!(t.var_all(0).item(), 1.25);
+    /// ```
+    #[track_caller]
+    pub fn var(&self, axes: impl Axes, correction: usize, keepdim: bool) -> Tensor<T> {
+        let axes = axes.resolve_all("var", self.rank());
+        let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
+        let deviations = self.sub(&self.fold_axes(&axes, true, T::zero(), add).map(|s| s / T::from_usize(count).unwrap()));
+        let divisor = T::from_usize(count).unwrap() - T::from_usize(correction).unwrap();
+        deviations.square().fold_axes(&axes, keepdim, T::zero(), add).map(|s| s / divisor)
+    }
+
+    /// Variance of all elements (see [`Tensor::var`]), as a rank-0 tensor.
+    pub fn var_all(&self, correction: usize) -> Tensor<T> {
+        self.var((0..self.rank()).collect::<Vec<usize>>(), correction, false)
+    }
+
+    /// Index of the first maximum along `axis`, as whole-number values of `T`.
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0f32, 7.0, 7.0, 9.0, 0.0, 2.0], [2, 3]);
+    /// assert_eq!(t.argmax(1, false).to_vec(), vec![1.0, 0.0]);
+    /// ```
+    #[track_caller]
+    pub fn argmax(&self, axis: impl Axis, keepdim: bool) -> Tensor<T> {
+        self.arg_along("argmax", axis, keepdim, |x, best| x > best || (x.is_nan() && !best.is_nan()))
+    }
+
+    /// Index of the first minimum along `axis`, as whole-number values of `T`.
+    #[track_caller]
+    pub fn argmin(&self, axis: impl Axis, keepdim: bool) -> Tensor<T> {
+        self.arg_along("argmin", axis, keepdim, |x, best| x < best || (x.is_nan() && !best.is_nan()))
+    }
+
+    /// Row-major position of the first maximum of the whole tensor.
+    #[track_caller]
+    pub fn argmax_all(&self) -> usize {
+        self.check_nonempty("argmax_all", &[]);
+        arg_best(&self.to_vec(), self.numel(), |x, best| x > best || (x.is_nan() && !best.is_nan()))[0]
+    }
+
+    /// Row-major position of the first minimum of the whole tensor.
+    #[track_caller]
+    pub fn argmin_all(&self) -> usize {
+        self.check_nonempty("argmin_all", &[]);
+        arg_best(&self.to_vec(), self.numel(), |x, best| x < best || (x.is_nan() && !best.is_nan()))[0]
+    }
+
+    #[track_caller]
+    fn arg_along(&self, op: &str, axis: impl Axis, keepdim: bool, better: impl Fn(T, T) -> bool) -> Tensor<T> {
+        let axis = axis.resolve(op, self.rank());
+        self.check_nonempty(op, &[axis]);
+        let rows = self.move_axis_last(axis).to_vec();
+        let best = arg_best(&rows, self.shape()[axis], better);
+        let values = best.into_iter().map(|i| T::from_usize(i).unwrap()).collect();
+        Tensor::from_parts(values, Layout::contiguous(self.reduced_shape(&[axis], keepdim)))
+    }
+
+    /// A view with `axis` moved to the back.
+    fn move_axis_last(&self, axis: usize) -> Tensor<T> {
+        let mut perm: Dims = (0..self.rank()).filter(|&a| a != axis).collect();
+        perm.push(axis);
+        self.permute(&perm)
+    }
+
+    /// `ln Σ exp(x)` over `axes`, computed as `m + ln Σ exp(x − m)` with `m` the maximum, so that
+    /// large inputs do not overflow.
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let t = Tensor::from_vec(vec![1000.0f64, 1000.0], [2]);
+    /// assert_eq!(t.log_sum_exp(0, false).item(), 1000.0 + 2f64.ln());
+    /// ```
+    #[track_caller]
+    pub fn log_sum_exp(&self, axes: impl Axes, keepdim: bool) -> Tensor<T> {
+        let axes = axes.resolve_all("log_sum_exp", self.rank());
+        self.check_nonempty("log_sum_exp", &axes);
+        let max = self.fold_axes(&axes, true, T::neg_infinity(), max_nan);
+        let shift = max.map(|m| if m.is_finite() { m } else { T::zero() });
+        let sum = self.sub(&shift).exp().fold_axes(&axes, true, T::zero(), add);
+        let out = sum.ln().add(&shift);
+        if keepdim {
+            out
+        } else {
+            out.reshape(self.reduced_shape(&axes, false))
+        }
+    }
+
+    /// `exp(x) / Σ exp(x)` along `axis`, shifted by the maximum so that large inputs are exact.
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let p = Tensor::from_vec(vec![1e4f32, 1e4], [1, 2]).softmax(-1);
+    /// assert_eq!(p.to_vec(), vec![0.5, 0.5]);
+    /// ```
+    #[track_caller]
+    pub fn softmax(&self, axis: impl Axis) -> Tensor<T> {
+        self.softmax_along("softmax", axis, false)
+    }
+
+    /// `x − ln Σ exp(x)` along `axis`, stable for large inputs.
+    #[track_caller]
+    pub fn log_softmax(&self, axis: impl Axis) -> Tensor<T> {
+        self.softmax_along("log_softmax", axis, true)
+    }
+
+    #[track_caller]
+    fn softmax_along(&self, op: &str, axis: impl Axis, log: bool) -> Tensor<T> {
+        let axis = axis.resolve(op, self.rank());
+        if self.numel() == 0 {
+            return self.contiguous();
+        }
+        let moved = self.move_axis_last(axis);
+        let rows = moved.contiguous();
+        let out = softmax_rows(rows.as_slice().unwrap(), self.shape()[axis], log);
+        let result = Tensor::from_parts(out, Layout::contiguous(moved.shape().into()));
+        if axis + 1 == self.rank() {
+            return result;
+        }
+        // Move the axis back to where it was.
+        let mut inverse: Dims = (0..self.rank() - 1).collect();
+        inverse.insert(axis, self.rank() - 1);
+        result.permute(&inverse).contiguous()
+    }
+}

@@ -1,0 +1,194 @@
+//! Shapes, axes and the NumPy broadcasting rule.
+//!
+//! A shape is a list of dimension sizes, outermost first. `SmallVec` keeps shapes of rank ≤ 4 off
+//! the heap, which matters for the many tiny tensors of a small model. Axes may be given from the
+//! front (`0`, `1`, …) or, as in NumPy and PyTorch, from the back (`-1` is the last axis).
+
+use smallvec::SmallVec;
+
+use crate::check::{fail, fmt_shape};
+
+/// Dimension sizes (or strides), inline up to rank 4.
+pub type Dims = SmallVec<[usize; 4]>;
+
+/// Anything that names a shape: `[2, 3]`, `&[2, 3][..]`, `vec![2, 3]`, or `()` for a scalar.
+pub trait IntoShape {
+    /// The dimension sizes.
+    fn into_dims(self) -> Dims;
+}
+
+impl<const N: usize> IntoShape for [usize; N] {
+    fn into_dims(self) -> Dims {
+        Dims::from_slice(&self)
+    }
+}
+
+impl<const N: usize> IntoShape for &[usize; N] {
+    fn into_dims(self) -> Dims {
+        Dims::from_slice(self)
+    }
+}
+
+impl IntoShape for &[usize] {
+    fn into_dims(self) -> Dims {
+        Dims::from_slice(self)
+    }
+}
+
+impl IntoShape for Vec<usize> {
+    fn into_dims(self) -> Dims {
+        Dims::from_vec(self)
+    }
+}
+
+impl IntoShape for &Vec<usize> {
+    fn into_dims(self) -> Dims {
+        Dims::from_slice(self)
+    }
+}
+
+impl IntoShape for Dims {
+    fn into_dims(self) -> Dims {
+        self
+    }
+}
+
+impl IntoShape for &Dims {
+    fn into_dims(self) -> Dims {
+        self.clone()
+    }
+}
+
+impl IntoShape for () {
+    fn into_dims(self) -> Dims {
+        Dims::new()
+    }
+}
+
+/// One axis: a `usize` counts from the front, a negative `isize`/`i32`/`i64` from the back.
+pub trait Axis: Copy {
+    /// Resolves the axis against a tensor of rank `rank`, panicking with the op's name if it is
+    /// out of range.
+    #[track_caller]
+    fn resolve(self, op: &str, rank: usize) -> usize;
+}
+
+impl Axis for usize {
+    #[track_caller]
+    fn resolve(self, op: &str, rank: usize) -> usize {
+        if self >= rank {
+            fail(op, format!("axis {self} is out of range for a tensor of rank {rank}"));
+        }
+        self
+    }
+}
+
+macro_rules! signed_axis {
+    ($($t:ty),*) => {$(
+        impl Axis for $t {
+            #[track_caller]
+            fn resolve(self, op: &str, rank: usize) -> usize {
+                let r = rank as i64;
+                let a = self as i64;
+                if a >= r || a < -r {
+                    fail(op, format!("axis {self} is out of range for a tensor of rank {rank}"));
+                }
+                if a < 0 { (a + r) as usize } else { a as usize }
+            }
+        }
+    )*};
+}
+signed_axis!(i32, i64, isize);
+
+/// One axis or several: `1`, `-1`, `[0, 2]`, `&[0, 2][..]`, `vec![0, 2]`.
+pub trait Axes {
+    /// Resolves every axis, sorted ascending, panicking on an axis out of range or given twice.
+    #[track_caller]
+    fn resolve_all(&self, op: &str, rank: usize) -> Dims;
+}
+
+#[track_caller]
+fn resolve_list<A: Axis>(axes: &[A], op: &str, rank: usize) -> Dims {
+    let mut out: Dims = axes.iter().map(|a| a.resolve(op, rank)).collect();
+    out.sort_unstable();
+    if out.windows(2).any(|w| w[0] == w[1]) {
+        fail(op, format!("an axis is given twice in {out:?}"));
+    }
+    out
+}
+
+impl<A: Axis> Axes for A {
+    #[track_caller]
+    fn resolve_all(&self, op: &str, rank: usize) -> Dims {
+        Dims::from_slice(&[self.resolve(op, rank)])
+    }
+}
+
+impl<A: Axis, const N: usize> Axes for [A; N] {
+    #[track_caller]
+    fn resolve_all(&self, op: &str, rank: usize) -> Dims {
+        resolve_list(self, op, rank)
+    }
+}
+
+impl<A: Axis> Axes for &[A] {
+    #[track_caller]
+    fn resolve_all(&self, op: &str, rank: usize) -> Dims {
+        resolve_list(self, op, rank)
+    }
+}
+
+impl<A: Axis> Axes for Vec<A> {
+    #[track_caller]
+    fn resolve_all(&self, op: &str, rank: usize) -> Dims {
+        resolve_list(self, op, rank)
+    }
+}
+
+/// The number of elements of a shape (1 for a scalar).
+pub fn numel(shape: &[usize]) -> usize {
+    shape.iter().product()
+}
+
+/// Row-major strides of a contiguous tensor of this shape.
+pub fn contiguous_strides(shape: &[usize]) -> Dims {
+    let mut strides = Dims::from_elem(0, shape.len());
+    let mut acc = 1;
+    for (s, &d) in strides.iter_mut().zip(shape).rev() {
+        *s = acc;
+        acc *= d;
+    }
+    strides
+}
+
+/// The shape two shapes broadcast to under NumPy's rule: align from the back; each pair of sizes
+/// must be equal or contain a 1.
+///
+/// ```
+/// use shendu_tensor::broadcast_shapes;
+/// assert_eq!(broadcast_shapes("add", &[4, 1, 3], &[2, 1]).as_slice(), &[4, 2, 3]);
+/// ```
+#[track_caller]
+pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Dims {
+    let rank = a.len().max(b.len());
+    let mut out = Dims::from_elem(0, rank);
+    for i in 0..rank {
+        let da = if i < rank - a.len() { 1 } else { a[i - (rank - a.len())] };
+        let db = if i < rank - b.len() { 1 } else { b[i - (rank - b.len())] };
+        out[i] = match (da, db) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => fail(
+                op,
+                format!(
+                    "shapes {} and {} do not broadcast: sizes {da} and {db} differ at axis {i} \
+                     of the aligned shape, and neither is 1",
+                    fmt_shape(a),
+                    fmt_shape(b)
+                ),
+            ),
+        };
+    }
+    out
+}

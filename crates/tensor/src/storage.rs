@@ -1,0 +1,122 @@
+//! Tensor storage: a shared buffer, and the pool that recycles large buffers.
+//!
+//! A fresh multi-megabyte allocation comes from the kernel as untouched pages, and the first write
+//! to each page faults: for a memory-bound op such as `a + b` on 2^24 elements that costs about as
+//! much as the arithmetic. Buffers of at least [`POOL_MIN_BYTES`] therefore go back to a pool when
+//! their last tensor is dropped, and the next allocation of the same length takes one from there,
+//! already mapped. The pool is bounded ([`POOL_MAX_BYTES`] in all), so it never holds more than a
+//! few recently freed results.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::element::Element;
+
+/// Buffers smaller than this go straight to and from the allocator: they are cheap to allocate
+/// and the allocator keeps them mapped.
+pub const POOL_MIN_BYTES: usize = 1 << 20;
+
+/// The most memory the pool of one element type keeps for reuse.
+pub const POOL_MAX_BYTES: usize = 512 << 20;
+
+/// How many buffers of one length the pool keeps.
+const POOL_MAX_PER_LEN: usize = 4;
+
+/// Recycles large buffers of one element type; see the module documentation.
+pub struct BufferPool<T> {
+    free: Mutex<Option<PoolState<T>>>,
+}
+
+struct PoolState<T> {
+    by_len: HashMap<usize, Vec<Vec<T>>>,
+    bytes: usize,
+}
+
+impl<T: Element> BufferPool<T> {
+    /// An empty pool (a `const fn`, for statics).
+    pub const fn new() -> Self {
+        BufferPool { free: Mutex::new(None) }
+    }
+
+    fn is_pooled(len: usize) -> bool {
+        len * size_of::<T>() >= POOL_MIN_BYTES
+    }
+
+    /// A buffer of exactly `len` elements whose contents are unspecified: the caller overwrites
+    /// every element.
+    pub(crate) fn take(&self, len: usize) -> Vec<T> {
+        if Self::is_pooled(len) {
+            let mut guard = self.free.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(state) = guard.as_mut() {
+                if let Some(buf) = state.by_len.get_mut(&len).and_then(Vec::pop) {
+                    state.bytes -= len * size_of::<T>();
+                    return buf;
+                }
+            }
+        }
+        vec![T::zero(); len]
+    }
+
+    /// Keeps `buf` for reuse if it is large and the pool has room; drops it otherwise.
+    pub(crate) fn give(&self, buf: Vec<T>) {
+        let len = buf.len();
+        if !Self::is_pooled(len) || buf.capacity() != len {
+            return;
+        }
+        let bytes = len * size_of::<T>();
+        let mut guard = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let state = guard.get_or_insert_with(|| PoolState { by_len: HashMap::new(), bytes: 0 });
+        let slot = state.by_len.entry(len).or_default();
+        if slot.len() < POOL_MAX_PER_LEN && state.bytes + bytes <= POOL_MAX_BYTES {
+            slot.push(buf);
+            state.bytes += bytes;
+        }
+    }
+
+    /// Returns every pooled buffer to the allocator.
+    pub fn clear(&self) {
+        *self.free.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Bytes currently held for reuse.
+    pub fn held_bytes(&self) -> usize {
+        self.free.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map_or(0, |s| s.bytes)
+    }
+}
+
+impl<T: Element> Default for BufferPool<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The elements behind one or more tensors. Dropping the last reference hands a large buffer
+/// back to the pool.
+pub(crate) struct Storage<T: Element> {
+    data: Vec<T>,
+}
+
+impl<T: Element> Storage<T> {
+    pub(crate) fn new(data: Vec<T>) -> Self {
+        Storage { data }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[T] {
+        &self.data
+    }
+
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
+        &mut self.data
+    }
+}
+
+impl<T: Element> Drop for Storage<T> {
+    fn drop(&mut self) {
+        T::pool().give(std::mem::take(&mut self.data));
+    }
+}
+
+/// A buffer of `len` elements with unspecified contents, to be overwritten by a kernel.
+pub(crate) fn output_buffer<T: Element>(len: usize) -> Vec<T> {
+    T::pool().take(len)
+}

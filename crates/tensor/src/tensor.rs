@@ -1,0 +1,252 @@
+//! The `Tensor` type: shared storage plus a layout, with its accessors and its views.
+//!
+//! Cloning a tensor, and every view below, shares the storage; nothing here copies elements except
+//! [`Tensor::contiguous`] (and [`Tensor::reshape`] when the layout leaves no other way).
+
+use std::sync::Arc;
+
+use crate::check::{fail, fmt_shape};
+use crate::cpu::map::map1;
+use crate::element::Element;
+use crate::layout::Layout;
+use crate::shape::{numel, Axis, Dims, IntoShape};
+use crate::storage::Storage;
+
+/// An n-dimensional array of `T` (`f32` unless stated), row-major, with NumPy broadcasting.
+///
+/// A tensor is an `Arc` to its storage plus a [`Layout`] (shape, strides, offset), so cloning is
+/// cheap and views share elements. Operations return new tensors; the in-place methods (`add_`,
+/// `fill_`, …) copy first when the storage is shared, so a view never changes under a reader.
+///
+/// ```
+/// use shendu_tensor::Tensor;
+/// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3]);
+/// let b = Tensor::from_vec(vec![10.0, 20.0, 30.0], [3]);
+/// assert_eq!((&a + &b).to_vec(), vec![11.0, 22.0, 33.0, 14.0, 25.0, 36.0]);
+/// assert_eq!(a.t().shape(), &[3, 2]);
+/// ```
+pub struct Tensor<T: Element = f32> {
+    pub(crate) storage: Arc<Storage<T>>,
+    pub(crate) layout: Layout,
+}
+
+impl<T: Element> Clone for Tensor<T> {
+    fn clone(&self) -> Self {
+        Tensor { storage: Arc::clone(&self.storage), layout: self.layout.clone() }
+    }
+}
+
+impl<T: Element> Tensor<T> {
+    /// A tensor that owns `data`, laid out row-major with `shape`.
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let t = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], [2, 2]);
+    /// assert_eq!(t.get(&[1, 0]), 3.0);
+    /// ```
+    #[track_caller]
+    pub fn from_vec(data: Vec<T>, shape: impl IntoShape) -> Self {
+        let shape = shape.into_dims();
+        if data.len() != numel(&shape) {
+            fail(
+                "from_vec",
+                format!(
+                    "{} elements cannot fill shape {} ({} elements)",
+                    data.len(),
+                    fmt_shape(&shape),
+                    numel(&shape)
+                ),
+            );
+        }
+        Self::from_parts(data, Layout::contiguous(shape))
+    }
+
+    /// A tensor of rank 0 holding one value.
+    pub fn scalar(value: T) -> Self {
+        Self::from_parts(vec![value], Layout::contiguous(Dims::new()))
+    }
+
+    pub(crate) fn from_parts(data: Vec<T>, layout: Layout) -> Self {
+        Tensor { storage: Arc::new(Storage::new(data)), layout }
+    }
+
+    /// A new tensor over the same storage with another layout.
+    pub(crate) fn with_layout(&self, layout: Layout) -> Self {
+        Tensor { storage: Arc::clone(&self.storage), layout }
+    }
+
+    /// The storage and the layout, for kernels.
+    pub(crate) fn parts(&self) -> (&[T], &Layout) {
+        (self.storage.as_slice(), &self.layout)
+    }
+
+    /// Dimension sizes, outermost first.
+    pub fn shape(&self) -> &[usize] {
+        self.layout.shape()
+    }
+
+    /// Number of axes (0 for a scalar).
+    pub fn rank(&self) -> usize {
+        self.layout.rank()
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.layout.numel()
+    }
+
+    /// Shape, strides and offset within the storage.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Whether two tensors are views of the same storage.
+    pub fn shares_storage(&self, other: &Tensor<T>) -> bool {
+        Arc::ptr_eq(&self.storage, &other.storage)
+    }
+
+    /// Whether the elements sit in row-major order without gaps.
+    pub fn is_contiguous(&self) -> bool {
+        self.layout.is_contiguous()
+    }
+
+    /// The elements in row-major order as a slice, when the tensor is contiguous.
+    pub fn as_slice(&self) -> Option<&[T]> {
+        let (data, layout) = self.parts();
+        layout.is_contiguous().then(|| &data[layout.offset()..layout.offset() + layout.numel()])
+    }
+
+    /// The elements in row-major order.
+    pub fn to_vec(&self) -> Vec<T> {
+        match self.as_slice() {
+            Some(slice) => slice.to_vec(),
+            None => {
+                let (data, layout) = self.parts();
+                map1(data, layout, |x| x)
+            }
+        }
+    }
+
+    /// The single element of a tensor with one element (of any rank).
+    #[track_caller]
+    pub fn item(&self) -> T {
+        if self.numel() != 1 {
+            fail(
+                "item",
+                format!("a tensor of shape {} has {} elements, not 1", fmt_shape(self.shape()), self.numel()),
+            );
+        }
+        self.storage.as_slice()[self.layout.offset()]
+    }
+
+    /// The element at a multi-index.
+    #[track_caller]
+    pub fn get(&self, index: &[usize]) -> T {
+        self.storage.as_slice()[self.layout.position("get", index)]
+    }
+
+    /// This tensor if it is contiguous (sharing storage), else a contiguous copy.
+    pub fn contiguous(&self) -> Tensor<T> {
+        if self.is_contiguous() {
+            return self.clone();
+        }
+        let (data, layout) = self.parts();
+        Self::from_parts(map1(data, layout, |x| x), Layout::contiguous(Dims::from_slice(self.shape())))
+    }
+
+    /// The same elements, in row-major order, with another shape of equal element count.
+    /// A view when the layout allows (always for a contiguous tensor), a copy otherwise.
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let t = Tensor::<f32>::arange(6).reshape([2, 3]);
+    /// assert_eq!(t.t().reshape([6]).to_vec(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+    /// ```
+    #[track_caller]
+    pub fn reshape(&self, shape: impl IntoShape) -> Tensor<T> {
+        let shape = shape.into_dims();
+        if numel(&shape) != self.numel() {
+            fail(
+                "reshape",
+                format!(
+                    "cannot reshape {} ({} elements) to {} ({} elements)",
+                    fmt_shape(self.shape()),
+                    self.numel(),
+                    fmt_shape(&shape),
+                    numel(&shape)
+                ),
+            );
+        }
+        match self.layout.reshape_view(&shape) {
+            Some(layout) => self.with_layout(layout),
+            None => self.contiguous().with_layout(Layout::contiguous(shape)),
+        }
+    }
+
+    /// Flattens to one axis (a view when contiguous).
+    pub fn flatten(&self) -> Tensor<T> {
+        self.reshape([self.numel()])
+    }
+
+    /// Swaps two axes (a view).
+    #[track_caller]
+    pub fn transpose(&self, a: impl Axis, b: impl Axis) -> Tensor<T> {
+        self.with_layout(self.layout.transpose(a, b))
+    }
+
+    /// Swaps the last two axes (a view); the identity on tensors of rank below 2.
+    pub fn t(&self) -> Tensor<T> {
+        if self.rank() < 2 {
+            return self.clone();
+        }
+        self.with_layout(self.layout.transpose(self.rank() - 2, self.rank() - 1))
+    }
+
+    /// Reorders the axes: axis `i` of the result is axis `perm[i]` of `self` (a view).
+    #[track_caller]
+    pub fn permute(&self, perm: &[usize]) -> Tensor<T> {
+        self.with_layout(self.layout.permute(perm))
+    }
+
+    /// Repeats axes of size 1 (and prepends axes) to reach `shape`, NumPy style (a view: the
+    /// repeated axes have stride 0).
+    #[track_caller]
+    pub fn broadcast_to(&self, shape: impl IntoShape) -> Tensor<T> {
+        self.with_layout(self.layout.broadcast_to("broadcast_to", &shape.into_dims()))
+    }
+
+    /// Removes `axis`, which must have size 1 (a view).
+    #[track_caller]
+    pub fn squeeze(&self, axis: impl Axis) -> Tensor<T> {
+        self.with_layout(self.layout.squeeze(axis))
+    }
+
+    /// Removes every axis of size 1 (a view).
+    pub fn squeeze_all(&self) -> Tensor<T> {
+        self.with_layout(self.layout.squeeze_all())
+    }
+
+    /// Inserts an axis of size 1 before position `axis` (`-1` appends one; a view).
+    #[track_caller]
+    pub fn unsqueeze(&self, axis: impl Axis) -> Tensor<T> {
+        self.with_layout(self.layout.unsqueeze(axis))
+    }
+
+    /// Keeps `len` entries of `axis` starting at `start` (a view).
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let t = Tensor::<f32>::arange(6).reshape([2, 3]);
+    /// assert_eq!(t.narrow(1, 1, 2).to_vec(), vec![1.0, 2.0, 4.0, 5.0]);
+    /// ```
+    #[track_caller]
+    pub fn narrow(&self, axis: impl Axis, start: usize, len: usize) -> Tensor<T> {
+        self.with_layout(self.layout.narrow(axis, start, len))
+    }
+
+    /// Converts every element to another element type.
+    pub fn cast<U: Element>(&self) -> Tensor<U> {
+        let data = self.to_vec().into_iter().map(|x| U::from_f64_lossy(x.to_f64_exact())).collect();
+        Tensor::from_vec(data, self.shape())
+    }
+}

@@ -1,0 +1,16 @@
+//! shendu (深度, "depth"): reverse-mode automatic differentiation and n-d tensors on the CPU.
+//!
+//! This umbrella crate re-exports the workspace's crates; most programs need only the prelude:
+//!
+//! ```
+//! use shendu::prelude::*;
+//! let t = Tensor::from_vec(vec![1.0f32, -2.0], [2]).relu();
+//! assert_eq!(t.to_vec(), vec![1.0, 0.0]);
+//! ```
+
+pub use shendu_tensor as tensor;
+
+/// The names most programs use.
+pub mod prelude {
+    pub use shendu_tensor::{Element, Tensor};
+}
