@@ -1,4 +1,6 @@
-//! shendu (深度, "depth"): reverse-mode automatic differentiation and n-d tensors on the CPU.
+#![doc = include_str!("../README.md")]
+//!
+//! ## The umbrella crate
 //!
 //! This umbrella crate re-exports the workspace's crates; most programs need only the prelude:
 //!

@@ -17,7 +17,7 @@ use crate::element::Element;
 pub const POOL_MIN_BYTES: usize = 1 << 20;
 
 /// The most memory the pool of one element type keeps for reuse.
-pub const POOL_MAX_BYTES: usize = 512 << 20;
+pub const POOL_MAX_BYTES: usize = 256 << 20;
 
 /// How many buffers of one length the pool keeps.
 const POOL_MAX_PER_LEN: usize = 4;

@@ -149,6 +149,11 @@ impl<T: Element> Tensor<T> {
         })
     }
 
+    /// erf x = 2/√π ∫₀ˣ e^(−t²) dt, the error function.
+    pub fn erf(&self) -> Tensor<T> {
+        self.map(T::erf)
+    }
+
     /// xᵖ for a fixed real power p.
     pub fn powf(&self, p: T) -> Tensor<T> {
         self.map(move |x| x.powf(p))

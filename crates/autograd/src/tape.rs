@@ -1,0 +1,197 @@
+//! The tape: a Wengert list of the ops recorded during one forward pass.
+//!
+//! Each recorded op appends a [`Node`]: which op, the ids and values of its inputs, its output
+//! and the caller's source line. Nodes are only ever appended, so a node's inputs always have
+//! smaller ids than the node, and the backward sweep is a single loop from the last id down.
+//! A tape lives for one forward/backward pass; parameters live outside it.
+
+use std::cell::{Cell, RefCell};
+use std::fmt::Write as _;
+use std::panic::Location;
+use std::rc::Rc;
+
+use shendu_tensor::{Element, Tensor};
+use smallvec::SmallVec;
+
+use crate::op::Op;
+use crate::var::Var;
+
+/// Position of a node on its tape.
+pub(crate) type NodeId = usize;
+
+/// One input of a recorded op: its node (`None` for a constant) and its value.
+#[derive(Clone)]
+pub(crate) struct Input<T: Element> {
+    pub node: Option<NodeId>,
+    pub value: Tensor<T>,
+}
+
+/// One recorded op.
+pub(crate) struct Node<T: Element> {
+    pub op: Op<T>,
+    pub inputs: SmallVec<[Input<T>; 2]>,
+    pub output: Tensor<T>,
+    pub location: &'static Location<'static>,
+    /// Keep this node's gradient in the result of `backward` (leaves always keep theirs).
+    pub retain: bool,
+}
+
+/// The shared state behind a [`Tape`] and its [`Var`]s.
+pub(crate) struct TapeState<T: Element> {
+    pub nodes: RefCell<Vec<Node<T>>>,
+    /// False inside a no-grad scope and while first-order gradient rules run.
+    pub recording: Cell<bool>,
+    pub anomaly: Cell<bool>,
+}
+
+/// Records the ops of one forward pass so that [`Var::backward`] can run them in reverse.
+///
+/// Cheap to create; drop it (and its vars) after the backward pass to free what it holds.
+///
+/// ```
+/// use shendu_autograd::Tape;
+/// use shendu_tensor::Tensor;
+///
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::from_vec(vec![1.0f32, 2.0, 3.0], [3]));
+/// let y = (&x * &x).sum_all();          // Σ x²
+/// let grads = y.backward();
+/// assert_eq!(grads[&x].to_vec(), vec![2.0, 4.0, 6.0]);
+/// ```
+pub struct Tape<T: Element = f32> {
+    pub(crate) state: Rc<TapeState<T>>,
+}
+
+impl<T: Element> Default for Tape<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Element> Tape<T> {
+    /// An empty tape, recording.
+    pub fn new() -> Self {
+        Tape {
+            state: Rc::new(TapeState {
+                nodes: RefCell::new(Vec::new()),
+                recording: Cell::new(true),
+                anomaly: Cell::new(false),
+            }),
+        }
+    }
+
+    /// A leaf that wants a gradient: `backward` reports d(output)/d(this).
+    #[track_caller]
+    pub fn var(&self, value: Tensor<T>) -> Var<T> {
+        let node = self.state.push(Node {
+            op: Op::Leaf,
+            inputs: SmallVec::new(),
+            output: value.clone(),
+            location: Location::caller(),
+            retain: true,
+        });
+        Var::new(value, Some(node), &self.state)
+    }
+
+    /// A value that needs no gradient (inputs, labels, masks). It costs no node.
+    pub fn constant(&self, value: Tensor<T>) -> Var<T> {
+        Var::new(value, None, &self.state)
+    }
+
+    /// Number of recorded nodes (leaves included).
+    pub fn len(&self) -> usize {
+        self.state.nodes.borrow().len()
+    }
+
+    /// Whether nothing has been recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Stops recording until the returned guard is dropped: ops on vars then produce constants,
+    /// as in an evaluation pass.
+    ///
+    /// ```
+    /// # use shendu_autograd::Tape;
+    /// # use shendu_tensor::Tensor;
+    /// let tape = Tape::<f32>::new();
+    /// let x = tape.var(Tensor::ones([2]));
+    /// {
+    ///     let _guard = tape.no_grad();
+    ///     assert!(!x.exp().is_tracked());
+    /// }
+    /// assert!(x.exp().is_tracked());
+    /// ```
+    pub fn no_grad(&self) -> NoGradGuard<T> {
+        NoGradGuard { previous: self.state.recording.replace(false), state: Rc::clone(&self.state) }
+    }
+
+    /// Turns anomaly detection on or off: when on, the first NaN or infinity produced by an op,
+    /// in the forward pass or in a gradient, panics with the op, its input shapes and its line.
+    pub fn detect_anomaly(&self, on: bool) {
+        self.state.anomaly.set(on);
+    }
+
+    /// The recorded graph in Graphviz DOT: one node per op with its name, output shape and
+    /// source line, one edge per input.
+    ///
+    /// ```
+    /// # use shendu_autograd::Tape;
+    /// # use shendu_tensor::Tensor;
+    /// let tape = Tape::<f32>::new();
+    /// let x = tape.var(Tensor::ones([2, 3]));
+    /// let _y = x.tanh().sum_all();
+    /// let dot = tape.to_dot();
+    /// assert!(dot.starts_with("digraph"));
+    /// assert!(dot.contains("tanh") && dot.contains("[2, 3]"));
+    /// ```
+    pub fn to_dot(&self) -> String {
+        let nodes = self.state.nodes.borrow();
+        let mut dot = String::from("digraph shendu {\n  rankdir=LR;\n  node [shape=box, fontname=monospace];\n");
+        for (id, node) in nodes.iter().enumerate() {
+            let name = node.op.name();
+            let _ = writeln!(
+                dot,
+                "  n{id} [label=\"{name} {:?}\\n{}:{}\"{}];",
+                node.output.shape(),
+                node.location.file(),
+                node.location.line(),
+                if matches!(node.op, Op::Leaf) { ", style=filled, fillcolor=lightblue" } else { "" }
+            );
+            for (k, input) in node.inputs.iter().enumerate() {
+                match input.node {
+                    Some(from) => {
+                        let _ = writeln!(dot, "  n{from} -> n{id};");
+                    }
+                    None => {
+                        let shape = input.value.shape();
+                        let _ = writeln!(dot, "  c{id}_{k} [label=\"constant {shape:?}\", shape=ellipse];");
+                        let _ = writeln!(dot, "  c{id}_{k} -> n{id};");
+                    }
+                }
+            }
+        }
+        dot.push_str("}\n");
+        dot
+    }
+}
+
+impl<T: Element> TapeState<T> {
+    pub(crate) fn push(&self, node: Node<T>) -> NodeId {
+        let mut nodes = self.nodes.borrow_mut();
+        nodes.push(node);
+        nodes.len() - 1
+    }
+}
+
+/// Restores recording when dropped; see [`Tape::no_grad`].
+pub struct NoGradGuard<T: Element> {
+    previous: bool,
+    state: Rc<TapeState<T>>,
+}
+
+impl<T: Element> Drop for NoGradGuard<T> {
+    fn drop(&mut self) {
+        self.state.recording.set(self.previous);
+    }
+}
