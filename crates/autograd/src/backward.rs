@@ -13,7 +13,7 @@ use shendu_tensor::{Element, Tensor};
 use smallvec::SmallVec;
 
 use crate::op::{backward as rule, Op};
-use crate::tape::{Input, NodeId};
+use crate::tape::NodeId;
 use crate::var::{first_non_finite, fmt_location, Var};
 
 /// Gradients of one output with respect to the leaves (and the vars marked with
@@ -191,7 +191,7 @@ fn sweep<T: Element>(
         let (op, inputs, output, location, retain) = {
             let nodes = tape.nodes.borrow();
             let node = &nodes[id];
-            (node.op.clone(), node.inputs.clone(), node.output.clone(), node.location, node.retain)
+            (node.op.clone(), SmallVec::<[_; 2]>::from_slice(&node.inputs), node.output.clone(), node.location, node.retain)
         };
         if keep(id, retain) {
             found.insert(id, grad.clone());
@@ -199,10 +199,9 @@ fn sweep<T: Element>(
         if matches!(op, Op::Leaf) {
             continue;
         }
-        let input_vars: SmallVec<[Var<T>; 2]> =
-            inputs.into_iter().map(|Input { node, value }| Var::new(value, node, tape)).collect();
+        let input_vars: SmallVec<[Var<T>; 2]> = inputs.into_iter().map(|operand| tape.operand(operand)).collect();
         let output = Var::new(output, Some(id), tape);
-        let input_grads = rule(&op, &input_vars, &output, &grad);
+        let input_grads = rule(&op, &input_vars, &output, &grad, tape);
         for (input, input_grad) in input_vars.iter().zip(input_grads) {
             let (Some(to), Some(input_grad)) = (input.node, input_grad) else { continue };
             if tape.anomaly.get() {

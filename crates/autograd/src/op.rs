@@ -6,11 +6,12 @@
 
 use std::rc::Rc;
 
-use shendu_tensor::{Dims, Element, Tensor};
+use shendu_tensor::{Dims, Element};
 use smallvec::SmallVec;
 
 use crate::custom::CustomOp;
 use crate::ops::{binary, index, matmul, movement, reduce, unary};
+use crate::tape::{ConstantId, TapeState};
 use crate::var::Var;
 
 pub(crate) use crate::ops::binary::Binary;
@@ -22,8 +23,8 @@ pub(crate) enum Op<T: Element> {
     Leaf,
     Unary(Unary<T>),
     Binary(Binary),
-    /// Inputs: a, b; the mask (broadcast to the output shape) picks a where non-zero.
-    WhereCond(Tensor<T>),
+    /// Inputs: a, b; the mask (a constant of the output's shape) picks a where non-zero.
+    WhereCond { mask: ConstantId },
     Sum { axes: Dims, keepdim: bool },
     Max { axes: Dims, keepdim: bool },
     Min { axes: Dims, keepdim: bool },
@@ -40,8 +41,8 @@ pub(crate) enum Op<T: Element> {
     Concat { axis: usize },
     IndexSelect { axis: usize, indices: Rc<[usize]> },
     IndexAdd { axis: usize, indices: Rc<[usize]> },
-    Gather { axis: usize, indices: Tensor<T> },
-    ScatterAdd { axis: usize, indices: Tensor<T> },
+    Gather { axis: usize, indices: ConstantId },
+    ScatterAdd { axis: usize, indices: ConstantId },
     Custom(Rc<dyn CustomOp<T>>),
 }
 
@@ -52,7 +53,7 @@ impl<T: Element> Op<T> {
             Op::Leaf => "leaf",
             Op::Unary(u) => u.name(),
             Op::Binary(b) => b.name(),
-            Op::WhereCond(_) => "where_cond",
+            Op::WhereCond { .. } => "where_cond",
             Op::Sum { .. } => "sum",
             Op::Max { .. } => "max",
             Op::Min { .. } => "min",
@@ -81,12 +82,18 @@ pub(crate) type InputGrads<T> = SmallVec<[Option<Var<T>>; 2]>;
 /// Runs the gradient rule of `op`: maps the output gradient `grad` to the inputs' gradients,
 /// with differentiable ops, so that the same rule serves first-order gradients (not recorded)
 /// and gradients of gradients (recorded). Only inputs that are tracked get a gradient.
-pub(crate) fn backward<T: Element>(op: &Op<T>, inputs: &[Var<T>], output: &Var<T>, grad: &Var<T>) -> InputGrads<T> {
+pub(crate) fn backward<T: Element>(
+    op: &Op<T>,
+    inputs: &[Var<T>],
+    output: &Var<T>,
+    grad: &Var<T>,
+    tape: &TapeState<T>,
+) -> InputGrads<T> {
     match op {
         Op::Leaf => SmallVec::new(),
         Op::Unary(u) => unary::backward(*u, &inputs[0], output, grad),
         Op::Binary(b) => binary::backward(*b, inputs, output, grad),
-        Op::WhereCond(mask) => binary::where_cond_backward(mask, inputs, grad),
+        Op::WhereCond { mask } => binary::where_cond_backward(&tape.constant(*mask), inputs, grad),
         Op::Sum { axes, keepdim } => reduce::sum_backward(axes, *keepdim, &inputs[0], grad),
         Op::Max { axes, keepdim } | Op::Min { axes, keepdim } => {
             reduce::extremum_backward(axes, *keepdim, &inputs[0], output, grad)
@@ -103,8 +110,10 @@ pub(crate) fn backward<T: Element>(op: &Op<T>, inputs: &[Var<T>], output: &Var<T
         Op::Concat { axis } => movement::concat_backward(*axis, inputs, grad),
         Op::IndexSelect { axis, indices } => index::index_select_backward(*axis, indices, &inputs[0], grad),
         Op::IndexAdd { axis, indices } => index::index_add_backward(*axis, indices, inputs, grad),
-        Op::Gather { axis, indices } => index::gather_backward(*axis, indices, &inputs[0], grad),
-        Op::ScatterAdd { axis, indices } => index::scatter_add_backward(*axis, indices, inputs, grad),
+        Op::Gather { axis, indices } => index::gather_backward(*axis, &tape.constant(*indices), &inputs[0], grad),
+        Op::ScatterAdd { axis, indices } => {
+            index::scatter_add_backward(*axis, &tape.constant(*indices), inputs, grad)
+        }
         Op::Custom(custom) => {
             let grads = custom.backward(inputs, output, grad);
             assert_eq!(

@@ -19,17 +19,22 @@ use crate::var::Var;
 /// Position of a node on its tape.
 pub(crate) type NodeId = usize;
 
-/// One input of a recorded op: its node (`None` for a constant) and its value.
-#[derive(Clone)]
-pub(crate) struct Input<T: Element> {
-    pub node: Option<NodeId>,
-    pub value: Tensor<T>,
+/// Position of a constant in its tape's constant store.
+pub(crate) type ConstantId = usize;
+
+/// One input of a recorded op: a node, whose value is that node's output, or a constant kept in
+/// the tape's constant store. Keeping values out of the node keeps nodes small, and a value
+/// shared by many ops is stored once.
+#[derive(Clone, Copy)]
+pub(crate) enum Operand {
+    Node(NodeId),
+    Constant(ConstantId),
 }
 
 /// One recorded op.
 pub(crate) struct Node<T: Element> {
     pub op: Op<T>,
-    pub inputs: SmallVec<[Input<T>; 2]>,
+    pub inputs: SmallVec<[Operand; 2]>,
     pub output: Tensor<T>,
     pub location: &'static Location<'static>,
     /// Keep this node's gradient in the result of `backward` (leaves always keep theirs).
@@ -39,10 +44,15 @@ pub(crate) struct Node<T: Element> {
 /// The shared state behind a [`Tape`] and its [`Var`]s.
 pub(crate) struct TapeState<T: Element> {
     pub nodes: RefCell<Vec<Node<T>>>,
+    /// Values of the constant operands of recorded ops (and of masks and indices ops keep).
+    pub constants: RefCell<Vec<Tensor<T>>>,
     /// False inside a no-grad scope and while first-order gradient rules run.
     pub recording: Cell<bool>,
     pub anomaly: Cell<bool>,
 }
+
+/// Room for the nodes of a small model's step, so that recording it never regrows the list.
+const INITIAL_NODES: usize = 64;
 
 /// Records the ops of one forward pass so that [`Var::backward`] can run them in reverse.
 ///
@@ -73,7 +83,8 @@ impl<T: Element> Tape<T> {
     pub fn new() -> Self {
         Tape {
             state: Rc::new(TapeState {
-                nodes: RefCell::new(Vec::new()),
+                nodes: RefCell::new(Vec::with_capacity(INITIAL_NODES)),
+                constants: RefCell::new(Vec::new()),
                 recording: Cell::new(true),
                 anomaly: Cell::new(false),
             }),
@@ -147,6 +158,7 @@ impl<T: Element> Tape<T> {
     /// ```
     pub fn to_dot(&self) -> String {
         let nodes = self.state.nodes.borrow();
+        let constants = self.state.constants.borrow();
         let mut dot = String::from("digraph shendu {\n  rankdir=LR;\n  node [shape=box, fontname=monospace];\n");
         for (id, node) in nodes.iter().enumerate() {
             let name = node.op.name();
@@ -159,12 +171,12 @@ impl<T: Element> Tape<T> {
                 if matches!(node.op, Op::Leaf) { ", style=filled, fillcolor=lightblue" } else { "" }
             );
             for (k, input) in node.inputs.iter().enumerate() {
-                match input.node {
-                    Some(from) => {
+                match *input {
+                    Operand::Node(from) => {
                         let _ = writeln!(dot, "  n{from} -> n{id};");
                     }
-                    None => {
-                        let shape = input.value.shape();
+                    Operand::Constant(c) => {
+                        let shape = constants[c].shape();
                         let _ = writeln!(dot, "  c{id}_{k} [label=\"constant {shape:?}\", shape=ellipse];");
                         let _ = writeln!(dot, "  c{id}_{k} -> n{id};");
                     }
@@ -181,6 +193,26 @@ impl<T: Element> TapeState<T> {
         let mut nodes = self.nodes.borrow_mut();
         nodes.push(node);
         nodes.len() - 1
+    }
+
+    /// Keeps `value` for the backward pass.
+    pub(crate) fn store_constant(&self, value: Tensor<T>) -> ConstantId {
+        let mut constants = self.constants.borrow_mut();
+        constants.push(value);
+        constants.len() - 1
+    }
+
+    /// A kept constant.
+    pub(crate) fn constant(&self, id: ConstantId) -> Tensor<T> {
+        self.constants.borrow()[id].clone()
+    }
+
+    /// The value of an operand, as a var of this tape.
+    pub(crate) fn operand(self: &Rc<Self>, operand: Operand) -> Var<T> {
+        match operand {
+            Operand::Node(id) => Var::new(self.nodes.borrow()[id].output.clone(), Some(id), self),
+            Operand::Constant(c) => Var::new(self.constant(c), None, self),
+        }
     }
 }
 

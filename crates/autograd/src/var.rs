@@ -8,7 +8,7 @@ use shendu_tensor::{Element, Tensor};
 use smallvec::SmallVec;
 
 use crate::op::Op;
-use crate::tape::{Input, Node, NodeId, TapeState};
+use crate::tape::{Node, NodeId, Operand, TapeState};
 
 /// A tensor on a [`Tape`](crate::Tape): a leaf made by [`Tape::var`](crate::Tape::var), the
 /// result of an op on vars, or a constant (no node, no gradient).
@@ -116,7 +116,13 @@ impl<T: Element> Var<T> {
         }
         let node = tape.push(Node {
             op,
-            inputs: inputs.iter().map(|v| Input { node: v.node, value: v.value.clone() }).collect::<SmallVec<_>>(),
+            inputs: inputs
+                .iter()
+                .map(|v| match v.node {
+                    Some(id) => Operand::Node(id),
+                    None => Operand::Constant(tape.store_constant(v.value.clone())),
+                })
+                .collect::<SmallVec<_>>(),
             output: value.clone(),
             location: Location::caller(),
             retain: false,

@@ -24,14 +24,15 @@ impl<T: Element> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn zip_with(&self, op: &str, other: &Tensor<T>, f: impl Fn(T, T) -> T + Sync) -> Tensor<T> {
-        let shape: Dims = if self.shape() == other.shape() {
-            self.shape().into()
-        } else {
-            broadcast_shapes(op, self.shape(), other.shape())
-        };
+        let (a, b) = (self.storage.as_slice(), other.storage.as_slice());
+        if self.shape() == other.shape() {
+            let data = map2((a, &self.layout), (b, &other.layout), f);
+            return Tensor::from_parts(data, Layout::contiguous(Dims::from_slice(self.shape())));
+        }
+        let shape = broadcast_shapes(op, self.shape(), other.shape());
         let la = self.layout.broadcast_to(op, &shape);
         let lb = other.layout.broadcast_to(op, &shape);
-        let data = map2((self.storage.as_slice(), &la), (other.storage.as_slice(), &lb), f);
+        let data = map2((a, &la), (b, &lb), f);
         Tensor::from_parts(data, Layout::contiguous(shape))
     }
 

@@ -8,11 +8,23 @@ use crate::check::{fail, fmt_shape};
 use crate::shape::{contiguous_strides, numel, Axis, Dims};
 
 /// Shape, strides and offset of a tensor within its storage.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Layout {
     shape: Dims,
     strides: Dims,
     offset: usize,
+}
+
+impl Clone for Layout {
+    /// Copies the inline arrays wholesale; the derived clone goes element by element, which
+    /// shows in the per-op overhead of small tensors.
+    fn clone(&self) -> Self {
+        Layout {
+            shape: Dims::from_slice(&self.shape),
+            strides: Dims::from_slice(&self.strides),
+            offset: self.offset,
+        }
+    }
 }
 
 impl Layout {

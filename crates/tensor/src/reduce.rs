@@ -247,7 +247,7 @@ impl<T: Element> Tensor<T> {
         let moved = self.move_axis_last(axis);
         let rows = moved.contiguous();
         let out = softmax_rows(rows.as_slice().unwrap(), self.shape()[axis], log);
-        let result = Tensor::from_parts(out, Layout::contiguous(moved.shape().into()));
+        let result = Tensor::from_parts(out, Layout::contiguous(Dims::from_slice(moved.shape())));
         if axis + 1 == self.rank() {
             return result;
         }

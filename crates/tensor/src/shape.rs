@@ -152,9 +152,10 @@ pub fn numel(shape: &[usize]) -> usize {
 
 /// Row-major strides of a contiguous tensor of this shape.
 pub fn contiguous_strides(shape: &[usize]) -> Dims {
-    let mut strides = Dims::from_elem(0, shape.len());
+    let mut strides = Dims::from_slice(shape);
     let mut acc = 1;
-    for (s, &d) in strides.iter_mut().zip(shape).rev() {
+    for s in strides.iter_mut().rev() {
+        let d = *s;
         *s = acc;
         acc *= d;
     }

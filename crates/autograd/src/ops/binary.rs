@@ -175,7 +175,7 @@ impl<T: Element> Var<T> {
         let (a, b) = (a.expand(&shape), b.expand(&shape));
         let mask = mask.value.broadcast_to(&shape[..]);
         let value = Tensor::where_cond(&mask, &a.value, &b.value);
-        Var::record(&[&a, &b], value, || Op::WhereCond(mask))
+        Var::record(&[&a, &b], value, || Op::WhereCond { mask: a.tape.store_constant(mask) })
     }
 }
 

@@ -69,7 +69,7 @@ impl<T: Element> Var<T> {
     pub fn gather(&self, axis: impl Axis, indices: &Var<T>) -> Var<T> {
         let axis = axis.resolve("gather", self.rank());
         let value = self.value.gather(axis, &indices.value);
-        Var::record(&[self], value, || Op::Gather { axis, indices: indices.value.clone() })
+        Var::record(&[self], value, || Op::Gather { axis, indices: self.tape.store_constant(indices.value.clone()) })
     }
 
     /// This var with `source` added at the places `indices` names along `axis` (the adjoint of
@@ -78,6 +78,9 @@ impl<T: Element> Var<T> {
     pub fn scatter_add(&self, axis: impl Axis, indices: &Var<T>, source: &Var<T>) -> Var<T> {
         let axis = axis.resolve("scatter_add", self.rank());
         let value = self.value.scatter_add(axis, &indices.value, &source.value);
-        Var::record(&[self, source], value, || Op::ScatterAdd { axis, indices: indices.value.clone() })
+        Var::record(&[self, source], value, || Op::ScatterAdd {
+            axis,
+            indices: self.tape.store_constant(indices.value.clone()),
+        })
     }
 }

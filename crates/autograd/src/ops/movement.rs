@@ -40,7 +40,7 @@ pub(crate) fn broadcast_backward<T: Element>(x: &Var<T>, g: &Var<T>) -> InputGra
 pub(crate) fn narrow_backward<T: Element>(axis: usize, start: usize, x: &Var<T>, g: &Var<T>) -> InputGrads<T> {
     // Pad the gradient with zeros back to the input's extent along the axis.
     let zeros = |len: usize| {
-        let mut shape: Dims = x.shape().into();
+        let mut shape = Dims::from_slice(x.shape());
         shape[axis] = len;
         g.constant(Tensor::zeros(shape))
     };
@@ -95,7 +95,7 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn permute(&self, perm: &[usize]) -> Var<T> {
         let value = self.value.permute(perm);
-        Var::record(&[self], value, || Op::Permute(perm.into()))
+        Var::record(&[self], value, || Op::Permute(Dims::from_slice(perm)))
     }
 
     /// Repeats axes of size 1 (and prepends axes) to reach `shape`; the gradient sums back.

@@ -94,21 +94,21 @@ impl<const K: usize> Walk<K> {
                 return;
             }
             // Step the odometer to the next row, rewinding the column to 0.
-            for k in 0..K {
-                offsets[k] -= col * row_strides[k];
+            for (offset, stride) in offsets.iter_mut().zip(row_strides) {
+                *offset -= col * stride;
             }
             col = 0;
             for axis in (0..outer.len()).rev() {
                 index[axis] += 1;
                 if index[axis] < outer[axis] {
-                    for k in 0..K {
-                        offsets[k] += self.strides[k][axis];
+                    for (offset, strides) in offsets.iter_mut().zip(&self.strides) {
+                        *offset += strides[axis];
                     }
                     break;
                 }
                 index[axis] = 0;
-                for k in 0..K {
-                    offsets[k] -= (outer[axis] - 1) * self.strides[k][axis];
+                for (offset, strides) in offsets.iter_mut().zip(&self.strides) {
+                    *offset -= (outer[axis] - 1) * strides[axis];
                 }
             }
         }
