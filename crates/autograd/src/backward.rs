@@ -19,12 +19,16 @@ use crate::var::{first_non_finite, fmt_location, Var};
 /// Gradients of one output with respect to the leaves (and the vars marked with
 /// [`Var::retain_grad`]), indexed by var: `grads[&x]`.
 pub struct Gradients<T: Element = f32> {
+    tape: u64,
     by_node: HashMap<NodeId, Tensor<T>>,
 }
 
 impl<T: Element> Gradients<T> {
     /// The gradient for `var`, if it is a leaf or a retained var of the differentiated tape.
     pub fn get(&self, var: &Var<T>) -> Option<&Tensor<T>> {
+        if var.tape.id != self.tape {
+            return None;
+        }
         self.by_node.get(&var.node?)
     }
 
@@ -44,13 +48,14 @@ impl<T: Element> Index<&Var<T>> for Gradients<T> {
 
     #[track_caller]
     fn index(&self, var: &Var<T>) -> &Tensor<T> {
+        let at = std::panic::Location::caller();
         self.get(var).unwrap_or_else(|| {
-            panic!(
-                "gradients: no gradient for this var of shape {:?}: it is a constant, or an \
-                 intermediate var without retain_grad() (at {})",
-                var.shape(),
-                fmt_location(std::panic::Location::caller())
-            )
+            let why = if var.tape.id != self.tape {
+                "it belongs to another tape than the differentiated output"
+            } else {
+                "it is a constant, or an intermediate var without retain_grad()"
+            };
+            panic!("gradients: no gradient for this var of shape {:?}: {why} (at {})", var.shape(), fmt_location(at))
         })
     }
 }
@@ -86,7 +91,7 @@ impl<T: Element> Var<T> {
                 by_node.entry(id).or_insert_with(|| Tensor::zeros(node.output.shape()));
             }
         }
-        Gradients { by_node }
+        Gradients { tape: self.tape.id, by_node }
     }
 
     /// Gradients of this scalar var with respect to `wrt`, as vars recorded on the tape: they
@@ -135,7 +140,12 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn hvp(&self, x: &Var<T>, v: &Tensor<T>) -> Tensor<T> {
         let g = self.grad_graph(&[x]).remove(0);
-        (&g * &x.constant(v.clone())).sum_all().backward()[x].clone()
+        let g_dot_v = (&g * &x.constant(v.clone())).sum_all();
+        // A gradient that does not depend on any var (y linear in x) has Hessian zero.
+        if !g_dot_v.is_tracked() {
+            return Tensor::zeros(x.shape());
+        }
+        g_dot_v.backward()[x].clone()
     }
 
     /// The Jacobian of this var with respect to `x`, times `v` (forward-mode product J·v), by the
@@ -144,7 +154,12 @@ impl<T: Element> Var<T> {
     pub fn jvp(&self, x: &Var<T>, v: &Tensor<T>) -> Tensor<T> {
         let u = Var::leaf(&self.tape, Tensor::zeros(self.shape()));
         let jt_u = self.grad_graph_with(&[x], &u).remove(0);
-        (&jt_u * &x.constant(v.clone())).sum_all().backward()[&u].clone()
+        let jt_u_dot_v = (&jt_u * &x.constant(v.clone())).sum_all();
+        // Jᵀu not depending on u means J = 0 (the output does not depend on x).
+        if !jt_u_dot_v.is_tracked() {
+            return Tensor::zeros(self.shape());
+        }
+        jt_u_dot_v.backward()[&u].clone()
     }
 
     /// This var's node, checking that it can be differentiated with a seed of `seed_shape`.
@@ -173,15 +188,19 @@ fn sweep<T: Element>(
     record: bool,
     keep: impl Fn(NodeId, bool) -> bool,
 ) -> HashMap<NodeId, Var<T>> {
-    let previous = tape.recording.replace(record);
-    // Restore the recording flag even if a rule panics (anomaly mode).
-    struct Restore<'a, T: Element>(&'a crate::tape::TapeState<T>, bool);
+    // The rules' own ops must not trip the forward anomaly check: a non-finite gradient is
+    // reported below, naming the op whose rule produced it and that op's line.
+    let anomaly = tape.anomaly.replace(false);
+    let recording = tape.recording.replace(record);
+    // Restore both flags even if a rule panics.
+    struct Restore<'a, T: Element>(&'a crate::tape::TapeState<T>, bool, bool);
     impl<T: Element> Drop for Restore<'_, T> {
         fn drop(&mut self) {
             self.0.recording.set(self.1);
+            self.0.anomaly.set(self.2);
         }
     }
-    let _restore = Restore(tape, previous);
+    let _restore = Restore(tape, recording, anomaly);
 
     let mut grads: Vec<Option<Var<T>>> = vec![None; root + 1];
     grads[root] = Some(seed);
@@ -204,7 +223,7 @@ fn sweep<T: Element>(
         let input_grads = rule(&op, &input_vars, &output, &grad, tape);
         for (input, input_grad) in input_vars.iter().zip(input_grads) {
             let (Some(to), Some(input_grad)) = (input.node, input_grad) else { continue };
-            if tape.anomaly.get() {
+            if anomaly {
                 if let Some(bad) = first_non_finite(&input_grad.value) {
                     let shapes: Vec<&[usize]> = input_vars.iter().map(|v| v.shape()).collect();
                     panic!(

@@ -9,6 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 use std::panic::Location;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use shendu_tensor::{Element, Tensor};
 use smallvec::SmallVec;
@@ -43,6 +44,8 @@ pub(crate) struct Node<T: Element> {
 
 /// The shared state behind a [`Tape`] and its [`Var`]s.
 pub(crate) struct TapeState<T: Element> {
+    /// Unique among the tapes of this process, so that gradients can tell vars of other tapes.
+    pub id: u64,
     pub nodes: RefCell<Vec<Node<T>>>,
     /// Values of the constant operands of recorded ops (and of masks and indices ops keep).
     pub constants: RefCell<Vec<Tensor<T>>>,
@@ -50,6 +53,8 @@ pub(crate) struct TapeState<T: Element> {
     pub recording: Cell<bool>,
     pub anomaly: Cell<bool>,
 }
+
+static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(0);
 
 /// Room for the nodes of a small model's step, so that recording it never regrows the list.
 const INITIAL_NODES: usize = 64;
@@ -83,6 +88,7 @@ impl<T: Element> Tape<T> {
     pub fn new() -> Self {
         Tape {
             state: Rc::new(TapeState {
+                id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
                 nodes: RefCell::new(Vec::with_capacity(INITIAL_NODES)),
                 constants: RefCell::new(Vec::new()),
                 recording: Cell::new(true),

@@ -1,0 +1,340 @@
+//! The tape's first-order behaviour: accumulation, leaves and constants, retain_grad, no_grad,
+//! detach, backward and backward_with, node counts and the DOT export. Expected gradients are
+//! worked out by hand in the comments.
+
+mod common;
+
+use common::{assert_close, assert_mentions, at, panic_message};
+use shendu_autograd::{Tape, Var};
+use shendu_tensor::Tensor;
+
+fn t(data: &[f64], shape: &[usize]) -> Tensor<f64> {
+    Tensor::from_vec(data.to_vec(), shape)
+}
+
+#[test]
+fn a_var_used_several_times_accumulates() {
+    // y = Σ x·x + 3x  ⇒  dy/dx = 2x + 3.
+    let tape = Tape::new();
+    let x = tape.var(t(&[1.0, 2.0, -3.0], &[3]));
+    let y = (&(&x * &x) + &(&x * 3.0)).sum_all();
+    assert_eq!(y.value().item(), (1.0 + 3.0) + (4.0 + 6.0) + (9.0 - 9.0));
+    let grads = y.backward();
+    assert_eq!(grads[&x].to_vec(), vec![5.0, 7.0, -3.0]);
+
+    // The same var three times in one op chain: y = Σ x + x + x ⇒ dy/dx = 3.
+    let z = (&(&x + &x) + &x).sum_all();
+    assert_eq!(z.backward()[&x].to_vec(), vec![3.0, 3.0, 3.0]);
+}
+
+#[test]
+fn a_var_used_in_two_broadcast_branches_accumulates() {
+    // L = Σᵢⱼ (xⱼ + cᵢⱼ)² + Σⱼ sin xⱼ, x of shape [3] broadcast against c of shape [2, 3]
+    // ⇒ dL/dxⱼ = 2 Σᵢ (xⱼ + cᵢⱼ) + cos xⱼ.
+    let tape = Tape::new();
+    let xs = [0.5, -1.0, 2.0];
+    let cs = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let x = tape.var(t(&xs, &[3]));
+    let c = tape.constant(t(&cs, &[2, 3]));
+    let l = &(&x + &c).square().sum_all() + &x.sin().sum_all();
+    let expected: Vec<f64> = (0..3)
+        .map(|j| 2.0 * ((xs[j] + cs[j]) + (xs[j] + cs[3 + j])) + xs[j].cos())
+        .collect();
+    assert_close(&l.backward()[&x].to_vec(), &expected, 1e-12, 1e-12);
+
+    // Two vars broadcast against each other, one of them also used alone:
+    // L = Σᵢⱼ aᵢ·bⱼ + Σᵢ aᵢ², a of shape [2, 1], b of shape [1, 3]
+    // ⇒ dL/daᵢ = Σⱼ bⱼ + 2aᵢ, dL/dbⱼ = Σᵢ aᵢ.
+    let a = tape.var(t(&[1.0, 2.0], &[2, 1]));
+    let b = tape.var(t(&[3.0, 4.0, 5.0], &[1, 3]));
+    let l = &(&a * &b).sum_all() + &a.square().sum_all();
+    let grads = l.backward();
+    assert_eq!(grads[&a].shape(), &[2, 1]);
+    assert_eq!(grads[&b].shape(), &[1, 3]);
+    assert_eq!(grads[&a].to_vec(), vec![12.0 + 2.0, 12.0 + 4.0]);
+    assert_eq!(grads[&b].to_vec(), vec![3.0, 3.0, 3.0]);
+}
+
+#[test]
+fn an_unused_input_gets_a_zero_gradient_of_its_shape() {
+    let tape = Tape::new();
+    let x = tape.var(t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]));
+    let unused = tape.var(t(&[7.0, 8.0, 9.0, 10.0], &[4]));
+    let y = x.sum_all();
+    let grads = y.backward();
+    assert_eq!(grads[&x].to_vec(), vec![1.0; 6]);
+    assert_eq!(grads[&unused].shape(), &[4]);
+    assert_eq!(grads[&unused].to_vec(), vec![0.0; 4]);
+    // Also a leaf made after the output was computed.
+    let later = tape.var(t(&[1.0], &[1, 1]));
+    let grads = y.backward();
+    assert_eq!(grads[&later].shape(), &[1, 1]);
+    assert_eq!(grads[&later].to_vec(), vec![0.0]);
+}
+
+#[test]
+fn a_constant_has_no_gradient_and_indexing_it_panics_clearly() {
+    let tape = Tape::new();
+    let x = tape.var(t(&[1.0, 2.0], &[2]));
+    let c = tape.constant(t(&[3.0, 4.0], &[2]));
+    let y = (&x * &c).sum_all();
+    let grads = y.backward();
+    assert_eq!(grads[&x].to_vec(), vec![3.0, 4.0]);
+    assert!(grads.get(&c).is_none());
+    assert!(!c.is_tracked());
+    // Only the one leaf holds a gradient.
+    assert_eq!(grads.len(), 1);
+
+    let line = line!() + 1;
+    let message = panic_message(|| grads[&c].clone());
+    assert_mentions(
+        &message,
+        &["no gradient", "constant", "[2]", &at(file!(), line)],
+    );
+}
+
+#[test]
+fn retain_grad_reports_an_intermediate_gradient() {
+    // h = eˣ, y = Σ h²  ⇒  dy/dh = 2h, dy/dx = 2h·eˣ = 2e²ˣ.
+    let tape = Tape::new();
+    let x = tape.var(t(&[0.0, 1.0], &[2]));
+    let h = x.exp();
+    h.retain_grad();
+    let y = (&h * &h).sum_all();
+    let grads = y.backward();
+    let e = 1f64.exp();
+    assert_close(&grads[&h].to_vec(), &[2.0, 2.0 * e], 1e-15, 1e-15);
+    assert_close(&grads[&x].to_vec(), &[2.0, 2.0 * e * e], 1e-15, 1e-14);
+    assert_eq!(grads.len(), 2);
+}
+
+#[test]
+fn an_intermediate_without_retain_grad_has_no_gradient() {
+    let tape = Tape::new();
+    let x = tape.var(t(&[0.0, 1.0, 2.0], &[3]));
+    let h = x.exp();
+    let y = (&h * &h).sum_all();
+    let grads = y.backward();
+    assert!(grads.get(&h).is_none());
+    let line = line!() + 1;
+    let message = panic_message(|| grads[&h].clone());
+    assert_mentions(
+        &message,
+        &["no gradient", "retain_grad", "[3]", &at(file!(), line)],
+    );
+}
+
+#[test]
+fn no_grad_stops_recording_until_the_guard_drops() {
+    let tape = Tape::new();
+    let x = tape.var(t(&[1.0, 2.0], &[2]));
+    assert_eq!(tape.len(), 1);
+    let frozen = {
+        let _guard = tape.no_grad();
+        let y = (&x.exp() * &x).sum_all();
+        assert!(!y.is_tracked());
+        assert_eq!(tape.len(), 1, "no node is recorded under no_grad");
+        {
+            let _inner = tape.no_grad();
+            assert!(!x.sin().is_tracked());
+        }
+        // Dropping an inner guard keeps the outer one in force.
+        assert!(!x.sin().is_tracked());
+        assert_eq!(tape.len(), 1);
+        x.exp()
+    };
+    // Recording resumes; a value computed under no_grad acts as a constant: y = Σ x·eˣ' with
+    // eˣ' frozen ⇒ dy/dx = eˣ.
+    let y = (&x * &frozen).sum_all();
+    assert!(y.is_tracked());
+    assert_eq!(tape.len(), 3);
+    assert_eq!(y.backward()[&x].to_vec(), vec![1f64.exp(), 2f64.exp()]);
+}
+
+#[test]
+fn detach_stops_the_gradient() {
+    // y = Σ x · detach(x)  ⇒  dy/dx = x (not 2x).
+    let tape = Tape::new();
+    let x = tape.var(t(&[1.5, -2.0, 3.0], &[3]));
+    let d = x.detach();
+    assert!(!d.is_tracked());
+    assert_eq!(d.value().to_vec(), x.value().to_vec());
+    let y = (&x * &d).sum_all();
+    assert_eq!(y.backward()[&x].to_vec(), vec![1.5, -2.0, 3.0]);
+    // A function of a detached var only cannot be differentiated.
+    assert!(!d.exp().sum_all().is_tracked());
+}
+
+#[test]
+fn backward_on_a_non_scalar_names_backward_with_and_the_shape() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::<f64>::ones([2, 3]));
+    let y = &x * 2.0;
+    let line = line!() + 1;
+    let message = panic_message(|| y.backward());
+    assert_mentions(&message, &["backward_with", "[2, 3]", &at(file!(), line)]);
+
+    // One element of any rank is a scalar for backward.
+    let z = tape.var(t(&[4.0], &[1, 1]));
+    assert_eq!(z.square().backward()[&z].to_vec(), vec![8.0]);
+}
+
+#[test]
+fn backward_with_gives_the_vector_jacobian_product() {
+    // y = (A x)² elementwise, A = [[1, 2], [3, 4], [5, 6]], x = [1, −1]: A x = [−1, −1, −1],
+    // J = diag(2 A x) A, so sᵀJ with s = [1, 2, 3] is Aᵀ (s ⊙ 2Ax) = Aᵀ [−2, −4, −6]
+    // = [1·−2 + 3·−4 + 5·−6, 2·−2 + 4·−4 + 6·−6] = [−44, −56].
+    let tape = Tape::new();
+    let a = tape.constant(t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]));
+    let x = tape.var(t(&[1.0, -1.0], &[2]));
+    let y = a.matmul(&x).square();
+    assert_eq!(y.shape(), &[3]);
+    let grads = y.backward_with(&t(&[1.0, 2.0, 3.0], &[3]));
+    assert_eq!(grads[&x].to_vec(), vec![-44.0, -56.0]);
+
+    // The seed must have the output's shape.
+    let line = line!() + 1;
+    let message = panic_message(|| y.backward_with(&t(&[1.0, 2.0], &[2])));
+    assert_mentions(
+        &message,
+        &["backward_with", "[2]", "[3]", &at(file!(), line)],
+    );
+}
+
+#[test]
+fn backward_on_an_untracked_output_panics_clearly() {
+    let tape = Tape::new();
+    let c = tape.constant(t(&[1.0, 2.0], &[2]));
+    let y = c.exp().sum_all();
+    let line = line!() + 1;
+    let message = panic_message(|| y.backward());
+    assert_mentions(
+        &message,
+        &["backward", "does not depend on any var", &at(file!(), line)],
+    );
+
+    let x = tape.var(t(&[1.0, 2.0], &[2]));
+    let frozen = {
+        let _guard = tape.no_grad();
+        x.square().sum_all()
+    };
+    let line = line!() + 1;
+    let message = panic_message(|| frozen.backward());
+    assert_mentions(
+        &message,
+        &["does not depend on any var", &at(file!(), line)],
+    );
+}
+
+#[test]
+fn len_counts_recorded_nodes_and_constants_cost_none() {
+    let tape = Tape::<f64>::new();
+    assert!(tape.is_empty());
+    assert_eq!(tape.len(), 0);
+
+    // Ops on constants only record nothing, whatever they are.
+    let c = tape.constant(t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]));
+    let d = tape.constant(t(&[1.0, 2.0, 3.0], &[3]));
+    let e = (&c + &d).exp().matmul(&c.t()).sum(0, false).mean_all();
+    assert!(!e.is_tracked());
+    let _ = Var::concat(&[&c, &c], 0).softmax(1).narrow(1, 0, 2);
+    assert_eq!(tape.len(), 0);
+    assert!(tape.is_empty());
+
+    // A leaf is one node.
+    let x = tape.var(t(&[1.0, 2.0, 3.0], &[3]));
+    assert_eq!(tape.len(), 1);
+
+    // var ⊙ constant of the same shape: one node.
+    let _ = &x * &d;
+    assert_eq!(tape.len(), 2);
+    // var + broadcast constant: the constant's broadcast costs nothing, the add one node.
+    let b = tape.constant(t(&[10.0], &[1]));
+    let _ = &x + &b;
+    assert_eq!(tape.len(), 3);
+    // Scalars on either side: one node each.
+    let _ = &x * 2.0;
+    assert_eq!(tape.len(), 4);
+    let _ = 2.0 * &x;
+    assert_eq!(tape.len(), 5);
+    // var + var of another shape: the var's broadcast is a node, then the add.
+    let y = tape.var(t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]));
+    assert_eq!(tape.len(), 6);
+    let _ = &x + &y;
+    assert_eq!(tape.len(), 8);
+    // mean_all is a sum and a scale.
+    let m = y.mean_all();
+    assert_eq!(tape.len(), 10);
+    // matrix · constant vector: the matmul node and the reshape back to 1-D.
+    let _ = y.matmul(&d);
+    assert_eq!(tape.len(), 12);
+
+    // A first-order backward records nothing.
+    let _ = m.backward();
+    assert_eq!(tape.len(), 12);
+}
+
+#[test]
+fn to_dot_has_one_labelled_node_per_op_and_the_edges_between_them() {
+    let tape = Tape::<f64>::new();
+    let (x, l0) = (tape.var(Tensor::ones([2, 3])), line!());
+    let (y, l1) = (x.tanh(), line!());
+    let c = tape.constant(Tensor::ones([2, 3]));
+    let (z, l2) = (&y * &c, line!());
+    let (s, l3) = (z.sum_all(), line!());
+    assert_eq!(tape.len(), 4);
+    let _ = s;
+
+    let dot = tape.to_dot();
+    assert!(dot.starts_with("digraph"), "{dot}");
+    assert!(dot.trim_end().ends_with('}'), "{dot}");
+    let node_lines: Vec<&str> = dot
+        .lines()
+        .filter(|l| l.trim_start().starts_with('n') && l.contains("[label="))
+        .collect();
+    assert_eq!(node_lines.len(), 4, "one node per recorded op:\n{dot}");
+    let expect = [
+        ("leaf", "[2, 3]", l0),
+        ("tanh", "[2, 3]", l1),
+        ("mul", "[2, 3]", l2),
+        ("sum", "[]", l3),
+    ];
+    for (i, (line, (name, shape, at_line))) in node_lines.iter().zip(expect).enumerate() {
+        assert!(line.trim_start().starts_with(&format!("n{i} ")), "{line}");
+        assert_mentions(line, &[name, shape, &at(file!(), at_line)]);
+    }
+    for edge in ["n0 -> n1", "n1 -> n2", "n2 -> n3"] {
+        assert!(dot.contains(edge), "missing edge {edge}:\n{dot}");
+    }
+    // The constant operand of the product is drawn too, as a non-op input.
+    assert!(
+        dot.lines()
+            .any(|l| l.contains("-> n2") && !l.contains("n1 -> n2")),
+        "{dot}"
+    );
+}
+
+#[test]
+fn gradients_do_not_answer_for_a_var_of_another_tape() {
+    // Both tapes' first var is node 0; a gradient of one tape must not be handed out for the
+    // other tape's var.
+    let first = Tape::new();
+    let x = first.var(t(&[1.0, 2.0], &[2]));
+    let second = Tape::new();
+    let z = second.var(t(&[5.0, 6.0], &[2]));
+    let grads = x.square().sum_all().backward();
+    assert_eq!(grads[&x].to_vec(), vec![2.0, 4.0]);
+    assert!(
+        grads.get(&z).is_none(),
+        "got {:?} for a var of another tape",
+        grads.get(&z).map(|g| g.to_vec())
+    );
+}
+
+#[test]
+fn f32_is_the_default_element() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::from_vec(vec![1.0f32, -2.0], [2]));
+    let y = (&x * &x).sum_all();
+    assert_eq!(y.backward()[&x].to_vec(), vec![2.0f32, -4.0]);
+}
