@@ -171,7 +171,8 @@ impl Layout {
         }
         let mut out = self.clone();
         out.shape[axis] = len;
-        if len > 0 {
+        // An empty view keeps its offset: it may have nowhere to point inside empty storage.
+        if out.numel() > 0 {
             out.offset += start * self.strides[axis];
         }
         out

@@ -44,6 +44,10 @@ impl<T: Element> Tensor<T> {
         Tensor::from_parts(out, Layout::contiguous(self.reduced_shape(axes, keepdim)))
     }
 
+    fn all_axes(&self) -> Dims {
+        (0..self.rank()).collect()
+    }
+
     fn reduced_shape(&self, axes: &[usize], keepdim: bool) -> Dims {
         let shape = self.shape().iter().enumerate();
         if keepdim {
@@ -53,9 +57,10 @@ impl<T: Element> Tensor<T> {
         }
     }
 
+    /// Panics if one of `axes` is empty: a maximum or minimum over nothing has no value.
     #[track_caller]
     fn check_nonempty(&self, op: &str, axes: &[usize]) {
-        if axes.iter().any(|&a| self.shape()[a] == 0) || (axes.is_empty() && self.numel() == 0) {
+        if axes.iter().any(|&a| self.shape()[a] == 0) {
             fail(op, format!("cannot reduce an empty axis of shape {}", fmt_shape(self.shape())));
         }
     }
@@ -77,7 +82,7 @@ impl<T: Element> Tensor<T> {
 
     /// Σ of all elements, as a rank-0 tensor.
     pub fn sum_all(&self) -> Tensor<T> {
-        self.fold_axes(&(0..self.rank()).collect(), false, T::zero(), add)
+        self.fold_axes(&self.all_axes(), false, T::zero(), add)
     }
 
     /// The mean over `axes` (NaN for an empty axis).
@@ -106,8 +111,8 @@ impl<T: Element> Tensor<T> {
     /// The largest element, as a rank-0 tensor.
     #[track_caller]
     pub fn max_all(&self) -> Tensor<T> {
-        self.check_nonempty("max_all", &[]);
-        self.fold_axes(&(0..self.rank()).collect(), false, T::neg_infinity(), max_nan)
+        self.check_nonempty("max_all", &self.all_axes());
+        self.fold_axes(&self.all_axes(), false, T::neg_infinity(), max_nan)
     }
 
     /// The minimum over `axes` (NaN if any element is NaN).
@@ -121,8 +126,8 @@ impl<T: Element> Tensor<T> {
     /// The smallest element, as a rank-0 tensor.
     #[track_caller]
     pub fn min_all(&self) -> Tensor<T> {
-        self.check_nonempty("min_all", &[]);
-        self.fold_axes(&(0..self.rank()).collect(), false, T::infinity(), min_nan)
+        self.check_nonempty("min_all", &self.all_axes());
+        self.fold_axes(&self.all_axes(), false, T::infinity(), min_nan)
     }
 
     /// Variance over `axes`: Σ(x − mean)² / (N − correction). `correction = 1` is the unbiased
@@ -139,7 +144,9 @@ impl<T: Element> Tensor<T> {
         let axes = axes.resolve_all("var", self.rank());
         let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
         let deviations = self.sub(&self.fold_axes(&axes, true, T::zero(), add).map(|s| s / T::from_usize(count).unwrap()));
-        let divisor = T::from_usize(count).unwrap() - T::from_usize(correction).unwrap();
+        // PyTorch's rule: a correction at or above the count divides by zero (inf or NaN),
+        // never by a negative number.
+        let divisor = T::from_usize(count.saturating_sub(correction)).unwrap();
         deviations.square().fold_axes(&axes, keepdim, T::zero(), add).map(|s| s / divisor)
     }
 
@@ -169,14 +176,14 @@ impl<T: Element> Tensor<T> {
     /// Row-major position of the first maximum of the whole tensor.
     #[track_caller]
     pub fn argmax_all(&self) -> usize {
-        self.check_nonempty("argmax_all", &[]);
+        self.check_nonempty("argmax_all", &self.all_axes());
         arg_best(&self.to_vec(), self.numel(), |x, best| x > best || (x.is_nan() && !best.is_nan()))[0]
     }
 
     /// Row-major position of the first minimum of the whole tensor.
     #[track_caller]
     pub fn argmin_all(&self) -> usize {
-        self.check_nonempty("argmin_all", &[]);
+        self.check_nonempty("argmin_all", &self.all_axes());
         arg_best(&self.to_vec(), self.numel(), |x, best| x < best || (x.is_nan() && !best.is_nan()))[0]
     }
 

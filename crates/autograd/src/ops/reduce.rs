@@ -140,7 +140,7 @@ impl<T: Element> Var<T> {
         let axes = axes.resolve_all("var", self.rank());
         let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
         let deviation = self - &self.mean(axes.to_vec(), true);
-        let divisor = T::from_usize(count).unwrap() - T::from_usize(correction).unwrap();
+        let divisor = T::from_usize(count.saturating_sub(correction)).unwrap();
         deviation.square().sum(axes.to_vec(), keepdim).mul_scalar(divisor.recip())
     }
 

@@ -154,9 +154,11 @@ pub(crate) fn softmax_rows<T: Element>(rows: &[T], span: usize, log: bool) -> Ve
         }
         let sum = fold_slice(y, T::zero(), &|a, b| a + b);
         if log {
-            let log_sum = sum.ln() + shift;
+            // (v − shift) − ln Σ, not v − (shift + ln Σ): the latter rounds ln Σ to the
+            // spacing of a large shift.
+            let log_sum = sum.ln();
             for (o, &v) in y.iter_mut().zip(x) {
-                *o = v - log_sum;
+                *o = (v - shift) - log_sum;
             }
         } else {
             let inv = sum.recip();

@@ -1,0 +1,233 @@
+//! Matrix products: NumPy's rank rules worked by hand, then random shapes (vectors, matrices,
+//! broadcast batches; sizes 0 to 70 so that every edge of the kernel's blocking is hit) and random
+//! layouts (transposed, permuted, narrowed, broadcast operands) against a triple loop.
+
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use shendu_tensor::{Element, Tensor};
+
+fn t32(values: &[f32], shape: &[usize]) -> Tensor<f32> {
+    Tensor::from_vec(values.to_vec(), shape)
+}
+
+#[test]
+fn vector_dot_vector_is_a_scalar() {
+    let d = t32(&[1.0, 2.0, 3.0], &[3]).matmul(&t32(&[4.0, 5.0, 6.0], &[3]));
+    assert_eq!(d.shape(), &[] as &[usize]);
+    assert_eq!(d.item(), 32.0);
+    // Empty vectors: the empty sum.
+    let e = Tensor::<f64>::zeros([0]).matmul(&Tensor::zeros([0]));
+    assert_eq!(e.shape(), &[] as &[usize]);
+    assert_eq!(e.item(), 0.0);
+}
+
+#[test]
+fn vector_times_matrix_and_matrix_times_vector_drop_the_added_axis() {
+    let m = t32(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+    let vm = t32(&[1.0, 2.0], &[2]).matmul(&m);
+    assert_eq!(vm.shape(), &[3]);
+    assert_eq!(vm.to_vec(), vec![9.0, 12.0, 15.0]);
+    let mv = m.matmul(&t32(&[1.0, 0.0, -1.0], &[3]));
+    assert_eq!(mv.shape(), &[2]);
+    assert_eq!(mv.to_vec(), vec![-2.0, -2.0]);
+}
+
+#[test]
+fn matrix_times_matrix() {
+    // [[1, 2], [3, 4]] · [[5, 6], [7, 8]] = [[19, 22], [43, 50]].
+    let a = t32(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
+    let b = t32(&[5.0, 6.0, 7.0, 8.0], &[2, 2]);
+    assert_eq!(a.matmul(&b).to_vec(), vec![19.0, 22.0, 43.0, 50.0]);
+    // aᵀ · b = [[1, 3], [2, 4]] · b = [[26, 30], [38, 44]], with aᵀ a view.
+    assert_eq!(a.t().matmul(&b).to_vec(), vec![26.0, 30.0, 38.0, 44.0]);
+    // a · bᵀ = [[17, 23], [39, 53]].
+    assert_eq!(a.matmul(&b.t()).to_vec(), vec![17.0, 23.0, 39.0, 53.0]);
+    // The identity leaves a matrix alone; a column times a row is the outer product.
+    let x = Tensor::<f64>::arange(12).reshape([3, 4]);
+    assert_eq!(Tensor::eye(3).matmul(&x).to_vec(), x.to_vec());
+    let outer = t32(&[1.0, 2.0], &[2, 1]).matmul(&t32(&[3.0, 4.0, 5.0], &[1, 3]));
+    assert_eq!(outer.to_vec(), vec![3.0, 4.0, 5.0, 6.0, 8.0, 10.0]);
+}
+
+#[test]
+fn batched_products_broadcast_their_batch_axes() {
+    // Two matrices times one: [2, 2, 2] · [2, 2].
+    let batch = t32(&[1.0, 0.0, 0.0, 1.0, 2.0, 0.0, 0.0, 3.0], &[2, 2, 2]);
+    let b = t32(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
+    let p = batch.matmul(&b);
+    assert_eq!(p.shape(), &[2, 2, 2]);
+    assert_eq!(p.to_vec(), vec![1.0, 2.0, 3.0, 4.0, 2.0, 4.0, 9.0, 12.0]);
+    // [2, 1, 2, 2] · [3, 2, 2] -> [2, 3, 2, 2]: entry [i, j] is batch i times scale j.
+    let left = batch.unsqueeze(1);
+    let scales = Tensor::from_vec(vec![1.0f32, 10.0, 100.0], [3, 1, 1]).mul(&Tensor::eye(2));
+    let q = left.matmul(&scales);
+    assert_eq!(q.shape(), &[2, 3, 2, 2]);
+    assert_eq!(q.get(&[1, 2, 1, 1]), 300.0);
+    assert_eq!(q.get(&[0, 1, 0, 0]), 10.0);
+    assert_eq!(q.get(&[1, 0, 0, 1]), 0.0);
+    // A vector against a stack: [2] · [3, 2, 4] -> [3, 4], and [3, 2, 4] · [4] -> [3, 2].
+    let stack = Tensor::<f32>::arange(24).reshape([3, 2, 4]);
+    let vs = t32(&[1.0, -1.0], &[2]).matmul(&stack);
+    assert_eq!(vs.shape(), &[3, 4]);
+    assert_eq!(vs.to_vec(), vec![-4.0; 12]);
+    let sv = stack.matmul(&t32(&[1.0, 1.0, 1.0, 1.0], &[4]));
+    assert_eq!(sv.shape(), &[3, 2]);
+    assert_eq!(sv.to_vec(), vec![6.0, 22.0, 38.0, 54.0, 70.0, 86.0]);
+}
+
+#[test]
+fn empty_products_have_the_right_shape_and_zeros() {
+    assert_eq!(
+        Tensor::<f32>::zeros([0, 3])
+            .matmul(&Tensor::zeros([3, 2]))
+            .shape(),
+        &[0, 2]
+    );
+    assert_eq!(
+        Tensor::<f32>::zeros([2, 3])
+            .matmul(&Tensor::zeros([3, 0]))
+            .shape(),
+        &[2, 0]
+    );
+    assert_eq!(
+        Tensor::<f32>::zeros([0, 2, 3])
+            .matmul(&Tensor::zeros([3, 2]))
+            .shape(),
+        &[0, 2, 2]
+    );
+    // k = 0: every entry is an empty sum, even in a buffer recycled from a dropped tensor.
+    let n = 1024;
+    drop(Tensor::full([n, n], 7.0f32));
+    let z = Tensor::<f32>::zeros([n, 0]).matmul(&Tensor::zeros([0, n]));
+    assert_eq!(z.shape(), &[n, n]);
+    assert!(z.to_vec().iter().all(|&x| x == 0.0));
+}
+
+#[test]
+fn operands_may_be_narrowed_or_broadcast_views() {
+    // The middle 2 × 2 block of a 4 × 4 matrix (non-zero offset, row stride 4).
+    let big = Tensor::<f64>::arange(16).reshape([4, 4]);
+    let block = big.narrow(0, 1, 2).narrow(1, 1, 2); // [[5, 6], [9, 10]]
+    let p = block.matmul(&Tensor::from_vec(vec![1.0, 1.0], [2]));
+    assert_eq!(p.to_vec(), vec![11.0, 19.0]);
+    // A broadcast (stride 0) operand: every row of ones · m sums m's columns.
+    let ones = Tensor::<f64>::ones([3]).broadcast_to([2, 3]);
+    let m = Tensor::<f64>::arange(6).reshape([3, 2]);
+    assert_eq!(ones.matmul(&m).to_vec(), vec![6.0, 9.0, 6.0, 9.0]);
+    assert_eq!(m.t().matmul(&ones.t()).to_vec(), vec![6.0, 6.0, 9.0, 9.0]);
+}
+
+#[test]
+fn a_large_product_is_a_product() {
+    // 130 × 257 · 257 × 129: several kernel blocks with ragged edges, the parallel path, and a
+    // transposed left operand; exact because the inputs are small integers.
+    let (m, k, n) = (130, 257, 129);
+    let a = Tensor::<f64>::from_vec(
+        (0..k * m).map(|i| ((i * 7) % 11) as f64 - 5.0).collect(),
+        [k, m],
+    )
+    .t();
+    let b = Tensor::<f64>::from_vec(
+        (0..k * n).map(|i| ((i * 5) % 13) as f64 - 6.0).collect(),
+        [k, n],
+    );
+    let p = a.matmul(&b);
+    let (av, bv) = (a.to_vec(), b.to_vec());
+    let (_, want) = matmul_ref(&av, &[m, k], &bv, &[k, n]);
+    assert_eq!(p.to_vec(), want);
+    let p32 = a.cast::<f32>().matmul(&b.cast::<f32>());
+    assert_eq!(
+        p32.to_vec(),
+        want.iter().map(|&x| x as f32).collect::<Vec<_>>()
+    );
+}
+
+// ----------------------------------------------------------------------------------------------
+// Properties
+// ----------------------------------------------------------------------------------------------
+
+/// A matrix dimension: 0 now and then, mostly small, sometimes up to 70.
+fn mat_dim() -> BoxedStrategy<usize> {
+    prop_oneof![1 => Just(0usize), 5 => 1..=9usize, 3 => 10..=70usize].boxed()
+}
+
+/// Shapes of two operands that matmul accepts: vector or matrix on each side, with batch axes
+/// (rank 0–2, broadcastable) in front of matrices.
+fn matmul_shapes() -> BoxedStrategy<(Vec<usize>, Vec<usize>)> {
+    let batch = prop::collection::vec(prop_oneof![1 => Just(0usize), 8 => 1..=3usize], 0..=2);
+    (
+        mat_dim(),
+        mat_dim(),
+        mat_dim(),
+        batch,
+        0..4u8,
+        any::<bool>(),
+    )
+        .prop_flat_map(|(m, k, n, batch, kind, batched)| {
+            // Small matrices when there is a batch, so the cases stay quick.
+            let (m, k, n) = if batched && !batch.is_empty() {
+                (m % 9, k % 9, n % 9)
+            } else {
+                (m, k, n)
+            };
+            let batch = if batched { batch } else { vec![] };
+            (operand_shape(batch.clone()), operand_shape(batch)).prop_map(move |(ba, bb)| {
+                let with = |b: &[usize], r: usize, c: usize| -> Vec<usize> {
+                    let mut s = b.to_vec();
+                    s.extend([r, c]);
+                    s
+                };
+                match kind {
+                    0 => (vec![k], vec![k]),
+                    1 => (vec![k], with(&bb, k, n)),
+                    2 => (with(&ba, m, k), vec![k]),
+                    _ => (with(&ba, m, k), with(&bb, k, n)),
+                }
+            })
+        })
+        .boxed()
+}
+
+fn check_matmul<T: Element>(a: &ViewSpec, b: &ViewSpec, rel: f64) -> Result<(), TestCaseError> {
+    let (sa, sb) = (a.shape(), b.shape());
+    let (va, vb): (Vec<f64>, Vec<f64>) = (
+        a.values_as::<T>()
+            .into_iter()
+            .map(Element::to_f64_exact)
+            .collect(),
+        b.values_as::<T>()
+            .into_iter()
+            .map(Element::to_f64_exact)
+            .collect(),
+    );
+    let got = a.tensor::<T>().matmul(&b.tensor::<T>());
+    let (shape, want) = matmul_ref(&va, &sa, &vb, &sb);
+    prop_assert_eq!(got.shape(), &shape[..], "{:?} x {:?}", sa, sb);
+    let scale = matmul_abs_ref(&va, &sa, &vb, &sb);
+    let result = close_to(&to_f64(&got), &want, &scale, rel);
+    prop_assert!(
+        result.is_ok(),
+        "{} {:?} x {:?}: {}",
+        T::NAME,
+        sa,
+        sb,
+        result.unwrap_err()
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(160))]
+
+    #[test]
+    fn matmul_matches_a_triple_loop(
+        (a, b) in matmul_shapes().prop_flat_map(|(sa, sb)| {
+            (view_of(sa, Values::Finite), view_of(sb, Values::Finite))
+        })
+    ) {
+        check_matmul::<f64>(&a, &b, 1e-12)?;
+        check_matmul::<f32>(&a, &b, 1e-5)?;
+    }
+}
