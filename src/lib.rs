@@ -10,9 +10,11 @@
 //! assert_eq!(t.to_vec(), vec![1.0, 0.0]);
 //! ```
 
+pub use shendu_autograd as autograd;
 pub use shendu_tensor as tensor;
 
 /// The names most programs use.
 pub mod prelude {
+    pub use shendu_autograd::{gradcheck, gradgradcheck, CustomOp, Gradients, Tape, Var};
     pub use shendu_tensor::{Element, Tensor};
 }

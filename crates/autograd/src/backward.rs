@@ -234,7 +234,17 @@ fn sweep<T: Element>(
                     );
                 }
             }
-            debug_assert_eq!(input_grad.shape(), input.shape(), "gradient rule of {} changed a shape", op.name());
+            // A rule returning the wrong shape would corrupt every gradient below it; a custom
+            // op's rule is user code, so this is checked in release builds too.
+            assert_eq!(
+                input_grad.shape(),
+                input.shape(),
+                "the gradient rule of {} returned shape {:?} for an input of shape {:?} (op at {})",
+                op.name(),
+                input_grad.shape(),
+                input.shape(),
+                fmt_location(location)
+            );
             grads[to] = Some(match grads[to].take() {
                 Some(sum) => &sum + &input_grad,
                 None => input_grad,

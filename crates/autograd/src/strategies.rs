@@ -296,3 +296,49 @@ pub fn strided<T: Element>(
 ) -> impl Strategy<Value = Tensor<T>> {
     strided_view(tensors).prop_map(|(storage, view)| view.apply(&storage))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tape;
+    use shendu_tensor::broadcast_shapes;
+
+    proptest! {
+        #[test]
+        fn shapes_are_in_bounds(s in shape(3, 4)) {
+            prop_assert!(s.len() <= 3 && s.iter().all(|&d| (1..=4).contains(&d)));
+        }
+
+        #[test]
+        fn pairs_broadcast_and_multiply((a, b) in broadcastable_pair::<f32>(3, 4, -1.0..1.0),
+                                        (x, y) in matmul_pair::<f32>(4, -1.0..1.0)) {
+            broadcast_shapes("test", a.shape(), b.shape());
+            prop_assert!(x.rank() >= 1 && y.rank() >= 1);
+            x.matmul(&y);
+        }
+
+        #[test]
+        fn views_hold_the_drawn_values(
+            (t, (storage, view)) in tensor::<f64>(3, 4, -1.0..1.0)
+                .prop_flat_map(|t| (Just(t.clone()), strided_view(Just(t))))
+        ) {
+            let seen = view.apply(&storage);
+            prop_assert_eq!(seen.shape(), t.shape());
+            prop_assert_eq!(seen.to_vec(), t.to_vec());
+            prop_assert!(storage.is_contiguous());
+            if t.numel() > 1 && view == View::EveryOther {
+                prop_assert!(!seen.is_contiguous());
+            }
+            let tape = Tape::new();
+            prop_assert_eq!(view.apply_var(&tape.var(storage)).value().to_vec(), t.to_vec());
+        }
+
+        #[test]
+        fn separated_values_keep_their_distance(ts in separated::<f64>(vec![vec![3, 2], vec![4]], 0.5)) {
+            let mut all: Vec<f64> = ts.iter().flat_map(|t| t.to_vec()).collect();
+            all.sort_by(f64::total_cmp);
+            prop_assert!(all.windows(2).all(|w| w[1] - w[0] >= 0.25 - 1e-12));
+            prop_assert!(all.iter().all(|v| ((v / 0.5).round() - v / 0.5).abs() >= 0.25 - 1e-12));
+        }
+    }
+}

@@ -11,6 +11,7 @@ use shendu_tensor::{Axis, Element, Tensor};
 use smallvec::smallvec;
 
 use crate::op::{if_tracked, InputGrads, Op};
+use crate::ops::movement::pad_end_with_zeros;
 use crate::var::Var;
 
 pub(crate) fn index_select_backward<T: Element>(axis: usize, indices: &[usize], x: &Var<T>, g: &Var<T>) -> InputGrads<T> {
@@ -33,7 +34,13 @@ pub(crate) fn scatter_add_backward<T: Element>(
     g: &Var<T>,
 ) -> InputGrads<T> {
     let indices = g.constant(indices.clone());
-    smallvec![if_tracked(&inputs[0], || g.clone()), if_tracked(&inputs[1], || g.gather(axis, &indices))]
+    let source = &inputs[1];
+    // Only the leading block of the source, of the indices' shape, is scattered; the rest of
+    // it gets gradient zero.
+    smallvec![
+        if_tracked(&inputs[0], || g.clone()),
+        if_tracked(source, || pad_end_with_zeros(&g.gather(axis, &indices), source.shape()))
+    ]
 }
 
 impl<T: Element> Var<T> {

@@ -49,6 +49,21 @@ pub(crate) fn narrow_backward<T: Element>(axis: usize, start: usize, x: &Var<T>,
     smallvec![Some(Var::concat(&[&before, g, &after], axis))]
 }
 
+/// `v` extended with zeros at the end of each axis up to `shape` (differentiable: a concat).
+pub(crate) fn pad_end_with_zeros<T: Element>(v: &Var<T>, shape: &[usize]) -> Var<T> {
+    let mut padded = v.clone();
+    for (axis, &size) in shape.iter().enumerate() {
+        let have = padded.shape()[axis];
+        if have < size {
+            let mut zeros_shape = Dims::from_slice(padded.shape());
+            zeros_shape[axis] = size - have;
+            let zeros = v.constant(Tensor::zeros(zeros_shape));
+            padded = Var::concat(&[&padded, &zeros], axis);
+        }
+    }
+    padded
+}
+
 pub(crate) fn concat_backward<T: Element>(axis: usize, inputs: &[Var<T>], g: &Var<T>) -> InputGrads<T> {
     let mut start = 0;
     inputs
