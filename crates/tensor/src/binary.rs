@@ -1,7 +1,8 @@
 //! Elementwise ops of two or three tensors, with NumPy broadcasting, and their `std::ops` forms.
 //!
 //! Each op is one line: its name (for messages) and its scalar function. The broadcast and the
-//! loops are shared, in [`Tensor::zip_with`] and the `cpu::map` kernels.
+//! loops are shared, in [`Tensor::zip_with`] and the `cpu::map` kernels. Next to the comparisons,
+//! `allclose` folds an elementwise tolerance test into one `bool`.
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
@@ -76,13 +77,21 @@ impl<T: Element> Tensor<T> {
     /// The larger of `a` and `b` elementwise; NaN if either is NaN.
     #[track_caller]
     pub fn maximum(&self, other: &Tensor<T>) -> Tensor<T> {
-        self.zip_with("maximum", other, |a, b| if a > b || a.is_nan() { a } else { b })
+        self.zip_with(
+            "maximum",
+            other,
+            |a, b| if a > b || a.is_nan() { a } else { b },
+        )
     }
 
     /// The smaller of `a` and `b` elementwise; NaN if either is NaN.
     #[track_caller]
     pub fn minimum(&self, other: &Tensor<T>) -> Tensor<T> {
-        self.zip_with("minimum", other, |a, b| if a < b || a.is_nan() { a } else { b })
+        self.zip_with(
+            "minimum",
+            other,
+            |a, b| if a < b || a.is_nan() { a } else { b },
+        )
     }
 
     /// 1 where `a == b`, else 0.
@@ -125,6 +134,27 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn ge(&self, other: &Tensor<T>) -> Tensor<T> {
         self.zip_with("ge", other, |a, b| mask(a >= b))
+    }
+
+    /// Whether `|a − b| ≤ atol + rtol·|b|` for every pair of elements, broadcasting (NumPy's
+    /// `allclose`): NaN is never close, and an infinity is close only to itself.
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f32, 2.0], [2]);
+    /// assert!(a.allclose(&Tensor::from_vec(vec![1.0, 2.000001], [2]), 1e-5, 1e-8));
+    /// assert!(!a.allclose(&Tensor::scalar(1.0), 1e-5, 1e-8));
+    /// ```
+    #[track_caller]
+    pub fn allclose(&self, other: &Tensor<T>, rtol: T, atol: T) -> bool {
+        let close = self.zip_with("allclose", other, move |a, b| {
+            mask(if a.is_finite() && b.is_finite() {
+                (a - b).abs() <= atol + rtol * b.abs()
+            } else {
+                a == b
+            })
+        });
+        close.to_vec().iter().all(|&c| c == T::one())
     }
 
     /// `a` where `mask` is non-zero, `b` elsewhere; all three broadcast together. Unlike
@@ -240,5 +270,46 @@ impl<T: Element> Neg for Tensor<T> {
     type Output = Tensor<T>;
     fn neg(self) -> Tensor<T> {
         Tensor::neg(&self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Tensor;
+
+    #[test]
+    fn allclose_tolerances() {
+        let a = Tensor::<f64>::from_vec(vec![1.0, 2.0], [2]);
+        assert!(a.allclose(&Tensor::from_vec(vec![1.0, 2.0 + 1e-6], [2]), 1e-5, 1e-8));
+        assert!(!a.allclose(&Tensor::from_vec(vec![1.0, 2.1], [2]), 1e-5, 1e-8));
+        // atol alone: |1 - 1.5| = 0.5.
+        let one = Tensor::<f64>::scalar(1.0);
+        assert!(one.allclose(&Tensor::scalar(1.5), 0.0, 0.5));
+        assert!(!one.allclose(&Tensor::scalar(1.5), 0.0, 0.25));
+        // rtol scales |b|, the second argument: |9 - 10| = 1 ≤ 0.1 · 10, but not ≤ 0.1 · 9.
+        let (nine, ten) = (Tensor::<f64>::scalar(9.0), Tensor::<f64>::scalar(10.0));
+        assert!(nine.allclose(&ten, 0.1, 0.0));
+        assert!(!ten.allclose(&nine, 0.1, 0.0));
+    }
+
+    #[test]
+    fn allclose_broadcasts_and_handles_nan_and_infinity() {
+        assert!(Tensor::<f32>::ones([2, 2]).allclose(&Tensor::scalar(1.0), 0.0, 0.0));
+        // [[0, 3], [1, 4], [2, 5]] as a transposed view and as a contiguous tensor.
+        let transposed = Tensor::<f32>::arange(6).reshape([2, 3]).t();
+        let contiguous = Tensor::from_vec(vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0], [3, 2]);
+        assert!(transposed.allclose(&contiguous, 0.0, 0.0));
+        let nan = Tensor::<f32>::scalar(f32::NAN);
+        assert!(!nan.allclose(&nan, 1.0, 1.0));
+        let inf = Tensor::<f32>::scalar(f32::INFINITY);
+        assert!(inf.allclose(&inf, 0.0, 0.0));
+        assert!(!Tensor::scalar(1.0f32).allclose(&inf, 1.0, 1.0));
+        assert!(!inf.allclose(&Tensor::scalar(-f32::INFINITY), 1.0, 1.0));
+    }
+
+    #[test]
+    #[should_panic(expected = "allclose: shapes [2] and [3] do not broadcast")]
+    fn allclose_shape_mismatch() {
+        Tensor::<f32>::zeros([2]).allclose(&Tensor::zeros([3]), 0.0, 0.0);
     }
 }

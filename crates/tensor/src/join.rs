@@ -6,7 +6,7 @@
 //! storage of the tensor they were cut from.
 
 use crate::check::{fail, fmt_shape};
-use crate::cpu::walk::Walk;
+use crate::cpu::copy::{copy_strided, Combine};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::{contiguous_strides, numel, Axis, Dims};
@@ -191,37 +191,11 @@ fn concat_along<T: Element>(tensors: &[&Tensor<T>], axis: usize) -> Tensor<T> {
     let mut start = 0;
     for t in tensors {
         let (src, layout) = t.parts();
-        copy_strided(src, layout, &mut out, &strides, start * strides[axis]);
+        let at = start * strides[axis];
+        copy_strided(src, layout, &mut out, &strides, at, Combine::Copy);
         start += t.shape()[axis];
     }
     Tensor::from_parts(out, Layout::contiguous(shape))
-}
-
-/// Copies the elements of `src` under `layout` into `dst`: the element at multi-index `i` goes
-/// to `dst[dst_offset + Σ i[d] · dst_strides[d]]`. Stretches contiguous on both sides (whole rows
-/// of a contiguous tensor) are one `copy_from_slice`.
-pub(crate) fn copy_strided<T: Element>(
-    src: &[T],
-    layout: &Layout,
-    dst: &mut [T],
-    dst_strides: &[usize],
-    dst_offset: usize,
-) {
-    let walk = Walk::new(
-        layout.shape(),
-        [layout.strides(), dst_strides],
-        [layout.offset(), dst_offset],
-    );
-    let [s, d] = walk.row_strides();
-    walk.for_each_row(0, layout.numel(), |_, len, [so, dof]| {
-        if s == 1 && d == 1 {
-            dst[dof..dof + len].copy_from_slice(&src[so..so + len]);
-        } else {
-            for i in 0..len {
-                dst[dof + i * d] = src[so + i * s];
-            }
-        }
-    });
 }
 
 #[cfg(test)]

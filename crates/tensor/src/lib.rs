@@ -23,6 +23,7 @@ mod cpu;
 mod create;
 mod display;
 mod element;
+mod gather;
 mod index;
 mod inplace;
 mod join;

@@ -5,6 +5,7 @@
 //! result is the same bit for bit in a pool of one thread or of many. Work below [`PAR_MIN`]
 //! elements never enters the rayon pool: handing a tiny op to the pool costs more than doing it.
 
+pub(crate) mod copy;
 pub(crate) mod gemm;
 pub(crate) mod map;
 pub(crate) mod reduce;
