@@ -102,9 +102,10 @@ impl<T: Element> Tensor<T> {
     pub fn rand_uniform(shape: impl IntoShape, lo: T, hi: T, rng: &mut impl Rng) -> Self {
         let shape = shape.into_dims();
         let (lo64, width) = (lo.to_f64_exact(), hi.to_f64_exact() - lo.to_f64_exact());
-        let data = (0..numel(&shape))
-            .map(|_| T::from_f64_lossy(lo64 + width * rng.random::<f64>()))
-            .collect();
+        let mut data = output_buffer(numel(&shape));
+        for x in &mut data {
+            *x = T::from_f64_lossy(lo64 + width * rng.random::<f64>());
+        }
         Self::from_vec(data, shape)
     }
 
@@ -112,12 +113,11 @@ impl<T: Element> Tensor<T> {
     pub fn rand_normal(shape: impl IntoShape, mean: T, std: T, rng: &mut impl Rng) -> Self {
         let shape = shape.into_dims();
         let (mean64, std64) = (mean.to_f64_exact(), std.to_f64_exact());
-        let data = (0..numel(&shape))
-            .map(|_| {
-                let z: f64 = StandardNormal.sample(rng);
-                T::from_f64_lossy(mean64 + std64 * z)
-            })
-            .collect();
+        let mut data = output_buffer(numel(&shape));
+        for x in &mut data {
+            let z: f64 = StandardNormal.sample(rng);
+            *x = T::from_f64_lossy(mean64 + std64 * z);
+        }
         Self::from_vec(data, shape)
     }
 }

@@ -5,7 +5,8 @@
 //! much as the arithmetic. Buffers of at least [`POOL_MIN_BYTES`] therefore go back to a pool when
 //! their last tensor is dropped, and the next allocation of the same length takes one from there,
 //! already mapped. The pool is bounded ([`POOL_MAX_BYTES`] in all), so it never holds more than a
-//! few recently freed results.
+//! few recently freed results. A fresh pooled buffer also asks the kernel for transparent huge
+//! pages, as NumPy does for its large arrays: 512 times fewer page faults and TLB entries.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -54,7 +55,11 @@ impl<T: Element> BufferPool<T> {
                 }
             }
         }
-        vec![T::zero(); len]
+        let buf = vec![T::zero(); len];
+        if Self::is_pooled(len) {
+            crate::cpu::memory::advise_huge_pages(&buf);
+        }
+        buf
     }
 
     /// Keeps `buf` for reuse if it is large and the pool has room; drops it otherwise.

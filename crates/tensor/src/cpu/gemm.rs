@@ -1,10 +1,11 @@
 //! The matrix-multiply kernel: one strided GEMM entry point over the `gemm` crate.
 //!
-//! `gemm` was chosen by measurement over `matrixmultiply` and our own loops (see
-//! `benches/README.md`): it picks its SIMD kernel at run time (AVX2/AVX-512/NEON), takes row and
-//! column strides for every operand, so transposed views need no copy, and splits work over rayon
-//! by output blocks only, never over the inner dimension, so its sums do not depend on the thread
-//! count. This is the only file of the crate with `unsafe`.
+//! `gemm` was chosen over `matrixmultiply` by measurement (see "Choosing the GEMM kernel" in
+//! `benches/README.md`): it was as fast or faster at every W1 size, picks its SIMD kernel at run
+//! time (the AVX2/FMA one on x86-64 without its `x86-v4` feature, which was slower here on
+//! transposed operands), takes row and column strides for every operand, so transposed views need
+//! no copy, runs on the current rayon pool, and splits work by output blocks only, never over the
+//! inner dimension, so its sums do not depend on the thread count.
 
 use gemm::Parallelism;
 

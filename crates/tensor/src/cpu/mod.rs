@@ -8,6 +8,7 @@
 pub(crate) mod copy;
 pub(crate) mod gemm;
 pub(crate) mod map;
+pub(crate) mod memory;
 pub(crate) mod reduce;
 pub(crate) mod walk;
 

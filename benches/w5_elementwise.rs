@@ -1,0 +1,36 @@
+//! W5 of `../shared/bench/WORKLOADS.md`: memory-bound elementwise ops on 2^24 f32 elements,
+//! each returning a new tensor.
+//!
+//! `cargo bench --bench w5_elementwise`. Throughput counts the bytes moved per element (add: read
+//! two, write one = 12; relu: read one, write one = 8) in decimal units, so criterion's `GB/s`
+//! is the figure of WORKLOADS.md. `examples/bench_table.rs` prints it beside NumPy's.
+
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use shendu::tensor::Tensor;
+
+const N: usize = 1 << 24;
+
+fn w5(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(5);
+    // Centred on 0 so relu's branch is taken half the time.
+    let a = Tensor::<f32>::rand_uniform([N], -1.0, 1.0, &mut rng);
+    let b = Tensor::<f32>::rand_uniform([N], -1.0, 1.0, &mut rng);
+    let mut group = c.benchmark_group("w5_elementwise_f32");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(5));
+
+    group.throughput(Throughput::BytesDecimal(12 * N as u64));
+    group.bench_function("add/2^24", |bench| bench.iter(|| &a + &b));
+
+    group.throughput(Throughput::BytesDecimal(8 * N as u64));
+    group.bench_function("relu/2^24", |bench| bench.iter(|| a.relu()));
+    group.finish();
+}
+
+criterion_group!(benches, w5);
+criterion_main!(benches);

@@ -1,0 +1,148 @@
+//! W1 (matmul) and W5 (elementwise) of `../shared/bench/WORKLOADS.md`: shendu beside NumPy,
+//! both measured in this run on this machine.
+//!
+//! cargo run --release --example bench_table -- [--threads N] [--only W1,W5] [--python PATH]
+//!
+//! shendu runs in a rayon pool of N threads, then `benches/reference.py` runs under PATH (else
+//! `$SHENDU_PYTHON`, else `python3`) with the same N. One thread: `taskset -c 0 ... --threads 1`.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::process::Command;
+use std::time::Instant;
+
+use rand::{rngs::StdRng, SeedableRng};
+use shendu::tensor::{Element, Tensor};
+
+/// Seconds per call: median, min, max.
+type Stats = [f64; 3];
+
+/// A warm-up call, then 7 repetitions of enough calls to last at least 0.2 s each (as in
+/// `benches/reference.py`).
+fn timed<R>(mut f: impl FnMut() -> R) -> Stats {
+    black_box(f());
+    let t = Instant::now();
+    black_box(f());
+    let inner = (0.2 / t.elapsed().as_secs_f64()).ceil().max(1.0) as u32;
+    let mut s: Vec<f64> = (0..7)
+        .map(|_| {
+            let t = Instant::now();
+            (0..inner).for_each(|_| drop(black_box(f())));
+            t.elapsed().as_secs_f64() / f64::from(inner)
+        })
+        .collect();
+    s.sort_by(f64::total_cmp);
+    [s[3], s[0], s[6]]
+}
+
+/// One line of the table: a label that is also the key of the reference line to compare with,
+/// the FLOPs or bytes per call (figure = work / seconds / 1e9), and shendu's timings.
+struct Row(String, f64, Stats);
+
+fn matmul_row<T: Element>(n: usize, transposed: bool, rng: &mut StdRng) -> Row {
+    let a = Tensor::<T>::rand_uniform([n, n], T::zero(), T::one(), rng);
+    let b = Tensor::<T>::rand_uniform([n, n], T::zero(), T::one(), rng);
+    let (what, stats) = match transposed {
+        false => ("", timed(|| a.matmul(&b))),
+        true => (", A transposed", timed(|| a.t().matmul(&b))),
+    };
+    let label = format!("W1 matmul {} n={n}{what}", T::NAME);
+    Row(label, 2.0 * (n as f64).powi(3), stats)
+}
+
+fn measure(only: &str) -> Vec<Row> {
+    let mut rng = StdRng::seed_from_u64(0);
+    let mut rows = Vec::new();
+    if only.contains("W1") {
+        for n in [64, 128, 256, 512, 1024, 2048] {
+            rows.push(matmul_row::<f32>(n, false, &mut rng));
+        }
+        rows.push(matmul_row::<f64>(1024, false, &mut rng));
+        rows.push(matmul_row::<f32>(512, true, &mut rng));
+    }
+    if only.contains("W5") {
+        let n = 1 << 24;
+        let a = Tensor::<f32>::rand_uniform([n], -1.0, 1.0, &mut rng);
+        let b = Tensor::<f32>::rand_uniform([n], -1.0, 1.0, &mut rng);
+        let (add, relu) = (timed(|| &a + &b), timed(|| a.relu()));
+        let gb = |bytes: usize| (bytes * n) as f64;
+        rows.push(Row("W5 add 2^24 vs np.add(out=)".into(), gb(12), add));
+        rows.push(Row("W5 add 2^24 vs a + b (new)".into(), gb(12), add));
+        rows.push(Row("W5 relu 2^24 vs np.maximum(out=)".into(), gb(8), relu));
+    }
+    rows
+}
+
+/// Runs the reference script: its stdout, or one line saying why there is none.
+fn run_reference(python: &str, threads: usize, only: &str) -> Result<String, String> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/reference.py");
+    let out = Command::new(python)
+        .args([script, "--threads", &threads.to_string(), "--only", only])
+        .output()
+        .map_err(|e| format!("# reference: cannot run {python}: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "# reference: {python} failed: {}",
+            err.lines().last().unwrap_or("")
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `median [low-high]` as a figure: the slowest call gives the low end.
+fn figure(work: f64, s: &Stats) -> String {
+    let g = |secs: f64| work / secs / 1e9;
+    format!("{:8.2} [{:.2}-{:.2}]", g(s[0]), g(s[2]), g(s[1]))
+}
+
+fn main() {
+    let (mut threads, mut only, mut python) = (None, "W1,W5".to_string(), None);
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().unwrap_or_default();
+        match flag.as_str() {
+            "--threads" => threads = Some(value.parse::<usize>().expect("--threads N")),
+            "--only" => only = value.to_uppercase(),
+            "--python" => python = Some(value),
+            _ => panic!(
+                "unknown flag {flag}: bench_table [--threads N] [--only W1,W5] [--python PATH]"
+            ),
+        }
+    }
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let python = python
+        .or_else(|| std::env::var("SHENDU_PYTHON").ok())
+        .unwrap_or("python3".into());
+
+    eprintln!("measuring shendu on {threads} thread(s), then the reference with {python} ...");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("rayon pool");
+    let rows = pool.install(|| measure(&only));
+    let stdout = run_reference(&python, threads, &only).unwrap_or_else(|note| note);
+
+    let version = env!("CARGO_PKG_VERSION");
+    println!("# shendu {version}, threads {threads}; W1 GFLOP/s, W5 GB/s; median [min-max] of 7");
+    let mut reference = HashMap::new();
+    for line in stdout.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let nums: Vec<f64> = fields[1..].iter().filter_map(|f| f.parse().ok()).collect();
+        if let [med, min, max] = nums[..] {
+            reference.insert(fields[0], [med, min, max]);
+        } else {
+            println!("{line}"); // a note, or the one line saying why there is no reference
+        }
+    }
+    let head = ["workload parameters", "shendu", "reference", "ratio"];
+    println!("{:36}{:>26}{:>26}{:>7}", head[0], head[1], head[2], head[3]);
+    for Row(what, work, ours) in &rows {
+        let (theirs, ratio) = match reference.get(what.as_str()) {
+            Some(r) => (figure(*work, r), format!("{:.2}", r[0] / ours[0])),
+            None => ("-".into(), "-".into()),
+        };
+        println!("{what:36}{:>26}{theirs:>26}{ratio:>7}", figure(*work, ours));
+    }
+}
