@@ -55,7 +55,11 @@ impl<T: Element> Index<&Var<T>> for Gradients<T> {
             } else {
                 "it is a constant, or an intermediate var without retain_grad()"
             };
-            panic!("gradients: no gradient for this var of shape {:?}: {why} (at {})", var.shape(), fmt_location(at))
+            panic!(
+                "gradients: no gradient for this var of shape {:?}: {why} (at {})",
+                var.shape(),
+                fmt_location(at)
+            )
         })
     }
 }
@@ -84,14 +88,20 @@ impl<T: Element> Var<T> {
         let root = self.root("backward_with", seed.shape());
         let seed = self.constant(seed.clone());
         let found = sweep(&self.tape, root, seed, false, |_, keep| keep);
-        let mut by_node: HashMap<NodeId, Tensor<T>> = found.into_iter().map(|(id, g)| (id, g.value)).collect();
+        let mut by_node: HashMap<NodeId, Tensor<T>> =
+            found.into_iter().map(|(id, g)| (id, g.value)).collect();
         // A leaf the output does not depend on has gradient zero.
         for (id, node) in self.tape.nodes.borrow().iter().enumerate() {
             if matches!(node.op, Op::Leaf) {
-                by_node.entry(id).or_insert_with(|| Tensor::zeros(node.output.shape()));
+                by_node
+                    .entry(id)
+                    .or_insert_with(|| Tensor::zeros(node.output.shape()));
             }
         }
-        Gradients { tape: self.tape.id, by_node }
+        Gradients {
+            tape: self.tape.id,
+            by_node,
+        }
     }
 
     /// Gradients of this scalar var with respect to `wrt`, as vars recorded on the tape: they
@@ -126,7 +136,9 @@ impl<T: Element> Var<T> {
     pub fn grad_graph_with(&self, wrt: &[&Var<T>], seed: &Var<T>) -> Vec<Var<T>> {
         let root = self.root("grad_graph_with", seed.shape());
         let targets: Vec<Option<NodeId>> = wrt.iter().map(|v| v.node).collect();
-        let mut found = sweep(&self.tape, root, seed.clone(), true, |id, _| targets.contains(&Some(id)));
+        let mut found = sweep(&self.tape, root, seed.clone(), true, |id, _| {
+            targets.contains(&Some(id))
+        });
         wrt.iter()
             .map(|v| match v.node.and_then(|id| found.remove(&id)) {
                 Some(g) => g,
@@ -167,7 +179,10 @@ impl<T: Element> Var<T> {
     fn root(&self, op: &str, seed_shape: &[usize]) -> NodeId {
         let at = fmt_location(std::panic::Location::caller());
         if seed_shape != self.shape() {
-            panic!("{op}: the seed has shape {seed_shape:?} but the output has shape {:?} (at {at})", self.shape());
+            panic!(
+                "{op}: the seed has shape {seed_shape:?} but the output has shape {:?} (at {at})",
+                self.shape()
+            );
         }
         self.node.unwrap_or_else(|| {
             panic!(
@@ -206,11 +221,19 @@ fn sweep<T: Element>(
     grads[root] = Some(seed);
     let mut found = HashMap::new();
     for id in (0..=root).rev() {
-        let Some(grad) = grads[id].take() else { continue };
+        let Some(grad) = grads[id].take() else {
+            continue;
+        };
         let (op, inputs, output, location, retain) = {
             let nodes = tape.nodes.borrow();
             let node = &nodes[id];
-            (node.op.clone(), SmallVec::<[_; 2]>::from_slice(&node.inputs), node.output.clone(), node.location, node.retain)
+            (
+                node.op.clone(),
+                SmallVec::<[_; 2]>::from_slice(&node.inputs),
+                node.output.clone(),
+                node.location,
+                node.retain,
+            )
         };
         if keep(id, retain) {
             found.insert(id, grad.clone());
@@ -218,11 +241,16 @@ fn sweep<T: Element>(
         if matches!(op, Op::Leaf) {
             continue;
         }
-        let input_vars: SmallVec<[Var<T>; 2]> = inputs.into_iter().map(|operand| tape.operand(operand)).collect();
+        let input_vars: SmallVec<[Var<T>; 2]> = inputs
+            .into_iter()
+            .map(|operand| tape.operand(operand))
+            .collect();
         let output = Var::new(output, Some(id), tape);
         let input_grads = rule(&op, &input_vars, &output, &grad, tape);
         for (input, input_grad) in input_vars.iter().zip(input_grads) {
-            let (Some(to), Some(input_grad)) = (input.node, input_grad) else { continue };
+            let (Some(to), Some(input_grad)) = (input.node, input_grad) else {
+                continue;
+            };
             if anomaly {
                 if let Some(bad) = first_non_finite(&input_grad.value) {
                     let shapes: Vec<&[usize]> = input_vars.iter().map(|v| v.shape()).collect();
@@ -257,6 +285,9 @@ fn sweep<T: Element>(
 impl<T: Element> Var<T> {
     /// A new leaf on the tape behind `state`.
     pub(crate) fn leaf(state: &Rc<crate::tape::TapeState<T>>, value: Tensor<T>) -> Var<T> {
-        crate::Tape { state: Rc::clone(state) }.var(value)
+        crate::Tape {
+            state: Rc::clone(state),
+        }
+        .var(value)
     }
 }

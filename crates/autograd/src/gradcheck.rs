@@ -30,7 +30,12 @@ pub struct GradcheckOptions {
 
 impl Default for GradcheckOptions {
     fn default() -> Self {
-        GradcheckOptions { eps: 1e-6, atol: 1e-5, rtol: 1e-3, seed: 0 }
+        GradcheckOptions {
+            eps: 1e-6,
+            atol: 1e-5,
+            rtol: 1e-3,
+            seed: 0,
+        }
     }
 }
 
@@ -53,7 +58,11 @@ pub struct GradcheckError {
 
 impl fmt::Display for GradcheckError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let which = if self.order == 1 { "gradient" } else { "second-order gradient" };
+        let which = if self.order == 1 {
+            "gradient"
+        } else {
+            "second-order gradient"
+        };
         write!(
             f,
             "{which} mismatch at input {} index {:?}: analytic {:e}, numeric {:e} (difference {:e}; {} element(s) disagree)",
@@ -73,13 +82,19 @@ impl std::error::Error for GradcheckError {}
 ///
 /// `f` may return a var of any shape; it is projected on a fixed random tensor. See
 /// [`CustomOp`](crate::CustomOp) for an example.
-pub fn gradcheck(f: impl Fn(&[Var<f64>]) -> Var<f64>, inputs: &[Tensor<f64>]) -> Result<(), GradcheckError> {
+pub fn gradcheck(
+    f: impl Fn(&[Var<f64>]) -> Var<f64>,
+    inputs: &[Tensor<f64>],
+) -> Result<(), GradcheckError> {
     gradcheck_with(f, inputs, &GradcheckOptions::default())
 }
 
 /// Checks the gradients of the gradients of `f` (see [`gradcheck`]): the function
 /// x ↦ ⟨∇ₓ Σ f(x) ⊙ r, v⟩ is built with [`Var::grad_graph`] and checked in turn.
-pub fn gradgradcheck(f: impl Fn(&[Var<f64>]) -> Var<f64>, inputs: &[Tensor<f64>]) -> Result<(), GradcheckError> {
+pub fn gradgradcheck(
+    f: impl Fn(&[Var<f64>]) -> Var<f64>,
+    inputs: &[Tensor<f64>],
+) -> Result<(), GradcheckError> {
     gradgradcheck_with(f, inputs, &GradcheckOptions::default())
 }
 
@@ -100,14 +115,18 @@ pub fn gradgradcheck_with(
 ) -> Result<(), GradcheckError> {
     let loss = projected(f, options.seed);
     let mut rng = StdRng::seed_from_u64(options.seed.wrapping_add(1));
-    let directions: Vec<Tensor<f64>> =
-        inputs.iter().map(|x| Tensor::rand_uniform(x.shape(), -1.0, 1.0, &mut rng)).collect();
+    let directions: Vec<Tensor<f64>> = inputs
+        .iter()
+        .map(|x| Tensor::rand_uniform(x.shape(), -1.0, 1.0, &mut rng))
+        .collect();
     let grad_dot_v = |xs: &[Var<f64>]| {
         let l = loss(xs);
         let grads = if l.is_tracked() {
             l.grad_graph(&xs.iter().collect::<Vec<_>>())
         } else {
-            xs.iter().map(|x| x.constant(Tensor::zeros(x.shape()))).collect()
+            xs.iter()
+                .map(|x| x.constant(Tensor::zeros(x.shape())))
+                .collect()
         };
         grads
             .iter()
@@ -168,19 +187,33 @@ fn check(
             let a = analytic[i][j];
             let excess = (a - numeric).abs() - (options.atol + options.rtol * numeric.abs());
             // A NaN on either side is the worst mismatch.
-            let excess = if excess.is_nan() { f64::INFINITY } else { excess };
+            let excess = if excess.is_nan() {
+                f64::INFINITY
+            } else {
+                excess
+            };
             if excess > 0.0 {
                 mismatches += 1;
                 if worst.as_ref().is_none_or(|(w, _)| excess > *w) {
                     let index = unravel(j, input.shape());
-                    let error = GradcheckError { order, input: i, index, analytic: a, numeric, mismatches: 0 };
+                    let error = GradcheckError {
+                        order,
+                        input: i,
+                        index,
+                        analytic: a,
+                        numeric,
+                        mismatches: 0,
+                    };
                     worst = Some((excess, error));
                 }
             }
         }
     }
     match worst {
-        Some((_, error)) => Err(GradcheckError { mismatches, ..error }),
+        Some((_, error)) => Err(GradcheckError {
+            mismatches,
+            ..error
+        }),
         None => Ok(()),
     }
 }

@@ -36,7 +36,9 @@ pub mod strategies;
 
 pub use backward::Gradients;
 pub use custom::CustomOp;
+pub use gradcheck::{
+    gradcheck, gradcheck_with, gradgradcheck, gradgradcheck_with, GradcheckError, GradcheckOptions,
+};
 pub use op::OpKind;
-pub use gradcheck::{gradcheck, gradcheck_with, gradgradcheck, gradgradcheck_with, GradcheckError, GradcheckOptions};
 pub use tape::{NoGradGuard, Tape};
 pub use var::Var;

@@ -24,25 +24,60 @@ pub(crate) enum Op<T: Element> {
     Unary(Unary<T>),
     Binary(Binary),
     /// Inputs: a, b; the mask (a constant of the output's shape) picks a where non-zero.
-    WhereCond { mask: ConstantId },
-    Sum { axes: Dims, keepdim: bool },
-    Max { axes: Dims, keepdim: bool },
-    Min { axes: Dims, keepdim: bool },
-    LogSumExp { axes: Dims, keepdim: bool },
-    Softmax { axis: usize },
-    LogSoftmax { axis: usize },
+    WhereCond {
+        mask: ConstantId,
+    },
+    Sum {
+        axes: Dims,
+        keepdim: bool,
+    },
+    Max {
+        axes: Dims,
+        keepdim: bool,
+    },
+    Min {
+        axes: Dims,
+        keepdim: bool,
+    },
+    LogSumExp {
+        axes: Dims,
+        keepdim: bool,
+    },
+    Softmax {
+        axis: usize,
+    },
+    LogSoftmax {
+        axis: usize,
+    },
     /// Both operands of rank ≥ 2 with equal batch axes (broadcasting is recorded before).
     Matmul,
     Reshape,
     Transpose(usize, usize),
     Permute(Dims),
     BroadcastTo,
-    Narrow { axis: usize, start: usize },
-    Concat { axis: usize },
-    IndexSelect { axis: usize, indices: Rc<[usize]> },
-    IndexAdd { axis: usize, indices: Rc<[usize]> },
-    Gather { axis: usize, indices: ConstantId },
-    ScatterAdd { axis: usize, indices: ConstantId },
+    Narrow {
+        axis: usize,
+        start: usize,
+    },
+    Concat {
+        axis: usize,
+    },
+    IndexSelect {
+        axis: usize,
+        indices: Rc<[usize]>,
+    },
+    IndexAdd {
+        axis: usize,
+        indices: Rc<[usize]>,
+    },
+    Gather {
+        axis: usize,
+        indices: ConstantId,
+    },
+    ScatterAdd {
+        axis: usize,
+        indices: ConstantId,
+    },
     Custom(Rc<dyn CustomOp<T>>),
 }
 
@@ -98,7 +133,9 @@ pub(crate) fn backward<T: Element>(
         Op::Max { axes, keepdim } | Op::Min { axes, keepdim } => {
             reduce::extremum_backward(axes, *keepdim, &inputs[0], output, grad)
         }
-        Op::LogSumExp { axes, keepdim } => reduce::log_sum_exp_backward(axes, *keepdim, &inputs[0], output, grad),
+        Op::LogSumExp { axes, keepdim } => {
+            reduce::log_sum_exp_backward(axes, *keepdim, &inputs[0], output, grad)
+        }
         Op::Softmax { axis } => reduce::softmax_backward(*axis, output, grad),
         Op::LogSoftmax { axis } => reduce::log_softmax_backward(*axis, output, grad),
         Op::Matmul => matmul::backward(inputs, grad),
@@ -108,9 +145,13 @@ pub(crate) fn backward<T: Element>(
         Op::BroadcastTo => movement::broadcast_backward(&inputs[0], grad),
         Op::Narrow { axis, start } => movement::narrow_backward(*axis, *start, &inputs[0], grad),
         Op::Concat { axis } => movement::concat_backward(*axis, inputs, grad),
-        Op::IndexSelect { axis, indices } => index::index_select_backward(*axis, indices, &inputs[0], grad),
+        Op::IndexSelect { axis, indices } => {
+            index::index_select_backward(*axis, indices, &inputs[0], grad)
+        }
         Op::IndexAdd { axis, indices } => index::index_add_backward(*axis, indices, inputs, grad),
-        Op::Gather { axis, indices } => index::gather_backward(*axis, &tape.constant(*indices), &inputs[0], grad),
+        Op::Gather { axis, indices } => {
+            index::gather_backward(*axis, &tape.constant(*indices), &inputs[0], grad)
+        }
         Op::ScatterAdd { axis, indices } => {
             index::scatter_add_backward(*axis, &tape.constant(*indices), inputs, grad)
         }
@@ -131,7 +172,10 @@ pub(crate) fn backward<T: Element>(
 
 /// Gradient for `input` if it is tracked: the rule's closure runs only when needed, so a
 /// constant operand (the data batch of a first layer) costs nothing.
-pub(crate) fn if_tracked<T: Element>(input: &Var<T>, rule: impl FnOnce() -> Var<T>) -> Option<Var<T>> {
+pub(crate) fn if_tracked<T: Element>(
+    input: &Var<T>,
+    rule: impl FnOnce() -> Var<T>,
+) -> Option<Var<T>> {
     input.is_tracked().then(rule)
 }
 
@@ -158,20 +202,66 @@ pub enum OpKind {
 impl OpKind {
     /// All kinds, in declaration order.
     pub const ALL: &'static [OpKind] = &[
-        OpKind::Neg, OpKind::Abs, OpKind::Exp, OpKind::Ln, OpKind::Sqrt, OpKind::Square,
-        OpKind::Recip, OpKind::Sin, OpKind::Cos, OpKind::Tanh, OpKind::Sigmoid, OpKind::Relu,
-        OpKind::LeakyRelu, OpKind::Gelu, OpKind::Softplus, OpKind::Clamp, OpKind::Sign,
-        OpKind::Powf, OpKind::Erf, OpKind::AddScalar, OpKind::MulScalar,
-        OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div, OpKind::Pow, OpKind::Maximum,
-        OpKind::Minimum, OpKind::WhereCond,
-        OpKind::Sum, OpKind::SumAll, OpKind::Mean, OpKind::MeanAll, OpKind::Max, OpKind::MaxAll,
-        OpKind::Min, OpKind::MinAll, OpKind::Var, OpKind::VarAll, OpKind::LogSumExp,
-        OpKind::Softmax, OpKind::LogSoftmax,
+        OpKind::Neg,
+        OpKind::Abs,
+        OpKind::Exp,
+        OpKind::Ln,
+        OpKind::Sqrt,
+        OpKind::Square,
+        OpKind::Recip,
+        OpKind::Sin,
+        OpKind::Cos,
+        OpKind::Tanh,
+        OpKind::Sigmoid,
+        OpKind::Relu,
+        OpKind::LeakyRelu,
+        OpKind::Gelu,
+        OpKind::Softplus,
+        OpKind::Clamp,
+        OpKind::Sign,
+        OpKind::Powf,
+        OpKind::Erf,
+        OpKind::AddScalar,
+        OpKind::MulScalar,
+        OpKind::Add,
+        OpKind::Sub,
+        OpKind::Mul,
+        OpKind::Div,
+        OpKind::Pow,
+        OpKind::Maximum,
+        OpKind::Minimum,
+        OpKind::WhereCond,
+        OpKind::Sum,
+        OpKind::SumAll,
+        OpKind::Mean,
+        OpKind::MeanAll,
+        OpKind::Max,
+        OpKind::MaxAll,
+        OpKind::Min,
+        OpKind::MinAll,
+        OpKind::Var,
+        OpKind::VarAll,
+        OpKind::LogSumExp,
+        OpKind::Softmax,
+        OpKind::LogSoftmax,
         OpKind::Matmul,
-        OpKind::Reshape, OpKind::Flatten, OpKind::Transpose, OpKind::T, OpKind::Permute,
-        OpKind::BroadcastTo, OpKind::Squeeze, OpKind::Unsqueeze, OpKind::Narrow, OpKind::Concat,
-        OpKind::Stack, OpKind::Split, OpKind::Chunk,
-        OpKind::IndexSelect, OpKind::IndexAdd, OpKind::Gather, OpKind::ScatterAdd,
+        OpKind::Reshape,
+        OpKind::Flatten,
+        OpKind::Transpose,
+        OpKind::T,
+        OpKind::Permute,
+        OpKind::BroadcastTo,
+        OpKind::Squeeze,
+        OpKind::Unsqueeze,
+        OpKind::Narrow,
+        OpKind::Concat,
+        OpKind::Stack,
+        OpKind::Split,
+        OpKind::Chunk,
+        OpKind::IndexSelect,
+        OpKind::IndexAdd,
+        OpKind::Gather,
+        OpKind::ScatterAdd,
         OpKind::Custom,
     ];
 

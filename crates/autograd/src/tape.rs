@@ -140,7 +140,10 @@ impl<T: Element> Tape<T> {
     /// assert!(x.exp().is_tracked());
     /// ```
     pub fn no_grad(&self) -> NoGradGuard<T> {
-        NoGradGuard { previous: self.state.recording.replace(false), state: Rc::clone(&self.state) }
+        NoGradGuard {
+            previous: self.state.recording.replace(false),
+            state: Rc::clone(&self.state),
+        }
     }
 
     /// Turns anomaly detection on or off: when on, the first NaN or infinity produced by an op,
@@ -165,7 +168,9 @@ impl<T: Element> Tape<T> {
     pub fn to_dot(&self) -> String {
         let nodes = self.state.nodes.borrow();
         let constants = self.state.constants.borrow();
-        let mut dot = String::from("digraph shendu {\n  rankdir=LR;\n  node [shape=box, fontname=monospace];\n");
+        let mut dot = String::from(
+            "digraph shendu {\n  rankdir=LR;\n  node [shape=box, fontname=monospace];\n",
+        );
         for (id, node) in nodes.iter().enumerate() {
             let name = node.op.name();
             let _ = writeln!(
@@ -174,7 +179,11 @@ impl<T: Element> Tape<T> {
                 node.output.shape(),
                 node.location.file(),
                 node.location.line(),
-                if matches!(node.op, Op::Leaf) { ", style=filled, fillcolor=lightblue" } else { "" }
+                if matches!(node.op, Op::Leaf) {
+                    ", style=filled, fillcolor=lightblue"
+                } else {
+                    ""
+                }
             );
             for (k, input) in node.inputs.iter().enumerate() {
                 match *input {
@@ -183,7 +192,10 @@ impl<T: Element> Tape<T> {
                     }
                     Operand::Constant(c) => {
                         let shape = constants[c].shape();
-                        let _ = writeln!(dot, "  c{id}_{k} [label=\"constant {shape:?}\", shape=ellipse];");
+                        let _ = writeln!(
+                            dot,
+                            "  c{id}_{k} [label=\"constant {shape:?}\", shape=ellipse];"
+                        );
                         let _ = writeln!(dot, "  c{id}_{k} -> n{id};");
                     }
                 }

@@ -24,19 +24,30 @@ pub struct Var<T: Element = f32> {
 
 impl<T: Element> Clone for Var<T> {
     fn clone(&self) -> Self {
-        Var { value: self.value.clone(), node: self.node, tape: Rc::clone(&self.tape) }
+        Var {
+            value: self.value.clone(),
+            node: self.node,
+            tape: Rc::clone(&self.tape),
+        }
     }
 }
 
 impl<T: Element> fmt::Debug for Var<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Var").field("node", &self.node).field("value", &self.value).finish()
+        f.debug_struct("Var")
+            .field("node", &self.node)
+            .field("value", &self.value)
+            .finish()
     }
 }
 
 impl<T: Element> Var<T> {
     pub(crate) fn new(value: Tensor<T>, node: Option<NodeId>, tape: &Rc<TapeState<T>>) -> Self {
-        Var { value, node, tape: Rc::clone(tape) }
+        Var {
+            value,
+            node,
+            tape: Rc::clone(tape),
+        }
     }
 
     /// The value.
@@ -66,12 +77,20 @@ impl<T: Element> Var<T> {
 
     /// The same value as a constant: gradients stop here.
     pub fn detach(&self) -> Var<T> {
-        Var { value: self.value.clone(), node: None, tape: Rc::clone(&self.tape) }
+        Var {
+            value: self.value.clone(),
+            node: None,
+            tape: Rc::clone(&self.tape),
+        }
     }
 
     /// A constant on this var's tape (for masks and other values that need no gradient).
     pub fn constant(&self, value: Tensor<T>) -> Var<T> {
-        Var { value, node: None, tape: Rc::clone(&self.tape) }
+        Var {
+            value,
+            node: None,
+            tape: Rc::clone(&self.tape),
+        }
     }
 
     /// Asks `backward` to report this intermediate var's gradient too, like PyTorch's
@@ -85,7 +104,11 @@ impl<T: Element> Var<T> {
     /// Records `op` with `inputs`, whose result is `value`. An op on constants only, or while the
     /// tape is not recording, costs no node. `make_op` runs only if a node is recorded.
     #[track_caller]
-    pub(crate) fn record(inputs: &[&Var<T>], value: Tensor<T>, make_op: impl FnOnce() -> Op<T>) -> Var<T> {
+    pub(crate) fn record(
+        inputs: &[&Var<T>],
+        value: Tensor<T>,
+        make_op: impl FnOnce() -> Op<T>,
+    ) -> Var<T> {
         let tape = &inputs[0].tape;
         if inputs[1..].iter().any(|v| !Rc::ptr_eq(&v.tape, tape)) {
             let op = make_op();
@@ -98,7 +121,11 @@ impl<T: Element> Var<T> {
         let tracked = tape.recording.get() && inputs.iter().any(|v| v.node.is_some());
         let anomaly = tape.anomaly.get();
         if !tracked && !anomaly {
-            return Var { value, node: None, tape: Rc::clone(tape) };
+            return Var {
+                value,
+                node: None,
+                tape: Rc::clone(tape),
+            };
         }
         let op = make_op();
         if anomaly {
@@ -111,7 +138,11 @@ impl<T: Element> Var<T> {
                 );
             }
             if !tracked {
-                return Var { value, node: None, tape: Rc::clone(tape) };
+                return Var {
+                    value,
+                    node: None,
+                    tape: Rc::clone(tape),
+                };
             }
         }
         let node = tape.push(Node {
@@ -127,7 +158,11 @@ impl<T: Element> Var<T> {
             location: Location::caller(),
             retain: false,
         });
-        Var { value, node: Some(node), tape: Rc::clone(tape) }
+        Var {
+            value,
+            node: Some(node),
+            tape: Rc::clone(tape),
+        }
     }
 }
 

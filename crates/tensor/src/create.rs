@@ -61,10 +61,22 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn arange_step(start: T, end: T, step: T) -> Self {
         if step == T::zero() || !step.is_finite() || !start.is_finite() || !end.is_finite() {
-            fail("arange_step", format!("start {start}, end {end} and step {step} must be finite with step ≠ 0"));
+            fail(
+                "arange_step",
+                format!("start {start}, end {end} and step {step} must be finite with step ≠ 0"),
+            );
         }
-        let count = ((end - start) / step).ceil().max(T::zero()).to_usize().unwrap_or(0);
-        Self::from_vec((0..count).map(|i| start + T::from_usize(i).unwrap() * step).collect(), [count])
+        let count = ((end - start) / step)
+            .ceil()
+            .max(T::zero())
+            .to_usize()
+            .unwrap_or(0);
+        Self::from_vec(
+            (0..count)
+                .map(|i| start + T::from_usize(i).unwrap() * step)
+                .collect(),
+            [count],
+        )
     }
 
     /// `steps` evenly spaced values from `start` to `end`, both included.
@@ -81,7 +93,13 @@ impl<T: Element> Tensor<T> {
                 let step = (end - start) / T::from_usize(steps - 1).unwrap();
                 // The last value is `end` exactly, not `start + (steps - 1) * step` rounded.
                 (0..steps)
-                    .map(|i| if i == steps - 1 { end } else { start + T::from_usize(i).unwrap() * step })
+                    .map(|i| {
+                        if i == steps - 1 {
+                            end
+                        } else {
+                            start + T::from_usize(i).unwrap() * step
+                        }
+                    })
                     .collect()
             }
         };

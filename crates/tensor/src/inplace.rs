@@ -48,7 +48,9 @@ impl<T: Element> Tensor<T> {
             })
         };
         if dst.len() >= PAR_MIN {
-            dst.par_chunks_mut(CHUNK).enumerate().for_each(|(i, c)| update(i * CHUNK, c));
+            dst.par_chunks_mut(CHUNK)
+                .enumerate()
+                .for_each(|(i, c)| update(i * CHUNK, c));
         } else {
             update(0, dst);
         }

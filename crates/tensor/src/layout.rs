@@ -31,7 +31,11 @@ impl Layout {
     /// The row-major layout of a fresh tensor of this shape.
     pub fn contiguous(shape: Dims) -> Self {
         let strides = contiguous_strides(&shape);
-        Layout { shape, strides, offset: 0 }
+        Layout {
+            shape,
+            strides,
+            offset: 0,
+        }
     }
 
     /// Dimension sizes, outermost first.
@@ -78,16 +82,27 @@ impl Layout {
         if index.len() != self.rank() || index.iter().zip(&self.shape).any(|(&i, &d)| i >= d) {
             fail(
                 op,
-                format!("index {index:?} is out of bounds for shape {}", fmt_shape(&self.shape)),
+                format!(
+                    "index {index:?} is out of bounds for shape {}",
+                    fmt_shape(&self.shape)
+                ),
             );
         }
-        self.offset + index.iter().zip(&self.strides).map(|(i, s)| i * s).sum::<usize>()
+        self.offset
+            + index
+                .iter()
+                .zip(&self.strides)
+                .map(|(i, s)| i * s)
+                .sum::<usize>()
     }
 
     /// Swaps two axes.
     #[track_caller]
     pub fn transpose(&self, a: impl Axis, b: impl Axis) -> Self {
-        let (a, b) = (a.resolve("transpose", self.rank()), b.resolve("transpose", self.rank()));
+        let (a, b) = (
+            a.resolve("transpose", self.rank()),
+            b.resolve("transpose", self.rank()),
+        );
         let mut out = self.clone();
         out.shape.swap(a, b);
         out.strides.swap(a, b);
@@ -100,9 +115,11 @@ impl Layout {
         let rank = self.rank();
         let mut seen = Dims::from_elem(0, rank);
         let valid = perm.len() == rank
-            && perm.iter().all(|&p| p < rank && {
-                seen[p] += 1;
-                seen[p] == 1
+            && perm.iter().all(|&p| {
+                p < rank && {
+                    seen[p] += 1;
+                    seen[p] == 1
+                }
             });
         if !valid {
             fail(
@@ -151,7 +168,11 @@ impl Layout {
                 );
             }
         }
-        Layout { shape: Dims::from_slice(shape), strides, offset: self.offset }
+        Layout {
+            shape: Dims::from_slice(shape),
+            strides,
+            offset: self.offset,
+        }
     }
 
     /// Keeps `len` elements of `axis`, starting at `start`.
@@ -202,8 +223,20 @@ impl Layout {
     pub fn squeeze_all(&self) -> Self {
         let keep = |&(&d, _): &(&usize, &usize)| d != 1;
         Layout {
-            shape: self.shape.iter().zip(&self.strides).filter(keep).map(|(&d, _)| d).collect(),
-            strides: self.shape.iter().zip(&self.strides).filter(keep).map(|(_, &s)| s).collect(),
+            shape: self
+                .shape
+                .iter()
+                .zip(&self.strides)
+                .filter(keep)
+                .map(|(&d, _)| d)
+                .collect(),
+            strides: self
+                .shape
+                .iter()
+                .zip(&self.strides)
+                .filter(keep)
+                .map(|(_, &s)| s)
+                .collect(),
             offset: self.offset,
         }
     }
@@ -234,8 +267,13 @@ impl Layout {
         // contiguous within itself, and then the new axes of the group get strides carved from
         // the group's innermost stride.
         let old: Dims = self.shape.iter().copied().filter(|&d| d != 1).collect();
-        let old_strides: Dims =
-            self.shape.iter().zip(&self.strides).filter(|(&d, _)| d != 1).map(|(_, &s)| s).collect();
+        let old_strides: Dims = self
+            .shape
+            .iter()
+            .zip(&self.strides)
+            .filter(|(&d, _)| d != 1)
+            .map(|(_, &s)| s)
+            .collect();
         let mut strides = Dims::from_elem(0, shape.len());
         let (mut oi, mut ni) = (0, 0);
         while oi < old.len() && ni < shape.len() {
@@ -266,6 +304,10 @@ impl Layout {
         for k in ni..shape.len() {
             strides[k] = 1;
         }
-        Some(Layout { shape: Dims::from_slice(shape), strides, offset: self.offset })
+        Some(Layout {
+            shape: Dims::from_slice(shape),
+            strides,
+            offset: self.offset,
+        })
     }
 }

@@ -47,8 +47,16 @@ impl<T: Element> Tensor<T> {
             );
         }
         // Promote 1-D operands to matrices; remember which axes to drop from the result.
-        let a = if ra == 1 { self.unsqueeze(0) } else { self.clone() };
-        let b = if rb == 1 { other.unsqueeze(1) } else { other.clone() };
+        let a = if ra == 1 {
+            self.unsqueeze(0)
+        } else {
+            self.clone()
+        };
+        let b = if rb == 1 {
+            other.unsqueeze(1)
+        } else {
+            other.clone()
+        };
         let (m, k) = (a.shape()[a.rank() - 2], a.shape()[a.rank() - 1]);
         let (k2, n) = (b.shape()[b.rank() - 2], b.shape()[b.rank() - 1]);
         if k != k2 {
@@ -71,7 +79,14 @@ impl<T: Element> Tensor<T> {
         let full = |mat: &[usize]| -> Dims { batch.iter().chain(mat).copied().collect() };
         let la = a.layout.broadcast_to("matmul", &full(&[m, k]));
         let lb = b.layout.broadcast_to("matmul", &full(&[k, n]));
-        let out = batched_gemm(&batch, m, k, n, (a.storage.as_slice(), &la), (b.storage.as_slice(), &lb));
+        let out = batched_gemm(
+            &batch,
+            m,
+            k,
+            n,
+            (a.storage.as_slice(), &la),
+            (b.storage.as_slice(), &lb),
+        );
 
         let mut shape = full(&[m, n]);
         if rb == 1 {
@@ -104,16 +119,31 @@ fn batched_gemm<T: Element>(
             offset += (rest % batch[axis]) * layout.strides()[axis];
             rest /= batch[axis];
         }
-        MatRef { data, offset, row_stride: layout.strides()[rank], col_stride: layout.strides()[rank + 1] }
+        MatRef {
+            data,
+            offset,
+            row_stride: layout.strides()[rank],
+            col_stride: layout.strides()[rank + 1],
+        }
     };
     let one = |index: usize, dst: &mut [T], parallel: bool| {
-        gemm(m, k, n, matrix(a, la, index), matrix(b, lb, index), dst, parallel);
+        gemm(
+            m,
+            k,
+            n,
+            matrix(a, la, index),
+            matrix(b, lb, index),
+            dst,
+            parallel,
+        );
     };
     if m * n == 0 {
         return out;
     }
     if count > 1 && m * n * k < SMALL_MATRIX_MACS && count * m * n * k >= SMALL_MATRIX_MACS {
-        out.par_chunks_mut(m * n).enumerate().for_each(|(i, dst)| one(i, dst, false));
+        out.par_chunks_mut(m * n)
+            .enumerate()
+            .for_each(|(i, dst)| one(i, dst, false));
     } else {
         for (i, dst) in out.chunks_mut(m * n).enumerate() {
             one(i, dst, true);

@@ -35,7 +35,13 @@ fn min_nan<T: Element>(a: T, b: T) -> T {
 impl<T: Element> Tensor<T> {
     /// Folds `axes` with `f` from `init`; the shared body of every reduction.
     #[track_caller]
-    fn fold_axes(&self, axes: &Dims, keepdim: bool, init: T, f: impl Fn(T, T) -> T + Sync) -> Tensor<T> {
+    fn fold_axes(
+        &self,
+        axes: &Dims,
+        keepdim: bool,
+        init: T,
+        f: impl Fn(T, T) -> T + Sync,
+    ) -> Tensor<T> {
         let rank = self.rank();
         let kept: Dims = (0..rank).filter(|a| !axes.contains(a)).collect();
         let perm: Dims = kept.iter().chain(axes.iter()).copied().collect();
@@ -51,9 +57,14 @@ impl<T: Element> Tensor<T> {
     fn reduced_shape(&self, axes: &[usize], keepdim: bool) -> Dims {
         let shape = self.shape().iter().enumerate();
         if keepdim {
-            shape.map(|(a, &d)| if axes.contains(&a) { 1 } else { d }).collect()
+            shape
+                .map(|(a, &d)| if axes.contains(&a) { 1 } else { d })
+                .collect()
         } else {
-            shape.filter(|(a, _)| !axes.contains(a)).map(|(_, &d)| d).collect()
+            shape
+                .filter(|(a, _)| !axes.contains(a))
+                .map(|(_, &d)| d)
+                .collect()
         }
     }
 
@@ -61,7 +72,13 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     fn check_nonempty(&self, op: &str, axes: &[usize]) {
         if axes.iter().any(|&a| self.shape()[a] == 0) {
-            fail(op, format!("cannot reduce an empty axis of shape {}", fmt_shape(self.shape())));
+            fail(
+                op,
+                format!(
+                    "cannot reduce an empty axis of shape {}",
+                    fmt_shape(self.shape())
+                ),
+            );
         }
     }
 
@@ -91,7 +108,8 @@ impl<T: Element> Tensor<T> {
         let axes = axes.resolve_all("mean", self.rank());
         let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
         let scale = T::from_usize(count).unwrap().recip();
-        self.fold_axes(&axes, keepdim, T::zero(), add).map(|x| x * scale)
+        self.fold_axes(&axes, keepdim, T::zero(), add)
+            .map(|x| x * scale)
     }
 
     /// The mean of all elements, as a rank-0 tensor.
@@ -143,11 +161,18 @@ impl<T: Element> Tensor<T> {
     pub fn var(&self, axes: impl Axes, correction: usize, keepdim: bool) -> Tensor<T> {
         let axes = axes.resolve_all("var", self.rank());
         let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
-        let deviations = self.sub(&self.fold_axes(&axes, true, T::zero(), add).map(|s| s / T::from_usize(count).unwrap()));
+        let deviations = self.sub(
+            &self
+                .fold_axes(&axes, true, T::zero(), add)
+                .map(|s| s / T::from_usize(count).unwrap()),
+        );
         // PyTorch's rule: a correction at or above the count divides by zero (inf or NaN),
         // never by a negative number.
         let divisor = T::from_usize(count.saturating_sub(correction)).unwrap();
-        deviations.square().fold_axes(&axes, keepdim, T::zero(), add).map(|s| s / divisor)
+        deviations
+            .square()
+            .fold_axes(&axes, keepdim, T::zero(), add)
+            .map(|s| s / divisor)
     }
 
     /// Variance of all elements (see [`Tensor::var`]), as a rank-0 tensor.
@@ -164,37 +189,57 @@ impl<T: Element> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn argmax(&self, axis: impl Axis, keepdim: bool) -> Tensor<T> {
-        self.arg_along("argmax", axis, keepdim, |x, best| x > best || (x.is_nan() && !best.is_nan()))
+        self.arg_along("argmax", axis, keepdim, |x, best| {
+            x > best || (x.is_nan() && !best.is_nan())
+        })
     }
 
     /// Index of the first minimum along `axis`, as whole-number values of `T`.
     #[track_caller]
     pub fn argmin(&self, axis: impl Axis, keepdim: bool) -> Tensor<T> {
-        self.arg_along("argmin", axis, keepdim, |x, best| x < best || (x.is_nan() && !best.is_nan()))
+        self.arg_along("argmin", axis, keepdim, |x, best| {
+            x < best || (x.is_nan() && !best.is_nan())
+        })
     }
 
     /// Row-major position of the first maximum of the whole tensor.
     #[track_caller]
     pub fn argmax_all(&self) -> usize {
         self.check_nonempty("argmax_all", &self.all_axes());
-        arg_best(&self.to_vec(), self.numel(), |x, best| x > best || (x.is_nan() && !best.is_nan()))[0]
+        arg_best(&self.to_vec(), self.numel(), |x, best| {
+            x > best || (x.is_nan() && !best.is_nan())
+        })[0]
     }
 
     /// Row-major position of the first minimum of the whole tensor.
     #[track_caller]
     pub fn argmin_all(&self) -> usize {
         self.check_nonempty("argmin_all", &self.all_axes());
-        arg_best(&self.to_vec(), self.numel(), |x, best| x < best || (x.is_nan() && !best.is_nan()))[0]
+        arg_best(&self.to_vec(), self.numel(), |x, best| {
+            x < best || (x.is_nan() && !best.is_nan())
+        })[0]
     }
 
     #[track_caller]
-    fn arg_along(&self, op: &str, axis: impl Axis, keepdim: bool, better: impl Fn(T, T) -> bool) -> Tensor<T> {
+    fn arg_along(
+        &self,
+        op: &str,
+        axis: impl Axis,
+        keepdim: bool,
+        better: impl Fn(T, T) -> bool,
+    ) -> Tensor<T> {
         let axis = axis.resolve(op, self.rank());
         self.check_nonempty(op, &[axis]);
         let rows = self.move_axis_last(axis).to_vec();
         let best = arg_best(&rows, self.shape()[axis], better);
-        let values = best.into_iter().map(|i| T::from_usize(i).unwrap()).collect();
-        Tensor::from_parts(values, Layout::contiguous(self.reduced_shape(&[axis], keepdim)))
+        let values = best
+            .into_iter()
+            .map(|i| T::from_usize(i).unwrap())
+            .collect();
+        Tensor::from_parts(
+            values,
+            Layout::contiguous(self.reduced_shape(&[axis], keepdim)),
+        )
     }
 
     /// A view with `axis` moved to the back.
@@ -218,7 +263,10 @@ impl<T: Element> Tensor<T> {
         self.check_nonempty("log_sum_exp", &axes);
         let max = self.fold_axes(&axes, true, T::neg_infinity(), max_nan);
         let shift = max.map(|m| if m.is_finite() { m } else { T::zero() });
-        let sum = self.sub(&shift).exp().fold_axes(&axes, true, T::zero(), add);
+        let sum = self
+            .sub(&shift)
+            .exp()
+            .fold_axes(&axes, true, T::zero(), add);
         let out = sum.ln().add(&shift);
         if keepdim {
             out

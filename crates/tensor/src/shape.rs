@@ -77,7 +77,10 @@ impl Axis for usize {
     #[track_caller]
     fn resolve(self, op: &str, rank: usize) -> usize {
         if self >= rank {
-            fail(op, format!("axis {self} is out of range for a tensor of rank {rank}"));
+            fail(
+                op,
+                format!("axis {self} is out of range for a tensor of rank {rank}"),
+            );
         }
         self
     }
@@ -174,8 +177,16 @@ pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Dims {
     let rank = a.len().max(b.len());
     let mut out = Dims::from_elem(0, rank);
     for i in 0..rank {
-        let da = if i < rank - a.len() { 1 } else { a[i - (rank - a.len())] };
-        let db = if i < rank - b.len() { 1 } else { b[i - (rank - b.len())] };
+        let da = if i < rank - a.len() {
+            1
+        } else {
+            a[i - (rank - a.len())]
+        };
+        let db = if i < rank - b.len() {
+            1
+        } else {
+            b[i - (rank - b.len())]
+        };
         out[i] = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,

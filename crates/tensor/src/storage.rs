@@ -36,7 +36,9 @@ struct PoolState<T> {
 impl<T: Element> BufferPool<T> {
     /// An empty pool (a `const fn`, for statics).
     pub const fn new() -> Self {
-        BufferPool { free: Mutex::new(None) }
+        BufferPool {
+            free: Mutex::new(None),
+        }
     }
 
     fn is_pooled(len: usize) -> bool {
@@ -70,7 +72,10 @@ impl<T: Element> BufferPool<T> {
         }
         let bytes = len * size_of::<T>();
         let mut guard = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        let state = guard.get_or_insert_with(|| PoolState { by_len: HashMap::new(), bytes: 0 });
+        let state = guard.get_or_insert_with(|| PoolState {
+            by_len: HashMap::new(),
+            bytes: 0,
+        });
         let slot = state.by_len.entry(len).or_default();
         if slot.len() < POOL_MAX_PER_LEN && state.bytes + bytes <= POOL_MAX_BYTES {
             slot.push(buf);
@@ -85,7 +90,11 @@ impl<T: Element> BufferPool<T> {
 
     /// Bytes currently held for reuse.
     pub fn held_bytes(&self) -> usize {
-        self.free.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map_or(0, |s| s.bytes)
+        self.free
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map_or(0, |s| s.bytes)
     }
 }
 

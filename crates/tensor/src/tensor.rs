@@ -32,7 +32,10 @@ pub struct Tensor<T: Element = f32> {
 
 impl<T: Element> Clone for Tensor<T> {
     fn clone(&self) -> Self {
-        Tensor { storage: Arc::clone(&self.storage), layout: self.layout.clone() }
+        Tensor {
+            storage: Arc::clone(&self.storage),
+            layout: self.layout.clone(),
+        }
     }
 }
 
@@ -67,12 +70,18 @@ impl<T: Element> Tensor<T> {
     }
 
     pub(crate) fn from_parts(data: Vec<T>, layout: Layout) -> Self {
-        Tensor { storage: Arc::new(Storage::new(data)), layout }
+        Tensor {
+            storage: Arc::new(Storage::new(data)),
+            layout,
+        }
     }
 
     /// A new tensor over the same storage with another layout.
     pub(crate) fn with_layout(&self, layout: Layout) -> Self {
-        Tensor { storage: Arc::clone(&self.storage), layout }
+        Tensor {
+            storage: Arc::clone(&self.storage),
+            layout,
+        }
     }
 
     /// The storage and the layout, for kernels.
@@ -113,7 +122,9 @@ impl<T: Element> Tensor<T> {
     /// The elements in row-major order as a slice, when the tensor is contiguous.
     pub fn as_slice(&self) -> Option<&[T]> {
         let (data, layout) = self.parts();
-        layout.is_contiguous().then(|| &data[layout.offset()..layout.offset() + layout.numel()])
+        layout
+            .is_contiguous()
+            .then(|| &data[layout.offset()..layout.offset() + layout.numel()])
     }
 
     /// The elements in row-major order.
@@ -133,7 +144,11 @@ impl<T: Element> Tensor<T> {
         if self.numel() != 1 {
             fail(
                 "item",
-                format!("a tensor of shape {} has {} elements, not 1", fmt_shape(self.shape()), self.numel()),
+                format!(
+                    "a tensor of shape {} has {} elements, not 1",
+                    fmt_shape(self.shape()),
+                    self.numel()
+                ),
             );
         }
         self.storage.as_slice()[self.layout.offset()]
@@ -151,7 +166,10 @@ impl<T: Element> Tensor<T> {
             return self.clone();
         }
         let (data, layout) = self.parts();
-        Self::from_parts(map1(data, layout, |x| x), Layout::contiguous(Dims::from_slice(self.shape())))
+        Self::from_parts(
+            map1(data, layout, |x| x),
+            Layout::contiguous(Dims::from_slice(self.shape())),
+        )
     }
 
     /// The same elements, in row-major order, with another shape of equal element count.
@@ -246,7 +264,11 @@ impl<T: Element> Tensor<T> {
 
     /// Converts every element to another element type.
     pub fn cast<U: Element>(&self) -> Tensor<U> {
-        let data = self.to_vec().into_iter().map(|x| U::from_f64_lossy(x.to_f64_exact())).collect();
+        let data = self
+            .to_vec()
+            .into_iter()
+            .map(|x| U::from_f64_lossy(x.to_f64_exact()))
+            .collect();
         Tensor::from_vec(data, self.shape())
     }
 }

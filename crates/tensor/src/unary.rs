@@ -42,7 +42,10 @@ impl<T: Element> Tensor<T> {
     /// ```
     pub fn map(&self, f: impl Fn(T) -> T + Sync) -> Tensor<T> {
         let (data, layout) = self.parts();
-        Tensor::from_parts(map1(data, layout, f), Layout::contiguous(Dims::from_slice(self.shape())))
+        Tensor::from_parts(
+            map1(data, layout, f),
+            Layout::contiguous(Dims::from_slice(self.shape())),
+        )
     }
 
     /// −x.
@@ -134,7 +137,15 @@ impl<T: Element> Tensor<T> {
 
     /// x limited to `[lo, hi]`; NaN stays NaN.
     pub fn clamp(&self, lo: T, hi: T) -> Tensor<T> {
-        self.map(move |x| if x < lo { lo } else if x > hi { hi } else { x })
+        self.map(move |x| {
+            if x < lo {
+                lo
+            } else if x > hi {
+                hi
+            } else {
+                x
+            }
+        })
     }
 
     /// −1, 0 or +1 by the sign of x (0 for ±0; NaN stays NaN).

@@ -53,7 +53,12 @@ impl Binary {
 }
 
 /// Gradients of `a op b` for inputs `[a, b]`, output `y` and output gradient `g`.
-pub(crate) fn backward<T: Element>(op: Binary, inputs: &[Var<T>], y: &Var<T>, g: &Var<T>) -> InputGrads<T> {
+pub(crate) fn backward<T: Element>(
+    op: Binary,
+    inputs: &[Var<T>],
+    y: &Var<T>,
+    g: &Var<T>,
+) -> InputGrads<T> {
     let (a, b) = (&inputs[0], &inputs[1]);
     // A constant weight in [0, 1] on `a`'s side, for the kinks of maximum and minimum.
     let tie_weight = |wins: Tensor<T>| {
@@ -73,17 +78,27 @@ pub(crate) fn backward<T: Element>(op: Binary, inputs: &[Var<T>], y: &Var<T>, g:
         ],
         Binary::Maximum => {
             let w = tie_weight(a.value.gt(&b.value));
-            smallvec![if_tracked(a, || g * &w), if_tracked(b, || g * &(-&w).add_scalar(T::one()))]
+            smallvec![
+                if_tracked(a, || g * &w),
+                if_tracked(b, || g * &(-&w).add_scalar(T::one()))
+            ]
         }
         Binary::Minimum => {
             let w = tie_weight(a.value.lt(&b.value));
-            smallvec![if_tracked(a, || g * &w), if_tracked(b, || g * &(-&w).add_scalar(T::one()))]
+            smallvec![
+                if_tracked(a, || g * &w),
+                if_tracked(b, || g * &(-&w).add_scalar(T::one()))
+            ]
         }
     }
 }
 
 /// Gradients of `where_cond(mask, a, b)`: the output gradient goes to the side the mask chose.
-pub(crate) fn where_cond_backward<T: Element>(mask: &Tensor<T>, inputs: &[Var<T>], g: &Var<T>) -> InputGrads<T> {
+pub(crate) fn where_cond_backward<T: Element>(
+    mask: &Tensor<T>,
+    inputs: &[Var<T>],
+    g: &Var<T>,
+) -> InputGrads<T> {
     let (a, b) = (&inputs[0], &inputs[1]);
     let mask = g.constant(mask.clone());
     let zero = g.constant(Tensor::scalar(T::zero()));
@@ -107,7 +122,9 @@ impl<T: Element> Var<T> {
     #[track_caller]
     fn binary(&self, op: Binary, other: &Var<T>) -> Var<T> {
         if self.shape() == other.shape() {
-            return Var::record(&[self, other], op.apply(&self.value, &other.value), || Op::Binary(op));
+            return Var::record(&[self, other], op.apply(&self.value, &other.value), || {
+                Op::Binary(op)
+            });
         }
         let shape = broadcast_shapes(op.name(), self.shape(), other.shape());
         let (a, b) = (self.expand(&shape), other.expand(&shape));
@@ -171,11 +188,17 @@ impl<T: Element> Var<T> {
     /// ```
     #[track_caller]
     pub fn where_cond(mask: &Var<T>, a: &Var<T>, b: &Var<T>) -> Var<T> {
-        let shape = broadcast_shapes("where_cond", &broadcast_shapes("where_cond", mask.shape(), a.shape()), b.shape());
+        let shape = broadcast_shapes(
+            "where_cond",
+            &broadcast_shapes("where_cond", mask.shape(), a.shape()),
+            b.shape(),
+        );
         let (a, b) = (a.expand(&shape), b.expand(&shape));
         let mask = mask.value.broadcast_to(&shape[..]);
         let value = Tensor::where_cond(&mask, &a.value, &b.value);
-        Var::record(&[&a, &b], value, || Op::WhereCond { mask: a.tape.store_constant(mask) })
+        Var::record(&[&a, &b], value, || Op::WhereCond {
+            mask: a.tape.store_constant(mask),
+        })
     }
 }
 

@@ -14,17 +14,41 @@ use crate::op::{if_tracked, InputGrads, Op};
 use crate::ops::movement::pad_end_with_zeros;
 use crate::var::Var;
 
-pub(crate) fn index_select_backward<T: Element>(axis: usize, indices: &[usize], x: &Var<T>, g: &Var<T>) -> InputGrads<T> {
-    smallvec![Some(x.constant(Tensor::zeros(x.shape())).index_add(axis, indices, g))]
+pub(crate) fn index_select_backward<T: Element>(
+    axis: usize,
+    indices: &[usize],
+    x: &Var<T>,
+    g: &Var<T>,
+) -> InputGrads<T> {
+    smallvec![Some(
+        x.constant(Tensor::zeros(x.shape()))
+            .index_add(axis, indices, g)
+    )]
 }
 
-pub(crate) fn index_add_backward<T: Element>(axis: usize, indices: &[usize], inputs: &[Var<T>], g: &Var<T>) -> InputGrads<T> {
-    smallvec![if_tracked(&inputs[0], || g.clone()), if_tracked(&inputs[1], || g.index_select(axis, indices))]
+pub(crate) fn index_add_backward<T: Element>(
+    axis: usize,
+    indices: &[usize],
+    inputs: &[Var<T>],
+    g: &Var<T>,
+) -> InputGrads<T> {
+    smallvec![
+        if_tracked(&inputs[0], || g.clone()),
+        if_tracked(&inputs[1], || g.index_select(axis, indices))
+    ]
 }
 
-pub(crate) fn gather_backward<T: Element>(axis: usize, indices: &Tensor<T>, x: &Var<T>, g: &Var<T>) -> InputGrads<T> {
+pub(crate) fn gather_backward<T: Element>(
+    axis: usize,
+    indices: &Tensor<T>,
+    x: &Var<T>,
+    g: &Var<T>,
+) -> InputGrads<T> {
     let indices = x.constant(indices.clone());
-    smallvec![Some(x.constant(Tensor::zeros(x.shape())).scatter_add(axis, &indices, g))]
+    smallvec![Some(
+        x.constant(Tensor::zeros(x.shape()))
+            .scatter_add(axis, &indices, g)
+    )]
 }
 
 pub(crate) fn scatter_add_backward<T: Element>(
@@ -39,7 +63,10 @@ pub(crate) fn scatter_add_backward<T: Element>(
     // it gets gradient zero.
     smallvec![
         if_tracked(&inputs[0], || g.clone()),
-        if_tracked(source, || pad_end_with_zeros(&g.gather(axis, &indices), source.shape()))
+        if_tracked(source, || pad_end_with_zeros(
+            &g.gather(axis, &indices),
+            source.shape()
+        ))
     ]
 }
 
@@ -59,7 +86,10 @@ impl<T: Element> Var<T> {
     pub fn index_select(&self, axis: impl Axis, indices: &[usize]) -> Var<T> {
         let axis = axis.resolve("index_select", self.rank());
         let value = self.value.index_select(axis, indices);
-        Var::record(&[self], value, || Op::IndexSelect { axis, indices: Rc::from(indices) })
+        Var::record(&[self], value, || Op::IndexSelect {
+            axis,
+            indices: Rc::from(indices),
+        })
     }
 
     /// This var with `source`'s slices added at `indices` along `axis`.
@@ -67,7 +97,10 @@ impl<T: Element> Var<T> {
     pub fn index_add(&self, axis: impl Axis, indices: &[usize], source: &Var<T>) -> Var<T> {
         let axis = axis.resolve("index_add", self.rank());
         let value = self.value.index_add(axis, indices, &source.value);
-        Var::record(&[self, source], value, || Op::IndexAdd { axis, indices: Rc::from(indices) })
+        Var::record(&[self, source], value, || Op::IndexAdd {
+            axis,
+            indices: Rc::from(indices),
+        })
     }
 
     /// `out[i][j] = self[indices[i][j]][j]` for axis 0 (and likewise for other axes), PyTorch's
@@ -76,7 +109,10 @@ impl<T: Element> Var<T> {
     pub fn gather(&self, axis: impl Axis, indices: &Var<T>) -> Var<T> {
         let axis = axis.resolve("gather", self.rank());
         let value = self.value.gather(axis, &indices.value);
-        Var::record(&[self], value, || Op::Gather { axis, indices: self.tape.store_constant(indices.value.clone()) })
+        Var::record(&[self], value, || Op::Gather {
+            axis,
+            indices: self.tape.store_constant(indices.value.clone()),
+        })
     }
 
     /// This var with `source` added at the places `indices` names along `axis` (the adjoint of

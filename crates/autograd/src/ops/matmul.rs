@@ -12,7 +12,10 @@ use crate::var::Var;
 
 pub(crate) fn backward<T: Element>(inputs: &[Var<T>], g: &Var<T>) -> InputGrads<T> {
     let (a, b) = (&inputs[0], &inputs[1]);
-    smallvec![if_tracked(a, || g.matmul(&b.t())), if_tracked(b, || a.t().matmul(g))]
+    smallvec![
+        if_tracked(a, || g.matmul(&b.t())),
+        if_tracked(b, || a.t().matmul(g))
+    ]
 }
 
 impl<T: Element> Var<T> {
@@ -37,9 +40,21 @@ impl<T: Element> Var<T> {
         if ra >= 2 && rb >= 2 && self.shape()[..ra - 2] == other.shape()[..rb - 2] {
             return Var::record(&[self, other], value, || Op::Matmul);
         }
-        let a = if ra == 1 { self.unsqueeze(0) } else { self.clone() };
-        let b = if rb == 1 { other.unsqueeze(1) } else { other.clone() };
-        let batch = broadcast_shapes("matmul", &a.shape()[..a.rank() - 2], &b.shape()[..b.rank() - 2]);
+        let a = if ra == 1 {
+            self.unsqueeze(0)
+        } else {
+            self.clone()
+        };
+        let b = if rb == 1 {
+            other.unsqueeze(1)
+        } else {
+            other.clone()
+        };
+        let batch = broadcast_shapes(
+            "matmul",
+            &a.shape()[..a.rank() - 2],
+            &b.shape()[..b.rank() - 2],
+        );
         let full = |tail: &[usize]| -> Dims { batch.iter().chain(tail).copied().collect() };
         let a = a.expand(&full(&a.shape()[a.rank() - 2..]));
         let b = b.expand(&full(&b.shape()[b.rank() - 2..]));

@@ -33,11 +33,20 @@ pub(crate) fn broadcast_backward<T: Element>(x: &Var<T>, g: &Var<T>) -> InputGra
     let axes: Vec<usize> = (0..g.rank())
         .filter(|&a| a < lead || (x.shape()[a - lead] == 1 && g.shape()[a] != 1))
         .collect();
-    let summed = if axes.is_empty() { g.clone() } else { g.sum(axes, true) };
+    let summed = if axes.is_empty() {
+        g.clone()
+    } else {
+        g.sum(axes, true)
+    };
     smallvec![Some(summed.reshape(x.shape()))]
 }
 
-pub(crate) fn narrow_backward<T: Element>(axis: usize, start: usize, x: &Var<T>, g: &Var<T>) -> InputGrads<T> {
+pub(crate) fn narrow_backward<T: Element>(
+    axis: usize,
+    start: usize,
+    x: &Var<T>,
+    g: &Var<T>,
+) -> InputGrads<T> {
     // Pad the gradient with zeros back to the input's extent along the axis.
     let zeros = |len: usize| {
         let mut shape = Dims::from_slice(x.shape());
@@ -64,7 +73,11 @@ pub(crate) fn pad_end_with_zeros<T: Element>(v: &Var<T>, shape: &[usize]) -> Var
     padded
 }
 
-pub(crate) fn concat_backward<T: Element>(axis: usize, inputs: &[Var<T>], g: &Var<T>) -> InputGrads<T> {
+pub(crate) fn concat_backward<T: Element>(
+    axis: usize,
+    inputs: &[Var<T>],
+    g: &Var<T>,
+) -> InputGrads<T> {
     let mut start = 0;
     inputs
         .iter()
@@ -93,7 +106,10 @@ impl<T: Element> Var<T> {
     /// Swaps two axes.
     #[track_caller]
     pub fn transpose(&self, a: impl Axis, b: impl Axis) -> Var<T> {
-        let (a, b) = (a.resolve("transpose", self.rank()), b.resolve("transpose", self.rank()));
+        let (a, b) = (
+            a.resolve("transpose", self.rank()),
+            b.resolve("transpose", self.rank()),
+        );
         Var::record(&[self], self.value.transpose(a, b), || Op::Transpose(a, b))
     }
 
@@ -157,7 +173,10 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn concat(vars: &[&Var<T>], axis: impl Axis) -> Var<T> {
         let Some(first) = vars.first() else {
-            panic!("concat: no vars to join (at {})", crate::var::fmt_location(std::panic::Location::caller()));
+            panic!(
+                "concat: no vars to join (at {})",
+                crate::var::fmt_location(std::panic::Location::caller())
+            );
         };
         let axis = axis.resolve("concat", first.rank());
         let values: Vec<&Tensor<T>> = vars.iter().map(|v| &v.value).collect();
@@ -168,7 +187,10 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn stack(vars: &[&Var<T>], axis: impl Axis) -> Var<T> {
         let Some(first) = vars.first() else {
-            panic!("stack: no vars to join (at {})", crate::var::fmt_location(std::panic::Location::caller()));
+            panic!(
+                "stack: no vars to join (at {})",
+                crate::var::fmt_location(std::panic::Location::caller())
+            );
         };
         let axis = axis.resolve("stack", first.rank() + 1);
         let expanded: Vec<Var<T>> = vars.iter().map(|v| v.unsqueeze(axis)).collect();
@@ -179,18 +201,28 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn split(&self, axis: impl Axis, size: usize) -> Vec<Var<T>> {
         let axis = axis.resolve("split", self.rank());
-        self.value.split(axis, size).iter().scan(0, |start, piece| {
-            let len = piece.shape()[axis];
-            *start += len;
-            Some((*start - len, len))
-        }).map(|(start, len)| self.narrow(axis, start, len)).collect()
+        self.value
+            .split(axis, size)
+            .iter()
+            .scan(0, |start, piece| {
+                let len = piece.shape()[axis];
+                *start += len;
+                Some((*start - len, len))
+            })
+            .map(|(start, len)| self.narrow(axis, start, len))
+            .collect()
     }
 
     /// `n` pieces along `axis`, as `Tensor::chunk` cuts them.
     #[track_caller]
     pub fn chunk(&self, axis: impl Axis, n: usize) -> Vec<Var<T>> {
         let axis = axis.resolve("chunk", self.rank());
-        let lens: SmallVec<[usize; 8]> = self.value.chunk(axis, n).iter().map(|p| p.shape()[axis]).collect();
+        let lens: SmallVec<[usize; 8]> = self
+            .value
+            .chunk(axis, n)
+            .iter()
+            .map(|p| p.shape()[axis])
+            .collect();
         let mut start = 0;
         lens.iter()
             .map(|&len| {

@@ -12,7 +12,11 @@ use crate::var::Var;
 
 /// `shape` with the reduced `axes` kept as size 1.
 fn keepdim_shape(shape: &[usize], axes: &[usize]) -> Dims {
-    shape.iter().enumerate().map(|(a, &d)| if axes.contains(&a) { 1 } else { d }).collect()
+    shape
+        .iter()
+        .enumerate()
+        .map(|(a, &d)| if axes.contains(&a) { 1 } else { d })
+        .collect()
 }
 
 /// The output gradient with the reduced axes restored as size 1.
@@ -24,8 +28,15 @@ fn with_kept_axes<T: Element>(g: &Var<T>, x: &Var<T>, axes: &[usize], keepdim: b
     }
 }
 
-pub(crate) fn sum_backward<T: Element>(axes: &[usize], keepdim: bool, x: &Var<T>, g: &Var<T>) -> InputGrads<T> {
-    smallvec![Some(with_kept_axes(g, x, axes, keepdim).broadcast_to(x.shape()))]
+pub(crate) fn sum_backward<T: Element>(
+    axes: &[usize],
+    keepdim: bool,
+    x: &Var<T>,
+    g: &Var<T>,
+) -> InputGrads<T> {
+    smallvec![Some(
+        with_kept_axes(g, x, axes, keepdim).broadcast_to(x.shape())
+    )]
 }
 
 pub(crate) fn extremum_backward<T: Element>(
@@ -38,7 +49,9 @@ pub(crate) fn extremum_backward<T: Element>(
     let extreme = y.value.reshape(keepdim_shape(x.shape(), axes));
     let hits = x.value.eq(&extreme);
     let share = x.constant(hits.div(&hits.sum(axes.to_vec(), true)));
-    smallvec![Some(&with_kept_axes(g, x, axes, keepdim).broadcast_to(x.shape()) * &share)]
+    smallvec![Some(
+        &with_kept_axes(g, x, axes, keepdim).broadcast_to(x.shape()) * &share
+    )]
 }
 
 pub(crate) fn log_sum_exp_backward<T: Element>(
@@ -59,7 +72,11 @@ pub(crate) fn softmax_backward<T: Element>(axis: usize, y: &Var<T>, g: &Var<T>) 
     smallvec![Some(y * &(g - &(g * y).sum(axis, true)))]
 }
 
-pub(crate) fn log_softmax_backward<T: Element>(axis: usize, y: &Var<T>, g: &Var<T>) -> InputGrads<T> {
+pub(crate) fn log_softmax_backward<T: Element>(
+    axis: usize,
+    y: &Var<T>,
+    g: &Var<T>,
+) -> InputGrads<T> {
     // dx = g − softmax(x) · Σ g, and softmax(x) = exp(y).
     smallvec![Some(g - &(&y.exp() * &g.sum(axis, true)))]
 }
@@ -87,7 +104,10 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn sum_all(&self) -> Var<T> {
         let axes: Dims = (0..self.rank()).collect();
-        Var::record(&[self], self.value.sum_all(), || Op::Sum { axes, keepdim: false })
+        Var::record(&[self], self.value.sum_all(), || Op::Sum {
+            axes,
+            keepdim: false,
+        })
     }
 
     /// The mean over `axes`.
@@ -95,13 +115,15 @@ impl<T: Element> Var<T> {
     pub fn mean(&self, axes: impl Axes, keepdim: bool) -> Var<T> {
         let axes = axes.resolve_all("mean", self.rank());
         let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
-        self.sum(axes.to_vec(), keepdim).mul_scalar(T::from_usize(count).unwrap().recip())
+        self.sum(axes.to_vec(), keepdim)
+            .mul_scalar(T::from_usize(count).unwrap().recip())
     }
 
     /// The mean of all elements, as a rank-0 var.
     #[track_caller]
     pub fn mean_all(&self) -> Var<T> {
-        self.sum_all().mul_scalar(T::from_usize(self.numel()).unwrap().recip())
+        self.sum_all()
+            .mul_scalar(T::from_usize(self.numel()).unwrap().recip())
     }
 
     /// The maximum over `axes`; tied maxima share the gradient evenly.
@@ -116,7 +138,10 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn max_all(&self) -> Var<T> {
         let axes: Dims = (0..self.rank()).collect();
-        Var::record(&[self], self.value.max_all(), || Op::Max { axes, keepdim: false })
+        Var::record(&[self], self.value.max_all(), || Op::Max {
+            axes,
+            keepdim: false,
+        })
     }
 
     /// The minimum over `axes`; tied minima share the gradient evenly.
@@ -131,7 +156,10 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn min_all(&self) -> Var<T> {
         let axes: Dims = (0..self.rank()).collect();
-        Var::record(&[self], self.value.min_all(), || Op::Min { axes, keepdim: false })
+        Var::record(&[self], self.value.min_all(), || Op::Min {
+            axes,
+            keepdim: false,
+        })
     }
 
     /// Variance over `axes`, Σ(x − mean)² / (N − correction) (see `Tensor::var`).
@@ -141,7 +169,10 @@ impl<T: Element> Var<T> {
         let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
         let deviation = self - &self.mean(axes.to_vec(), true);
         let divisor = T::from_usize(count.saturating_sub(correction)).unwrap();
-        deviation.square().sum(axes.to_vec(), keepdim).mul_scalar(divisor.recip())
+        deviation
+            .square()
+            .sum(axes.to_vec(), keepdim)
+            .mul_scalar(divisor.recip())
     }
 
     /// Variance of all elements, as a rank-0 var.
@@ -169,6 +200,8 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn log_softmax(&self, axis: impl Axis) -> Var<T> {
         let axis = axis.resolve("log_softmax", self.rank());
-        Var::record(&[self], self.value.log_softmax(axis), || Op::LogSoftmax { axis })
+        Var::record(&[self], self.value.log_softmax(axis), || Op::LogSoftmax {
+            axis,
+        })
     }
 }

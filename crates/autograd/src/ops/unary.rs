@@ -98,7 +98,12 @@ fn c<T: Element>(x: f64) -> T {
 }
 
 /// d(op)/dx · grad, for input `x` and output `y`.
-pub(crate) fn backward<T: Element>(op: Unary<T>, x: &Var<T>, y: &Var<T>, g: &Var<T>) -> InputGrads<T> {
+pub(crate) fn backward<T: Element>(
+    op: Unary<T>,
+    x: &Var<T>,
+    y: &Var<T>,
+    g: &Var<T>,
+) -> InputGrads<T> {
     if !x.is_tracked() {
         return smallvec![None];
     }
@@ -120,12 +125,28 @@ pub(crate) fn backward<T: Element>(op: Unary<T>, x: &Var<T>, y: &Var<T>, g: &Var
         Unary::LeakyRelu(slope) => g * &mask(&|v| if v > T::zero() { T::one() } else { slope }),
         Unary::Gelu => {
             // d/dx x·Φ(x) = Φ(x) + x·φ(x), Φ(x) = (1 + erf(x/√2)) / 2, φ(x) = e^(−x²/2) / √(2π).
-            let cdf = x.mul_scalar(c(FRAC_1_SQRT_2)).erf().add_scalar(T::one()).mul_scalar(c(0.5));
-            let pdf = x.square().mul_scalar(c(-0.5)).exp().mul_scalar(c(1.0 / (2.0 * PI).sqrt()));
+            let cdf = x
+                .mul_scalar(c(FRAC_1_SQRT_2))
+                .erf()
+                .add_scalar(T::one())
+                .mul_scalar(c(0.5));
+            let pdf = x
+                .square()
+                .mul_scalar(c(-0.5))
+                .exp()
+                .mul_scalar(c(1.0 / (2.0 * PI).sqrt()));
             g * &(&cdf + &(x * &pdf))
         }
         Unary::Softplus => g * &x.sigmoid(),
-        Unary::Clamp(lo, hi) => g * &mask(&|v| if v >= lo && v <= hi { T::one() } else { T::zero() }),
+        Unary::Clamp(lo, hi) => {
+            g * &mask(&|v| {
+                if v >= lo && v <= hi {
+                    T::one()
+                } else {
+                    T::zero()
+                }
+            })
+        }
         Unary::Sign => return smallvec![None],
         Unary::Powf(p) => (g * &x.powf(p - T::one())).mul_scalar(p),
         Unary::Erf => g * &x.square().neg().exp().mul_scalar(c(2.0 / PI.sqrt())),

@@ -30,14 +30,26 @@ impl<T> MatRef<'_, T> {
     fn fits(&self, rows: usize, cols: usize) -> bool {
         rows == 0
             || cols == 0
-            || self.offset + (rows - 1) * self.row_stride + (cols - 1) * self.col_stride < self.data.len()
+            || self.offset + (rows - 1) * self.row_stride + (cols - 1) * self.col_stride
+                < self.data.len()
     }
 }
 
 /// `out = a · b`, `a` being `m × k`, `b` `k × n` and `out` a row-major `m × n` slice.
 /// `parallel` lets a large product use the current rayon pool.
-pub(crate) fn gemm<T: Element>(m: usize, k: usize, n: usize, a: MatRef<T>, b: MatRef<T>, out: &mut [T], parallel: bool) {
-    assert!(a.fits(m, k) && b.fits(k, n) && out.len() == m * n, "gemm: operand out of bounds");
+pub(crate) fn gemm<T: Element>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: MatRef<T>,
+    b: MatRef<T>,
+    out: &mut [T],
+    parallel: bool,
+) {
+    assert!(
+        a.fits(m, k) && b.fits(k, n) && out.len() == m * n,
+        "gemm: operand out of bounds"
+    );
     if m == 0 || n == 0 {
         return;
     }

@@ -16,7 +16,9 @@ use crate::storage::output_buffer;
 /// Fills `out` by calling `fill(start, chunk)` on consecutive chunks, in parallel when large.
 pub(crate) fn fill_chunks<T: Element>(out: &mut [T], fill: impl Fn(usize, &mut [T]) + Sync) {
     if out.len() >= PAR_MIN {
-        out.par_chunks_mut(CHUNK).enumerate().for_each(|(i, chunk)| fill(i * CHUNK, chunk));
+        out.par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(i, chunk)| fill(i * CHUNK, chunk));
     } else {
         fill(0, out);
     }
@@ -74,15 +76,19 @@ pub(crate) fn map2<T: Element>(
         });
         return out;
     }
-    let walk =
-        Walk::new(la.shape(), [la.strides(), lb.strides()], [la.offset(), lb.offset()]);
+    let walk = Walk::new(
+        la.shape(),
+        [la.strides(), lb.strides()],
+        [la.offset(), lb.offset()],
+    );
     let [sa, sb] = walk.row_strides();
     fill_chunks(&mut out, |start, chunk| {
         walk.for_each_row(start, start + chunk.len(), |pos, len, [oa, ob]| {
             let row = &mut chunk[pos..pos + len];
             match (sa, sb) {
                 (1, 1) => {
-                    for ((r, &x), &y) in row.iter_mut().zip(&a[oa..oa + len]).zip(&b[ob..ob + len]) {
+                    for ((r, &x), &y) in row.iter_mut().zip(&a[oa..oa + len]).zip(&b[ob..ob + len])
+                    {
                         *r = f(x, y);
                     }
                 }

@@ -20,7 +20,11 @@ pub(crate) fn advise_huge_pages<T>(buf: &[T]) {
             // contents, so no Rust reference is invalidated. The result is ignored because the
             // hint is optional.
             unsafe {
-                libc::madvise(first as *mut libc::c_void, last - first, libc::MADV_HUGEPAGE);
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    last - first,
+                    libc::MADV_HUGEPAGE,
+                );
             }
         }
     }

@@ -26,7 +26,9 @@ pub(crate) fn fold_slice<T: Element>(x: &[T], init: T, f: &(impl Fn(T, T) -> T +
         return fold_block(x, init, f);
     }
     let partials: Vec<T> = if x.len() >= PAR_MIN {
-        x.par_chunks(BLOCK).map(|c| fold_block(c, init, f)).collect()
+        x.par_chunks(BLOCK)
+            .map(|c| fold_block(c, init, f))
+            .collect()
     } else {
         x.chunks(BLOCK).map(|c| fold_block(c, init, f)).collect()
     };
@@ -56,7 +58,11 @@ fn fold_block<T: Element>(x: &[T], init: T, f: &impl Fn(T, T) -> T) -> T {
 /// Whether axes `shape` with `strides` are row-major with innermost stride `unit`.
 fn is_row_major(shape: &[usize], strides: &[usize], unit: usize) -> bool {
     let expected = contiguous_strides(shape);
-    shape.iter().zip(strides).zip(&expected).all(|((&d, &s), &e)| d == 1 || s == e * unit)
+    shape
+        .iter()
+        .zip(strides)
+        .zip(&expected)
+        .all(|((&d, &s), &e)| d == 1 || s == e * unit)
 }
 
 /// Reduces a layout whose first `kept` axes survive and whose remaining axes are folded, into a
@@ -95,7 +101,9 @@ pub(crate) fn reduce<T: Element>(
             }
         };
         if outputs * span >= PAR_MIN {
-            out.par_chunks_mut(CHUNK).enumerate().for_each(|(i, c)| column_block(i * CHUNK, c));
+            out.par_chunks_mut(CHUNK)
+                .enumerate()
+                .for_each(|(i, c)| column_block(i * CHUNK, c));
         } else {
             column_block(0, &mut out);
         }
@@ -104,7 +112,13 @@ pub(crate) fn reduce<T: Element>(
     // Otherwise each output folds a contiguous run; copy first if the folded axes are strided.
     if !is_row_major(reduced_shape, reduced_strides, 1) {
         let copy = super::map::map1(src, layout, |x| x);
-        return reduce(&copy, &Layout::contiguous(Dims::from_slice(shape)), kept, init, f);
+        return reduce(
+            &copy,
+            &Layout::contiguous(Dims::from_slice(shape)),
+            kept,
+            init,
+            f,
+        );
     }
     let walk = Walk::new(kept_shape, [kept_strides], [layout.offset()]);
     let [step] = walk.row_strides();
@@ -118,7 +132,9 @@ pub(crate) fn reduce<T: Element>(
     };
     if outputs > 1 && outputs * span >= PAR_MIN {
         let per_task = (CHUNK / span).max(1);
-        out.par_chunks_mut(per_task).enumerate().for_each(|(i, c)| fold_outputs(i * per_task, c));
+        out.par_chunks_mut(per_task)
+            .enumerate()
+            .for_each(|(i, c)| fold_outputs(i * per_task, c));
     } else {
         fold_outputs(0, &mut out);
     }
@@ -127,7 +143,11 @@ pub(crate) fn reduce<T: Element>(
 
 /// For each run of `span` elements (a contiguous buffer of rows), the position of its first
 /// element that `better` prefers to all others.
-pub(crate) fn arg_best<T: Element>(rows: &[T], span: usize, better: impl Fn(T, T) -> bool) -> Vec<usize> {
+pub(crate) fn arg_best<T: Element>(
+    rows: &[T],
+    span: usize,
+    better: impl Fn(T, T) -> bool,
+) -> Vec<usize> {
     rows.chunks(span)
         .map(|row| {
             let mut best = 0;
@@ -146,7 +166,13 @@ pub(crate) fn arg_best<T: Element>(rows: &[T], span: usize, better: impl Fn(T, T
 pub(crate) fn softmax_rows<T: Element>(rows: &[T], span: usize, log: bool) -> Vec<T> {
     let mut out = output_buffer(rows.len());
     let row_kernel = |x: &[T], y: &mut [T]| {
-        let max = fold_slice(x, T::neg_infinity(), &|a: T, b: T| if b > a || b.is_nan() { b } else { a });
+        let max = fold_slice(x, T::neg_infinity(), &|a: T, b: T| {
+            if b > a || b.is_nan() {
+                b
+            } else {
+                a
+            }
+        });
         // An all -inf row stays NaN-free only where there is a finite maximum to shift by.
         let shift = if max.is_finite() { max } else { T::zero() };
         for (o, &v) in y.iter_mut().zip(x) {
@@ -169,11 +195,13 @@ pub(crate) fn softmax_rows<T: Element>(rows: &[T], span: usize, log: bool) -> Ve
     };
     if rows.len() >= PAR_MIN && rows.len() > span {
         let per_task = (CHUNK / span).max(1) * span;
-        out.par_chunks_mut(per_task).zip(rows.par_chunks(per_task)).for_each(|(y, x)| {
-            for (yr, xr) in y.chunks_mut(span).zip(x.chunks(span)) {
-                row_kernel(xr, yr);
-            }
-        });
+        out.par_chunks_mut(per_task)
+            .zip(rows.par_chunks(per_task))
+            .for_each(|(y, x)| {
+                for (yr, xr) in y.chunks_mut(span).zip(x.chunks(span)) {
+                    row_kernel(xr, yr);
+                }
+            });
     } else {
         for (yr, xr) in out.chunks_mut(span).zip(rows.chunks(span)) {
             row_kernel(xr, yr);

@@ -44,7 +44,11 @@ impl<const K: usize> Walk<K> {
                 m.push(0);
             }
         }
-        Walk { dims, strides: merged, offsets }
+        Walk {
+            dims,
+            strides: merged,
+            offsets,
+        }
     }
 
     /// Length of a full row (the merged innermost axis).
@@ -82,7 +86,11 @@ impl<const K: usize> Walk<K> {
         let mut col = start % inner;
         let mut offsets: [usize; K] = std::array::from_fn(|k| {
             self.offsets[k]
-                + index.iter().zip(&self.strides[k]).map(|(i, s)| i * s).sum::<usize>()
+                + index
+                    .iter()
+                    .zip(&self.strides[k])
+                    .map(|(i, s)| i * s)
+                    .sum::<usize>()
                 + col * row_strides[k]
         });
         let mut pos = start;
