@@ -46,6 +46,9 @@ impl<T: Element> Tensor<T> {
                 ),
             );
         }
+        if ra == 2 && rb == 2 {
+            return self.matmul_2d(other);
+        }
         // Promote 1-D operands to matrices; remember which axes to drop from the result.
         let a = if ra == 1 {
             self.unsqueeze(0)
@@ -96,6 +99,44 @@ impl<T: Element> Tensor<T> {
             shape.remove(shape.len() - if rb == 1 { 1 } else { 2 });
         }
         Tensor::from_parts(out, Layout::contiguous(shape))
+    }
+}
+
+impl<T: Element> Tensor<T> {
+    /// The product of two matrices: the common case, kept free of the batch bookkeeping because
+    /// a small model's step is made of many small products.
+    #[track_caller]
+    fn matmul_2d(&self, other: &Tensor<T>) -> Tensor<T> {
+        let ([m, k], [k2, n]) = (
+            [self.shape()[0], self.shape()[1]],
+            [other.shape()[0], other.shape()[1]],
+        );
+        if k != k2 {
+            fail(
+                "matmul",
+                format!(
+                    "{} x {}: inner dimensions {k} and {k2} differ",
+                    fmt_shape(self.shape()),
+                    fmt_shape(other.shape())
+                ),
+            );
+        }
+        let (la, lb) = (&self.layout, &other.layout);
+        let a = MatRef {
+            data: self.storage.as_slice(),
+            offset: la.offset(),
+            row_stride: la.strides()[0],
+            col_stride: la.strides()[1],
+        };
+        let b = MatRef {
+            data: other.storage.as_slice(),
+            offset: lb.offset(),
+            row_stride: lb.strides()[0],
+            col_stride: lb.strides()[1],
+        };
+        let mut out = output_buffer(m * n);
+        gemm(m, k, n, a, b, &mut out, true);
+        Tensor::from_parts(out, Layout::contiguous(Dims::from_slice(&[m, n])))
     }
 }
 

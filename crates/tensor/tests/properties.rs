@@ -309,7 +309,7 @@ impl Unary {
             Unary::Recip => T::one() / x,
             Unary::Sin => x.sin(),
             Unary::Cos => x.cos(),
-            Unary::Tanh => x.tanh(),
+            Unary::Tanh => shendu_tensor::Element::tanh_accurate(x),
             // The stable scalar forms are public; their values are pinned in elementwise.rs
             // and against naive formulas below.
             Unary::Sigmoid => shendu_tensor::sigmoid(x),
