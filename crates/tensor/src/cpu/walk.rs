@@ -51,6 +51,20 @@ impl<const K: usize> Walk<K> {
         }
     }
 
+    /// For one operand whose merged layout is a transposed matrix (two axes, the outer one with
+    /// stride 1), its `(rows, cols, column stride)`: the case a tiled copy handles far faster
+    /// than row by row.
+    pub(crate) fn as_transposed_matrix(&self) -> Option<(usize, usize, usize)> {
+        let strides = &self.strides[0];
+        (K == 1 && self.dims.len() == 2 && strides[0] == 1 && strides[1] > 1)
+            .then(|| (self.dims[0], self.dims[1], strides[1]))
+    }
+
+    /// Storage offset of the first element of operand `k`.
+    pub(crate) fn offset(&self, k: usize) -> usize {
+        self.offsets[k]
+    }
+
     /// Length of a full row (the merged innermost axis).
     pub(crate) fn row_len(&self) -> usize {
         self.dims[self.dims.len() - 1]
