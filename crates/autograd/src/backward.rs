@@ -13,7 +13,7 @@ use shendu_tensor::{Element, Tensor};
 use smallvec::SmallVec;
 
 use crate::op::{backward as rule, Op};
-use crate::tape::NodeId;
+use crate::tape::{Node, NodeId};
 use crate::var::{first_non_finite, fmt_location, Var};
 
 /// Gradients of one output with respect to the leaves (and the vars marked with
@@ -177,17 +177,19 @@ impl<T: Element> Var<T> {
     /// This var's node, checking that it can be differentiated with a seed of `seed_shape`.
     #[track_caller]
     fn root(&self, op: &str, seed_shape: &[usize]) -> NodeId {
-        let at = fmt_location(std::panic::Location::caller());
+        let at = std::panic::Location::caller();
         if seed_shape != self.shape() {
             panic!(
-                "{op}: the seed has shape {seed_shape:?} but the output has shape {:?} (at {at})",
-                self.shape()
+                "{op}: the seed has shape {seed_shape:?} but the output has shape {:?} (at {})",
+                self.shape(),
+                fmt_location(at)
             );
         }
         self.node.unwrap_or_else(|| {
             panic!(
                 "{op}: the output does not depend on any var (it was computed from constants, \
-                 after detach(), or under no_grad) (at {at})"
+                 after detach(), or under no_grad) (at {})",
+                fmt_location(at)
             )
         })
     }
@@ -224,29 +226,32 @@ fn sweep<T: Element>(
         let Some(grad) = grads[id].take() else {
             continue;
         };
-        let (op, inputs, output, location, retain) = {
-            let nodes = tape.nodes.borrow();
-            let node = &nodes[id];
-            (
-                node.op.clone(),
-                SmallVec::<[_; 2]>::from_slice(&node.inputs),
-                node.output.clone(),
-                node.location,
-                node.retain,
-            )
+        // A first-order sweep records nothing, so the node list can stay borrowed while the rule
+        // runs; a recording sweep appends nodes, so it works on a copy of the node's parts.
+        let borrowed;
+        let copied;
+        let node: &Node<T> = if record {
+            copied = tape.nodes.borrow()[id].parts();
+            &copied
+        } else {
+            borrowed = tape.nodes.borrow();
+            &borrowed[id]
         };
-        if keep(id, retain) {
+        let (op, location) = (&node.op, node.location);
+        if keep(id, node.retain) {
             found.insert(id, grad.clone());
         }
         if matches!(op, Op::Leaf) {
             continue;
         }
+        let inputs = &node.inputs;
+        let output = node.output.clone();
         let input_vars: SmallVec<[Var<T>; 2]> = inputs
-            .into_iter()
-            .map(|operand| tape.operand(operand))
+            .iter()
+            .map(|&operand| tape.operand(operand))
             .collect();
         let output = Var::new(output, Some(id), tape);
-        let input_grads = rule(&op, &input_vars, &output, &grad, tape);
+        let input_grads = rule(op, &input_vars, &output, &grad, tape);
         for (input, input_grad) in input_vars.iter().zip(input_grads) {
             let (Some(to), Some(input_grad)) = (input.node, input_grad) else {
                 continue;

@@ -206,6 +206,19 @@ impl<T: Element> Tape<T> {
     }
 }
 
+impl<T: Element> Node<T> {
+    /// A copy of the node (its op, operand ids and output share their data with the original).
+    pub(crate) fn parts(&self) -> Node<T> {
+        Node {
+            op: self.op.clone(),
+            inputs: SmallVec::from_slice(&self.inputs),
+            output: self.output.clone(),
+            location: self.location,
+            retain: self.retain,
+        }
+    }
+}
+
 impl<T: Element> TapeState<T> {
     pub(crate) fn push(&self, node: Node<T>) -> NodeId {
         let mut nodes = self.nodes.borrow_mut();
