@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! shendu-autograd: the reverse-mode tape of shendu.
 //!
 //! A model is a computation graph recorded as it runs: each op on a [`Var`] appends a node to

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! shendu-tensor: n-dimensional arrays on the CPU, the base of shendu.
 //!
 //! A [`Tensor`] is shared storage plus a [`Layout`]; views (transpose, permute, broadcast, narrow,
