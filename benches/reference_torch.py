@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch eager's side of W2, W3 and W4 (../shared/bench/WORKLOADS.md), for examples/bench_tape.rs.
+"""PyTorch eager's side of W2, W3 and W4 (see benches/README.md), for examples/bench_tape.rs.
 
     python benches/reference_torch.py --threads N
 

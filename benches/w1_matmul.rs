@@ -1,4 +1,4 @@
-//! W1 of `../shared/bench/WORKLOADS.md`: the matrix product C = A·B of square n×n matrices.
+//! W1 of the reference workloads (`benches/README.md`): the matrix product C = A·B of square n×n matrices.
 //!
 //! `cargo bench --bench w1_matmul`. The throughput counts 2n³ "elements" per product, so
 //! criterion's `Gelem/s` reads as GFLOP/s. Threads: the global rayon pool (`RAYON_NUM_THREADS=1

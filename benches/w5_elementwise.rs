@@ -1,4 +1,4 @@
-//! W5 of `../shared/bench/WORKLOADS.md`: memory-bound elementwise ops on 2^24 f32 elements,
+//! W5 of the reference workloads (`benches/README.md`): memory-bound elementwise ops on 2^24 f32 elements,
 //! each returning a new tensor.
 //!
 //! `cargo bench --bench w5_elementwise`. Throughput counts the bytes moved per element (add: read

@@ -1,4 +1,4 @@
-//! W1 (matmul) and W5 (elementwise) of `../shared/bench/WORKLOADS.md`: shendu beside NumPy,
+//! W1 (matmul) and W5 (elementwise) of the reference workloads (`benches/README.md`): shendu beside NumPy,
 //! both measured in this run on this machine.
 //!
 //! cargo run --release --example bench_table -- [--threads N] [--only W1,W5] [--python PATH]

@@ -1,4 +1,4 @@
-//! W2, W3 and W4 of `../shared/bench/WORKLOADS.md` on the autograd tape, beside PyTorch eager,
+//! W2, W3 and W4 of the reference workloads (`benches/README.md`) on the autograd tape, beside PyTorch eager,
 //! both measured in this run on this machine.
 //!
 //! cargo run --release --example bench_tape -- [--threads N] [--python PATH]
@@ -15,9 +15,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
 use std::time::Instant;
 
-use rand::{rngs::StdRng, Rng, SeedableRng};
-use shendu::tensor::Tensor;
-use shendu_autograd::{Tape, Var};
+use rand::{rngs::StdRng, SeedableRng};
+#[path = "../benches/mlp.rs"]
+mod mlp;
+use mlp::Net;
 
 /// Heap bytes allocated minus freed since counting was switched on, and their peak: the memory
 /// row of the table. Counting is on only while that row is measured, so that the timed rows pay
@@ -86,137 +87,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
-
-/// An MLP as plain tensors `[w1, b1, w2, b2, …]`, with its data and its training settings.
-/// Weights are `[out, in]` and start U(−1/√in, 1/√in), as in `torch.nn.Linear`.
-struct Net {
-    params: Vec<Tensor>,
-    x: Tensor,
-    target: Tensor,
-    act: fn(&Var) -> Var,
-    loss: fn(&Var, &Var) -> Var,
-    lr: f32,
-}
-
-/// Binary cross-entropy with logits, mean(softplus(z) − y·z); softplus is stable for any z.
-fn bce_with_logits(z: &Var, y: &Var) -> Var {
-    (z.softplus() - &(z * y)).mean_all()
-}
-
-/// Softmax cross-entropy on class indices (`labels`: `[batch, 1]`, whole numbers as floats).
-fn cross_entropy(logits: &Var, labels: &Var) -> Var {
-    -logits.log_softmax(-1).gather(1, labels).mean_all()
-}
-
-impl Net {
-    /// Fresh parameters for layer widths `sizes`.
-    fn init(sizes: &[usize], rng: &mut StdRng) -> Vec<Tensor> {
-        sizes
-            .windows(2)
-            .flat_map(|io| {
-                let bound = 1.0 / (io[0] as f32).sqrt();
-                [
-                    Tensor::rand_uniform([io[1], io[0]], -bound, bound, rng),
-                    Tensor::rand_uniform([io[1]], -bound, bound, rng),
-                ]
-            })
-            .collect()
-    }
-
-    /// W2: 2→8→8→1, tanh, BCE with logits, batch 10, x ~ U(−6, 6), y ∈ {0, 1}, lr 0.03.
-    fn w2(rng: &mut StdRng) -> Net {
-        let x = Tensor::rand_uniform([10, 2], -6.0, 6.0, rng);
-        let y = Tensor::from_vec(
-            (0..10).map(|_| rng.random_range(0..2) as f32).collect(),
-            [10, 1],
-        );
-        let params = Net::init(&[2, 8, 8, 1], rng);
-        Net {
-            params,
-            x,
-            target: y,
-            act: Var::tanh,
-            loss: bce_with_logits,
-            lr: 0.03,
-        }
-    }
-
-    /// W3: 784→256→128→10, relu, softmax cross-entropy, batch 128, x ~ N(0, 1), lr 0.01.
-    fn w3(rng: &mut StdRng) -> Net {
-        let x = Tensor::rand_normal([128, 784], 0.0, 1.0, rng);
-        let labels = (0..128).map(|_| rng.random_range(0..10) as f32).collect();
-        let labels = Tensor::from_vec(labels, [128, 1]);
-        let params = Net::init(&[784, 256, 128, 10], rng);
-        Net {
-            params,
-            x,
-            target: labels,
-            act: Var::relu,
-            loss: cross_entropy,
-            lr: 0.01,
-        }
-    }
-
-    /// The network's output for `params` (vars or constants) on `x`.
-    fn forward(&self, params: &[Var], x: &Var) -> Var {
-        let layers = params.len() / 2;
-        params.chunks(2).enumerate().fold(x.clone(), |h, (i, wb)| {
-            let z = &h.matmul(&wb[0].t()) + &wb[1];
-            if i + 1 < layers {
-                (self.act)(&z)
-            } else {
-                z
-            }
-        })
-    }
-
-    /// Forward and loss recorded on `tape`: the parameter vars and the loss.
-    fn record(&self, tape: &Tape) -> (Vec<Var>, Var) {
-        let vars: Vec<Var> = self.params.iter().map(|p| tape.var(p.clone())).collect();
-        let out = self.forward(&vars, &tape.constant(self.x.clone()));
-        let loss = (self.loss)(&out, &tape.constant(self.target.clone()));
-        (vars, loss)
-    }
-
-    /// SGD in place. The tape is gone by now, so each parameter owns its storage alone and
-    /// `scaled_add_` writes into it without a copy.
-    fn update(&mut self, grads: &[Tensor]) {
-        for (p, g) in self.params.iter_mut().zip(grads) {
-            p.scaled_add_(g, -self.lr);
-        }
-    }
-
-    /// One training step; returns the seconds of [forward + loss, backward + freeing the tape].
-    fn step(&mut self) -> [f64; 2] {
-        let t0 = Instant::now();
-        let (grads, t1) = {
-            let tape = Tape::new();
-            let (vars, loss) = self.record(&tape);
-            let t1 = Instant::now();
-            let grads = loss.backward();
-            (
-                vars.iter().map(|v| grads[v].clone()).collect::<Vec<_>>(),
-                t1,
-            )
-        };
-        let t2 = Instant::now();
-        self.update(&grads);
-        [(t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64()]
-    }
-
-    /// Inference: the forward pass with the parameters as constants (nothing is recorded).
-    fn infer(&self) -> Tensor {
-        let tape = Tape::new();
-        let params: Vec<Var> = self
-            .params
-            .iter()
-            .map(|p| tape.constant(p.clone()))
-            .collect();
-        self.forward(&params, &tape.constant(self.x.clone()))
-            .value()
-            .clone()
-    }
-}
 
 /// Median over 7 repetitions (after a warm-up) of the seconds per call of `f`, each repetition
 /// lasting at least 0.2 s. `f` returns the seconds of its phases: the result is the median of
