@@ -33,12 +33,14 @@ pub(crate) fn broadcast_backward<T: Element>(x: &Var<T>, g: &Var<T>) -> InputGra
     let axes: Vec<usize> = (0..g.rank())
         .filter(|&a| a < lead || (x.shape()[a - lead] == 1 && g.shape()[a] != 1))
         .collect();
-    let summed = if axes.is_empty() {
-        g.clone()
-    } else {
-        g.sum(axes, true)
-    };
-    smallvec![Some(summed.reshape(x.shape()))]
+    if axes.is_empty() {
+        return smallvec![Some(g.reshape(x.shape()))];
+    }
+    // Only prepended axes (a bias over a batch): summing them away gives the input's shape.
+    if axes.len() == lead && axes.iter().enumerate().all(|(i, &a)| a == i) {
+        return smallvec![Some(g.sum(axes, false))];
+    }
+    smallvec![Some(g.sum(axes, true).reshape(x.shape()))]
 }
 
 pub(crate) fn narrow_backward<T: Element>(

@@ -34,9 +34,15 @@ pub(crate) fn sum_backward<T: Element>(
     x: &Var<T>,
     g: &Var<T>,
 ) -> InputGrads<T> {
-    smallvec![Some(
-        with_kept_axes(g, x, axes, keepdim).broadcast_to(x.shape())
-    )]
+    // Leading axes summed away broadcast straight back (NumPy prepends axes); others need
+    // their size-1 place restored first.
+    let leading = axes.iter().enumerate().all(|(i, &a)| a == i);
+    let g = if keepdim || leading {
+        g.clone()
+    } else {
+        g.reshape(keepdim_shape(x.shape(), axes))
+    };
+    smallvec![Some(g.broadcast_to(x.shape()))]
 }
 
 pub(crate) fn extremum_backward<T: Element>(

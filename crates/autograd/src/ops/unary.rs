@@ -119,7 +119,8 @@ pub(crate) fn backward<T: Element>(
         Unary::Recip => -(g * &y.square()),
         Unary::Sin => g * &x.cos(),
         Unary::Cos => -(g * &x.sin()),
-        Unary::Tanh => g * &(-y.square()).add_scalar(T::one()),
+        // g·(1 − y²), as g − (g·y)·y: three ops instead of four.
+        Unary::Tanh => g - &(&(g * y) * y),
         Unary::Sigmoid => g * &(y * &(-y).add_scalar(T::one())),
         Unary::Relu => g * &mask(&|v| if v > T::zero() { T::one() } else { T::zero() }),
         Unary::LeakyRelu(slope) => g * &mask(&|v| if v > T::zero() { T::one() } else { slope }),
