@@ -6,6 +6,7 @@
 //! `grad_graph`, whose gradients are then vars that can be differentiated again.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Index;
 use std::rc::Rc;
 
@@ -16,11 +17,37 @@ use crate::op::{backward as rule, Op};
 use crate::tape::{Node, NodeId};
 use crate::var::{first_non_finite, fmt_location, Var};
 
+/// A map keyed by node id. Ids are distinct small integers, so one multiplication spreads them
+/// well enough: a step of a small model looks up a handful of gradients, and SipHash would be a
+/// visible part of it.
+type NodeMap<V> = HashMap<NodeId, V, BuildHasherDefault<IdHasher>>;
+
+/// Fibonacci hashing of a node id (the high bits, which the table uses too, come out mixed).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_usize` is used for node ids; fold anything else in byte by byte.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_usize(&mut self, id: usize) {
+        self.0 = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// Gradients of one output with respect to the leaves (and the vars marked with
 /// [`Var::retain_grad`]), indexed by var: `grads[&x]`.
 pub struct Gradients<T: Element = f32> {
     tape: u64,
-    by_node: HashMap<NodeId, Tensor<T>>,
+    by_node: NodeMap<Tensor<T>>,
 }
 
 impl<T: Element> Gradients<T> {
@@ -88,7 +115,7 @@ impl<T: Element> Var<T> {
         let root = self.root("backward_with", seed.shape());
         let seed = self.constant(seed.clone());
         let found = sweep(&self.tape, root, seed, false, |_, keep| keep);
-        let mut by_node: HashMap<NodeId, Tensor<T>> =
+        let mut by_node: NodeMap<Tensor<T>> =
             found.into_iter().map(|(id, g)| (id, g.value)).collect();
         // A leaf the output does not depend on has gradient zero.
         for (id, node) in self.tape.nodes.borrow().iter().enumerate() {
@@ -204,7 +231,7 @@ fn sweep<T: Element>(
     seed: Var<T>,
     record: bool,
     keep: impl Fn(NodeId, bool) -> bool,
-) -> HashMap<NodeId, Var<T>> {
+) -> NodeMap<Var<T>> {
     // The rules' own ops must not trip the forward anomaly check: a non-finite gradient is
     // reported below, naming the op whose rule produced it and that op's line.
     let anomaly = tape.anomaly.replace(false);
@@ -221,7 +248,7 @@ fn sweep<T: Element>(
 
     let mut grads: Vec<Option<Var<T>>> = vec![None; root + 1];
     grads[root] = Some(seed);
-    let mut found = HashMap::new();
+    let mut found = NodeMap::default();
     for id in (0..=root).rev() {
         let Some(grad) = grads[id].take() else {
             continue;
