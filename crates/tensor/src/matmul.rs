@@ -62,16 +62,7 @@ impl<T: Element> Tensor<T> {
         };
         let (m, k) = (a.shape()[a.rank() - 2], a.shape()[a.rank() - 1]);
         let (k2, n) = (b.shape()[b.rank() - 2], b.shape()[b.rank() - 1]);
-        if k != k2 {
-            fail(
-                "matmul",
-                format!(
-                    "{} x {}: inner dimensions {k} and {k2} differ",
-                    fmt_shape(self.shape()),
-                    fmt_shape(other.shape())
-                ),
-            );
-        }
+        check_inner("matmul", self.shape(), other.shape(), k, k2);
         let batch_a = &a.shape()[..a.rank() - 2];
         let batch_b = &b.shape()[..b.rank() - 2];
         let batch: Dims = if batch_a == batch_b {
@@ -111,32 +102,49 @@ impl<T: Element> Tensor<T> {
             [self.shape()[0], self.shape()[1]],
             [other.shape()[0], other.shape()[1]],
         );
-        if k != k2 {
-            fail(
-                "matmul",
-                format!(
-                    "{} x {}: inner dimensions {k} and {k2} differ",
-                    fmt_shape(self.shape()),
-                    fmt_shape(other.shape())
-                ),
-            );
-        }
-        let (la, lb) = (&self.layout, &other.layout);
-        let a = MatRef {
-            data: self.storage.as_slice(),
-            offset: la.offset(),
-            row_stride: la.strides()[0],
-            col_stride: la.strides()[1],
-        };
-        let b = MatRef {
-            data: other.storage.as_slice(),
-            offset: lb.offset(),
-            row_stride: lb.strides()[0],
-            col_stride: lb.strides()[1],
-        };
+        check_inner("matmul", self.shape(), other.shape(), k, k2);
+        let a = matrix(
+            self.storage.as_slice(),
+            &self.layout,
+            self.layout.offset(),
+            0,
+        );
+        let b = matrix(
+            other.storage.as_slice(),
+            &other.layout,
+            other.layout.offset(),
+            0,
+        );
         let mut out = output_buffer(m * n);
         gemm(m, k, n, a, b, &mut out, true);
         Tensor::from_parts(out, Layout::contiguous(Dims::from_slice(&[m, n])))
+    }
+}
+
+/// Panics unless the inner dimensions `k` (of `a`) and `k2` (of `b`) agree, naming the caller's
+/// operands' shapes.
+#[track_caller]
+fn check_inner(op: &str, a: &[usize], b: &[usize], k: usize, k2: usize) {
+    if k != k2 {
+        fail(
+            op,
+            format!(
+                "{} x {}: inner dimensions {k} and {k2} differ",
+                fmt_shape(a),
+                fmt_shape(b)
+            ),
+        );
+    }
+}
+
+/// The matrix whose first element sits at `offset` and whose rows and columns are `layout`'s
+/// axes `axis` and `axis + 1`.
+fn matrix<'a, T>(data: &'a [T], layout: &Layout, offset: usize, axis: usize) -> MatRef<'a, T> {
+    MatRef {
+        data,
+        offset,
+        row_stride: layout.strides()[axis],
+        col_stride: layout.strides()[axis + 1],
     }
 }
 
@@ -152,7 +160,7 @@ fn batched_gemm<T: Element>(
     let count: usize = batch.iter().product();
     let mut out = output_buffer(count * m * n);
     let rank = batch.len();
-    let matrix = |data, layout: &Layout, index: usize| {
+    let batch_matrix = |data, layout: &Layout, index: usize| {
         // Unravel the batch index into a storage offset.
         let mut offset = layout.offset();
         let mut rest = index;
@@ -160,20 +168,15 @@ fn batched_gemm<T: Element>(
             offset += (rest % batch[axis]) * layout.strides()[axis];
             rest /= batch[axis];
         }
-        MatRef {
-            data,
-            offset,
-            row_stride: layout.strides()[rank],
-            col_stride: layout.strides()[rank + 1],
-        }
+        matrix(data, layout, offset, rank)
     };
     let one = |index: usize, dst: &mut [T], parallel: bool| {
         gemm(
             m,
             k,
             n,
-            matrix(a, la, index),
-            matrix(b, lb, index),
+            batch_matrix(a, la, index),
+            batch_matrix(b, lb, index),
             dst,
             parallel,
         );

@@ -54,7 +54,7 @@ pub(crate) fn extremum_backward<T: Element>(
 ) -> InputGrads<T> {
     let extreme = y.value.reshape(keepdim_shape(x.shape(), axes));
     let hits = x.value.eq(&extreme);
-    let share = x.constant(hits.div(&hits.sum(axes.to_vec(), true)));
+    let share = x.constant(hits.div(&hits.sum(axes, true)));
     smallvec![Some(
         &with_kept_axes(g, x, axes, keepdim).broadcast_to(x.shape()) * &share
     )]
@@ -102,7 +102,7 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn sum(&self, axes: impl Axes, keepdim: bool) -> Var<T> {
         let axes = axes.resolve_all("sum", self.rank());
-        let value = self.value.sum(axes.to_vec(), keepdim);
+        let value = self.value.sum(&axes[..], keepdim);
         Var::record(&[self], value, || Op::Sum { axes, keepdim })
     }
 
@@ -121,7 +121,7 @@ impl<T: Element> Var<T> {
     pub fn mean(&self, axes: impl Axes, keepdim: bool) -> Var<T> {
         let axes = axes.resolve_all("mean", self.rank());
         let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
-        self.sum(axes.to_vec(), keepdim)
+        self.sum(&axes[..], keepdim)
             .mul_scalar(T::from_usize(count).unwrap().recip())
     }
 
@@ -136,7 +136,7 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn max(&self, axes: impl Axes, keepdim: bool) -> Var<T> {
         let axes = axes.resolve_all("max", self.rank());
-        let value = self.value.max(axes.to_vec(), keepdim);
+        let value = self.value.max(&axes[..], keepdim);
         Var::record(&[self], value, || Op::Max { axes, keepdim })
     }
 
@@ -154,7 +154,7 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn min(&self, axes: impl Axes, keepdim: bool) -> Var<T> {
         let axes = axes.resolve_all("min", self.rank());
-        let value = self.value.min(axes.to_vec(), keepdim);
+        let value = self.value.min(&axes[..], keepdim);
         Var::record(&[self], value, || Op::Min { axes, keepdim })
     }
 
@@ -173,11 +173,11 @@ impl<T: Element> Var<T> {
     pub fn var(&self, axes: impl Axes, correction: usize, keepdim: bool) -> Var<T> {
         let axes = axes.resolve_all("var", self.rank());
         let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
-        let deviation = self - &self.mean(axes.to_vec(), true);
+        let deviation = self - &self.mean(&axes[..], true);
         let divisor = T::from_usize(count.saturating_sub(correction)).unwrap();
         deviation
             .square()
-            .sum(axes.to_vec(), keepdim)
+            .sum(&axes[..], keepdim)
             .mul_scalar(divisor.recip())
     }
 
@@ -191,7 +191,7 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn log_sum_exp(&self, axes: impl Axes, keepdim: bool) -> Var<T> {
         let axes = axes.resolve_all("log_sum_exp", self.rank());
-        let value = self.value.log_sum_exp(axes.to_vec(), keepdim);
+        let value = self.value.log_sum_exp(&axes[..], keepdim);
         Var::record(&[self], value, || Op::LogSumExp { axes, keepdim })
     }
 
