@@ -3,6 +3,11 @@
 //! 1-D operands are promoted with `unsqueeze` and batch axes broadcast with `broadcast_to`, both
 //! recorded, so the `Matmul` node itself always sees two stacks of matrices with equal batch
 //! axes, and its rule needs no special cases: dA = G·Bᵀ, dB = Aᵀ·G.
+//!
+//! A gradient comes out in its input's layout, as in PyTorch: for an operand that is a transposed
+//! view (a weight used as `w.t()`), dB = (Gᵀ·A)ᵀ instead, the same products with the operands
+//! swapped. The transpose's own rule then hands the weight a contiguous gradient, which an
+//! optimizer's in-place update reads straight through instead of a cache miss per element.
 
 use shendu_tensor::{broadcast_shapes, Dims, Element};
 use smallvec::smallvec;
@@ -13,9 +18,24 @@ use crate::var::Var;
 pub(crate) fn backward<T: Element>(inputs: &[Var<T>], g: &Var<T>) -> InputGrads<T> {
     let (a, b) = (&inputs[0], &inputs[1]);
     smallvec![
-        if_tracked(a, || g.matmul(&b.t())),
-        if_tracked(b, || a.t().matmul(g))
+        if_tracked(a, || if is_transposed(a) {
+            b.matmul(&g.t()).t()
+        } else {
+            g.matmul(&b.t())
+        }),
+        if_tracked(b, || if is_transposed(b) {
+            g.t().matmul(a).t()
+        } else {
+            a.t().matmul(g)
+        })
     ]
+}
+
+/// Whether the var's matrices are stored column by column (a transposed view).
+fn is_transposed<T: Element>(v: &Var<T>) -> bool {
+    let (shape, strides) = (v.shape(), v.value().layout().strides());
+    let r = shape.len();
+    strides[r - 2] == 1 && strides[r - 1] != 1 && shape[r - 2] != 1
 }
 
 impl<T: Element> Var<T> {
