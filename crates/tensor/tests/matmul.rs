@@ -144,6 +144,45 @@ fn a_large_product_is_a_product() {
     );
 }
 
+#[test]
+fn small_products_in_every_layout() {
+    // Products of up to a few thousand multiply-adds take their own loops, in column blocks of
+    // 8, 4 and 1, with a right operand that is not row-major copied into rows first. Every width
+    // up to 19 and every layout of both operands, across the size at which the `gemm` crate takes
+    // over; exact, because the entries are small integers.
+    let value = |i: usize| ((i * 7) % 11) as f64 - 5.0;
+    for (m, k) in [(1, 1), (3, 2), (10, 8), (5, 13), (16, 9)] {
+        for n in 1..=19 {
+            let a = Tensor::<f64>::from_vec((0..m * k).map(value).collect(), [m, k]);
+            let b = Tensor::<f64>::from_vec((0..k * n).map(|i| value(i + 3)).collect(), [k, n]);
+            let (_, want) = matmul_ref(&a.to_vec(), &[m, k], &b.to_vec(), &[k, n]);
+            let a_t = a.t().contiguous().t();
+            let b_t = b.t().contiguous().t();
+            let b_row = b.narrow(0, 0, 1);
+            let (_, want_row) = matmul_ref(
+                &a.to_vec(),
+                &[m, k],
+                &b_row.broadcast_to([k, n]).to_vec(),
+                &[k, n],
+            );
+            for (left, right, want) in [
+                (&a, &b, &want),
+                (&a_t, &b, &want),
+                (&a, &b_t, &want),
+                (&a_t, &b_t, &want),
+                (&a, &b_row.broadcast_to([k, n]), &want_row),
+            ] {
+                assert_eq!(&left.matmul(right).to_vec(), want, "{m}x{k}x{n}");
+                assert_eq!(
+                    left.cast::<f32>().matmul(&right.cast::<f32>()).to_vec(),
+                    want.iter().map(|&x| x as f32).collect::<Vec<_>>(),
+                    "f32 {m}x{k}x{n}"
+                );
+            }
+        }
+    }
+}
+
 // ----------------------------------------------------------------------------------------------
 // Properties
 // ----------------------------------------------------------------------------------------------

@@ -6,6 +6,12 @@
 //! transposed operands), takes row and column strides for every operand, so transposed views need
 //! no copy, runs on the current rayon pool, and splits work by output blocks only, never over the
 //! inner dimension, so its sums do not depend on the thread count.
+//!
+//! Products of at most [`SMALL_MACS`] multiply-adds skip it: the crate's setup (packing, kernel
+//! dispatch) costs more than the arithmetic of, say, a 10×8 by 8×8 product, and a small model's
+//! training step is made of such products. They run as plain loops, laid out so that the
+//! innermost one reads contiguous memory in the two layouts such a step produces: rows of B
+//! (`x·W`, and every gradient product) and columns of B against rows of A (`x·Wᵀ`).
 
 use gemm::Parallelism;
 
@@ -14,6 +20,10 @@ use crate::element::Element;
 /// Multiply-adds below this many (m·n·k) run on the calling thread: a small product finishes
 /// before the pool would have woken up.
 const PAR_MIN_MACS: usize = 1 << 18;
+
+/// Products of at most this many multiply-adds (m·n·k) use the plain loops of `small_gemm`:
+/// below it they were faster than the `gemm` crate in `benches/README.md`'s measurement.
+pub(crate) const SMALL_MACS: usize = 1 << 11;
 
 /// A read-only matrix inside a buffer: element (i, j) is `data[offset + i·row_stride +
 /// j·col_stride]`. Strides may be 0 (a broadcast operand).
@@ -25,7 +35,13 @@ pub(crate) struct MatRef<'a, T> {
     pub col_stride: usize,
 }
 
-impl<T> MatRef<'_, T> {
+impl<T: Copy> MatRef<'_, T> {
+    /// Element (i, j).
+    #[inline]
+    fn at(&self, i: usize, j: usize) -> T {
+        self.data[self.offset + i * self.row_stride + j * self.col_stride]
+    }
+
     /// Whether every element of a `rows × cols` matrix lies inside `data`.
     fn fits(&self, rows: usize, cols: usize) -> bool {
         rows == 0
@@ -55,6 +71,10 @@ pub(crate) fn gemm<T: Element>(
     }
     if k == 0 {
         out.fill(T::zero());
+        return;
+    }
+    if m * n * k <= SMALL_MACS {
+        small_gemm(k, n, a, b, out);
         return;
     }
     let parallelism = if parallel && m * n * k >= PAR_MIN_MACS {
@@ -90,4 +110,69 @@ pub(crate) fn gemm<T: Element>(
             parallelism,
         );
     }
+}
+
+/// `out = a · b` by plain loops, for products too small for the `gemm` crate's setup to pay off.
+/// Each output element is summed over the inner dimension in order, so the result depends on
+/// the operands alone.
+fn small_gemm<T: Element>(k: usize, n: usize, a: MatRef<T>, b: MatRef<T>, out: &mut [T]) {
+    // The loops read rows of b; a b with other strides (a transposed weight) is first copied
+    // into rows, which for a product this small costs less than strided reads in the loop.
+    let packed: Vec<T>;
+    let b = if b.col_stride == 1 {
+        b
+    } else {
+        let mut rows = Vec::with_capacity(k * n);
+        for p in 0..k {
+            rows.extend((0..n).map(|j| b.at(p, j)));
+        }
+        packed = rows;
+        MatRef {
+            data: &packed,
+            offset: 0,
+            row_stride: n,
+            col_stride: 1,
+        }
+    };
+    for (i, row) in out.chunks_exact_mut(n).enumerate() {
+        // Output blocks of 8, then 4, then single columns, each summed in registers over p.
+        let mut j = 0;
+        while j + 8 <= n {
+            row[j..j + 8].copy_from_slice(&row_block::<T, 8>(k, &a, i, &b, j));
+            j += 8;
+        }
+        if j + 4 <= n {
+            row[j..j + 4].copy_from_slice(&row_block::<T, 4>(k, &a, i, &b, j));
+            j += 4;
+        }
+        while j < n {
+            row[j] = row_block::<T, 1>(k, &a, i, &b, j)[0];
+            j += 1;
+        }
+    }
+}
+
+/// Columns `j..j + W` of row `i` of a · b, b having contiguous rows. A fixed-size accumulator
+/// stays in registers, where accumulating into the output row would wait on a store and a load
+/// for every step of the inner dimension.
+#[inline(always)]
+fn row_block<T: Element, const W: usize>(
+    k: usize,
+    a: &MatRef<T>,
+    i: usize,
+    b: &MatRef<T>,
+    j: usize,
+) -> [T; W] {
+    let mut acc = [T::zero(); W];
+    for p in 0..k {
+        let a_ip = a.at(i, p);
+        let start = b.offset + p * b.row_stride + j;
+        let b_row: &[T; W] = b.data[start..start + W]
+            .try_into()
+            .expect("a slice of length W");
+        for (sum, &b_pj) in acc.iter_mut().zip(b_row) {
+            *sum += a_ip * b_pj;
+        }
+    }
+    acc
 }
