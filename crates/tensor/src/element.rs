@@ -40,9 +40,9 @@ pub trait Element:
     /// The error function, erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, to the type's precision.
     fn erf(self) -> Self;
 
-    /// The hyperbolic tangent, within one ulp. For `f32` it goes through one `f64` exponential,
-    /// which measured twice as fast as libm's `tanhf` here and rounds better (0.5 ulp against
-    /// about 2); `f64` uses libm's `tanh`.
+    /// The hyperbolic tangent, within one ulp. For `f32` it is computed in `f64` by a branch-free
+    /// formula that vectorizes (several times faster than libm's `tanhf` here, and it rounds
+    /// better: within one ulp against about two); `f64` uses libm's `tanh`.
     fn tanh_accurate(self) -> Self;
 }
 
@@ -68,19 +68,52 @@ impl Element for f32 {
         libm::erff(self)
     }
 
+    #[inline]
     fn tanh_accurate(self) -> Self {
-        let a = self.abs();
-        if a < 1e-7 || a.is_nan() {
-            // tanh x = x − x³/3 + …: x itself is the correctly rounded value.
-            return self;
-        }
-        if a > 9.5 {
-            // 1 − tanh(9.5) < 2⁻²⁶: the result rounds to ±1.
-            return 1f32.copysign(self);
-        }
-        // In f64, e^(2a) − 1 keeps all the precision an f32 result needs even for small a.
-        let e = (2.0 * a as f64).exp();
-        (((e - 1.0) / (e + 1.0)) as f32).copysign(self)
+        tanh_f32(self)
+    }
+}
+
+/// 1/9!, 1/8!, …, 1/1!: the coefficients of e^r − 1 = r + r²/2! + … + r⁹/9!, highest first.
+const EXPM1_TAYLOR: [f64; 9] = [
+    1.0 / 362880.0,
+    1.0 / 40320.0,
+    1.0 / 5040.0,
+    1.0 / 720.0,
+    1.0 / 120.0,
+    1.0 / 24.0,
+    1.0 / 6.0,
+    1.0 / 2.0,
+    1.0,
+];
+
+/// tanh of an `f32`, computed in `f64` without branches or calls, so that a loop over a slice
+/// vectorizes. With 29 bits to spare, the result is the correctly rounded one but for rare
+/// halfway cases: within one ulp, where libm's `tanhf` is about two.
+///
+/// tanh a = m / (m + 2) with m = e^(2a) − 1, which has no cancellation for small a. With
+/// 2a = k·ln 2 + r and |r| ≤ ln 2 / 2, m = 2^k·(e^r − 1) + (2^k − 1), e^r − 1 by its Taylor
+/// series to r⁹ (relative error below 10⁻¹⁰). Past 9.5 the result rounds to ±1 anyway.
+#[inline(always)]
+fn tanh_f32(x: f32) -> f32 {
+    let a = f64::from(x).abs().min(9.5);
+    // Adding 1.5·2⁵² rounds 2a/ln 2 to an integer k, held in the low mantissa bits.
+    const ROUND: f64 = 6755399441055744.0;
+    let shifted = 2.0 * a * std::f64::consts::LOG2_E + ROUND;
+    let k = shifted - ROUND;
+    let r = 2.0 * a - k * std::f64::consts::LN_2;
+    let mut poly = 0.0;
+    for c in EXPM1_TAYLOR {
+        poly = poly * r + c;
+    }
+    // 0 ≤ k ≤ 28, so 2^k is the exponent field k + 1023 and an empty mantissa.
+    let two_k = f64::from_bits((shifted.to_bits() & 0xfff).wrapping_add(1023) << 52);
+    let m = two_k * (poly * r) + (two_k - 1.0);
+    let y = m / (m + 2.0);
+    if x.is_nan() {
+        x
+    } else {
+        (y as f32).copysign(x)
     }
 }
 
