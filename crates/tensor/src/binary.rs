@@ -9,7 +9,7 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 use crate::cpu::map::{map2, map3};
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{broadcast_shapes, Dims};
+use crate::shape::{broadcast_shapes, dims};
 use crate::tensor::Tensor;
 
 impl<T: Element> Tensor<T> {
@@ -28,7 +28,7 @@ impl<T: Element> Tensor<T> {
         let (a, b) = (self.storage.as_slice(), other.storage.as_slice());
         if self.shape() == other.shape() {
             let data = map2((a, &self.layout), (b, &other.layout), f);
-            return Tensor::from_parts(data, Layout::contiguous(Dims::from_slice(self.shape())));
+            return Tensor::from_parts(data, Layout::contiguous(dims(self.shape())));
         }
         let shape = broadcast_shapes(op, self.shape(), other.shape());
         let la = self.layout.broadcast_to(op, &shape);

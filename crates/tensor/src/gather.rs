@@ -12,7 +12,7 @@ use crate::cpu::walk::Walk;
 use crate::element::Element;
 use crate::index::whole_indices;
 use crate::layout::Layout;
-use crate::shape::{contiguous_strides, Axis, Dims};
+use crate::shape::{contiguous_strides, dims, Axis};
 use crate::storage::output_buffer;
 use crate::tensor::Tensor;
 
@@ -42,7 +42,7 @@ impl<T: Element> Tensor<T> {
         // stride there, completes each element's position.
         let (src, layout) = self.parts();
         let along = layout.strides()[axis];
-        let mut strides = Dims::from_slice(layout.strides());
+        let mut strides = dims(layout.strides());
         strides[axis] = 0;
         let walk = Walk::new(indices.shape(), [&strides], [layout.offset()]);
         let [s] = walk.row_strides();
@@ -52,7 +52,7 @@ impl<T: Element> Tensor<T> {
                 out[pos + i] = src[o + i * s + idx[pos + i] * along];
             }
         });
-        Tensor::from_parts(out, Layout::contiguous(Dims::from_slice(indices.shape())))
+        Tensor::from_parts(out, Layout::contiguous(dims(indices.shape())))
     }
 
     /// `self` with each element of `source` added at the position `indices` names along `axis`
@@ -112,7 +112,7 @@ impl<T: Element> Tensor<T> {
                 out[o + i * d + idx[pos + i] * along] += src[so + i * s];
             }
         });
-        Tensor::from_parts(out, Layout::contiguous(Dims::from_slice(self.shape())))
+        Tensor::from_parts(out, Layout::contiguous(dims(self.shape())))
     }
 }
 

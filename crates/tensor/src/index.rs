@@ -12,7 +12,7 @@ use crate::check::{fail, fmt_shape};
 use crate::cpu::copy::{copy_strided, Combine};
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{contiguous_strides, numel, Axis, Dims};
+use crate::shape::{contiguous_strides, dims, numel, Axis, Dims};
 use crate::storage::output_buffer;
 use crate::tensor::Tensor;
 
@@ -31,7 +31,7 @@ impl<T: Element> Tensor<T> {
     pub fn index_select(&self, axis: impl Axis, indices: &[usize]) -> Tensor<T> {
         let axis = axis.resolve("index_select", self.rank());
         check_in_range("index_select", self.shape(), axis, indices);
-        let mut shape = Dims::from_slice(self.shape());
+        let mut shape = dims(self.shape());
         shape[axis] = indices.len();
         let strides = contiguous_strides(&shape);
         let mut out = output_buffer(numel(&shape));
@@ -72,7 +72,7 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn index_add(&self, axis: impl Axis, indices: &[usize], source: &Tensor<T>) -> Tensor<T> {
         let axis = axis.resolve("index_add", self.rank());
-        let mut expected = Dims::from_slice(self.shape());
+        let mut expected = dims(self.shape());
         expected[axis] = indices.len();
         if source.shape() != expected.as_slice() {
             fail(
@@ -96,7 +96,7 @@ impl<T: Element> Tensor<T> {
             let at = i * strides[axis];
             copy_strided(src, &slice, &mut out, &strides, at, Combine::Add);
         }
-        Tensor::from_parts(out, Layout::contiguous(Dims::from_slice(self.shape())))
+        Tensor::from_parts(out, Layout::contiguous(dims(self.shape())))
     }
 
     /// One-hot encoding of class indices: `self` holds whole numbers in `0..classes`, and the
@@ -112,7 +112,7 @@ impl<T: Element> Tensor<T> {
         let idx = whole_indices("one_hot", "class", self, classes, || {
             format!("{classes} classes")
         });
-        let mut shape = Dims::from_slice(self.shape());
+        let mut shape = dims(self.shape());
         shape.push(classes);
         let mut out = output_buffer(numel(&shape));
         out.fill(T::zero());

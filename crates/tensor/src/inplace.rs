@@ -12,7 +12,7 @@ use crate::cpu::walk::Walk;
 use crate::cpu::{CHUNK, PAR_MIN};
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::Dims;
+use crate::shape::dims;
 use crate::storage::Storage;
 use crate::tensor::Tensor;
 
@@ -24,7 +24,7 @@ impl<T: Element> Tensor<T> {
         if !unique || !self.layout.is_contiguous() {
             *self = Tensor {
                 storage: Arc::new(Storage::new(self.to_vec())),
-                layout: Layout::contiguous(Dims::from_slice(self.shape())),
+                layout: Layout::contiguous(dims(self.shape())),
             };
         }
         let (offset, n) = (self.layout.offset(), self.layout.numel());

@@ -9,7 +9,7 @@ use crate::check::{fail, fmt_shape};
 use crate::cpu::copy::{copy_strided, Combine};
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{contiguous_strides, numel, Axis, Dims};
+use crate::shape::{contiguous_strides, dims, numel, Axis};
 use crate::storage::output_buffer;
 use crate::tensor::Tensor;
 
@@ -184,7 +184,7 @@ impl<T: Element> Tensor<T> {
 
 /// `concat` of tensors already checked to agree on every axis but `axis`.
 fn concat_along<T: Element>(tensors: &[&Tensor<T>], axis: usize) -> Tensor<T> {
-    let mut shape = Dims::from_slice(tensors[0].shape());
+    let mut shape = dims(tensors[0].shape());
     shape[axis] = tensors.iter().map(|t| t.shape()[axis]).sum();
     let strides = contiguous_strides(&shape);
     let mut out = output_buffer(numel(&shape));

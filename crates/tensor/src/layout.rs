@@ -5,7 +5,7 @@
 //! and never negative.
 
 use crate::check::{fail, fmt_shape};
-use crate::shape::{contiguous_strides, numel, Axis, Dims};
+use crate::shape::{contiguous_strides, dims, numel, Axis, Dims};
 
 /// Shape, strides and offset of a tensor within its storage.
 #[derive(Debug, PartialEq, Eq)]
@@ -20,8 +20,8 @@ impl Clone for Layout {
     /// shows in the per-op overhead of small tensors.
     fn clone(&self) -> Self {
         Layout {
-            shape: Dims::from_slice(&self.shape),
-            strides: Dims::from_slice(&self.strides),
+            shape: dims(&self.shape),
+            strides: dims(&self.strides),
             offset: self.offset,
         }
     }
@@ -169,7 +169,7 @@ impl Layout {
             }
         }
         Layout {
-            shape: Dims::from_slice(shape),
+            shape: dims(shape),
             strides,
             offset: self.offset,
         }
@@ -258,7 +258,7 @@ impl Layout {
     pub(crate) fn reshape_view(&self, shape: &[usize]) -> Option<Self> {
         if self.is_contiguous() || self.numel() == 0 {
             return Some(Layout {
-                shape: Dims::from_slice(shape),
+                shape: dims(shape),
                 strides: contiguous_strides(shape),
                 offset: self.offset,
             });
@@ -305,7 +305,7 @@ impl Layout {
             strides[k] = 1;
         }
         Some(Layout {
-            shape: Dims::from_slice(shape),
+            shape: dims(shape),
             strides,
             offset: self.offset,
         })

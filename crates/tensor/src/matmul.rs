@@ -11,7 +11,7 @@ use crate::check::{fail, fmt_shape};
 use crate::cpu::gemm::{gemm, MatRef};
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{broadcast_shapes, Dims};
+use crate::shape::{broadcast_shapes, dims, Dims};
 use crate::storage::output_buffer;
 use crate::tensor::Tensor;
 
@@ -117,7 +117,7 @@ impl<T: Element> Tensor<T> {
         );
         let mut out = output_buffer(m * n);
         gemm(m, k, n, a, b, &mut out, true);
-        Tensor::from_parts(out, Layout::contiguous(Dims::from_slice(&[m, n])))
+        Tensor::from_parts(out, Layout::contiguous(dims(&[m, n])))
     }
 }
 

@@ -9,7 +9,7 @@ use crate::check::{fail, fmt_shape};
 use crate::cpu::reduce::{arg_best, reduce, softmax_rows};
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{Axes, Axis, Dims};
+use crate::shape::{dims, Axes, Axis, Dims};
 use crate::tensor::Tensor;
 
 fn add<T: Element>(a: T, b: T) -> T {
@@ -302,7 +302,7 @@ impl<T: Element> Tensor<T> {
         let moved = self.move_axis_last(axis);
         let rows = moved.contiguous();
         let out = softmax_rows(rows.as_slice().unwrap(), self.shape()[axis], log);
-        let result = Tensor::from_parts(out, Layout::contiguous(Dims::from_slice(moved.shape())));
+        let result = Tensor::from_parts(out, Layout::contiguous(dims(moved.shape())));
         if axis + 1 == self.rank() {
             return result;
         }

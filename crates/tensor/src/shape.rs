@@ -11,6 +11,19 @@ use crate::check::{fail, fmt_shape};
 /// Dimension sizes (or strides), inline up to rank 4.
 pub type Dims = SmallVec<[usize; 4]>;
 
+/// `src` as `Dims`. Up to rank 4 this fills the inline array whole, with no call to `memcpy` for
+/// a length known only at run time: shapes are copied by every op, and on a small model's tensors
+/// that call was a visible share of the per-op cost.
+#[inline]
+pub(crate) fn dims(src: &[usize]) -> Dims {
+    if src.len() <= 4 {
+        let buf: [usize; 4] = std::array::from_fn(|i| src.get(i).copied().unwrap_or(0));
+        Dims::from_buf_and_len(buf, src.len())
+    } else {
+        Dims::from_slice(src)
+    }
+}
+
 /// Anything that names a shape: `[2, 3]`, `&[2, 3][..]`, `vec![2, 3]`, or `()` for a scalar.
 pub trait IntoShape {
     /// The dimension sizes.
@@ -19,19 +32,19 @@ pub trait IntoShape {
 
 impl<const N: usize> IntoShape for [usize; N] {
     fn into_dims(self) -> Dims {
-        Dims::from_slice(&self)
+        dims(&self)
     }
 }
 
 impl<const N: usize> IntoShape for &[usize; N] {
     fn into_dims(self) -> Dims {
-        Dims::from_slice(self)
+        dims(self)
     }
 }
 
 impl IntoShape for &[usize] {
     fn into_dims(self) -> Dims {
-        Dims::from_slice(self)
+        dims(self)
     }
 }
 
@@ -43,7 +56,7 @@ impl IntoShape for Vec<usize> {
 
 impl IntoShape for &Vec<usize> {
     fn into_dims(self) -> Dims {
-        Dims::from_slice(self)
+        dims(self)
     }
 }
 
@@ -155,7 +168,7 @@ pub fn numel(shape: &[usize]) -> usize {
 
 /// Row-major strides of a contiguous tensor of this shape.
 pub fn contiguous_strides(shape: &[usize]) -> Dims {
-    let mut strides = Dims::from_slice(shape);
+    let mut strides = dims(shape);
     let mut acc = 1;
     for s in strides.iter_mut().rev() {
         let d = *s;

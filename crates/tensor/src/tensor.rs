@@ -9,7 +9,7 @@ use crate::check::{fail, fmt_shape};
 use crate::cpu::map::map1;
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{numel, Axis, Dims, IntoShape};
+use crate::shape::{dims, numel, Axis, Dims, IntoShape};
 use crate::storage::Storage;
 
 /// An n-dimensional array of `T` (`f32` unless stated), row-major, with NumPy broadcasting.
@@ -168,7 +168,7 @@ impl<T: Element> Tensor<T> {
         let (data, layout) = self.parts();
         Self::from_parts(
             map1(data, layout, |x| x),
-            Layout::contiguous(Dims::from_slice(self.shape())),
+            Layout::contiguous(dims(self.shape())),
         )
     }
 

@@ -6,7 +6,7 @@
 use crate::cpu::map::map1;
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::Dims;
+use crate::shape::dims;
 use crate::tensor::Tensor;
 
 /// The logistic function 1 / (1 + e^(−x)), without overflow for any finite x.
@@ -44,7 +44,7 @@ impl<T: Element> Tensor<T> {
         let (data, layout) = self.parts();
         Tensor::from_parts(
             map1(data, layout, f),
-            Layout::contiguous(Dims::from_slice(self.shape())),
+            Layout::contiguous(dims(self.shape())),
         )
     }
 

@@ -55,13 +55,13 @@ pub(crate) fn copy_strided<T: Element>(
 mod tests {
     use super::{copy_strided, Combine};
     use crate::layout::Layout;
-    use crate::shape::Dims;
+    use crate::shape::{dims, Dims};
 
     #[test]
     fn copies_and_adds_a_transposed_source_into_a_strided_block() {
         // src [[0, 1, 2], [3, 4, 5]] read transposed: [[0, 3], [1, 4], [2, 5]].
         let src: Vec<f32> = (0..6).map(|x| x as f32).collect();
-        let layout = Layout::contiguous(Dims::from_slice(&[2, 3])).transpose(0, 1);
+        let layout = Layout::contiguous(dims(&[2, 3])).transpose(0, 1);
         // Into columns 1..3 of a [3, 4] destination (row stride 4), starting at offset 1.
         let strides = [4, 1];
         let mut copied = vec![-1.0f32; 12];

@@ -11,7 +11,7 @@ use super::walk::Walk;
 use super::{CHUNK, PAR_MIN};
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{contiguous_strides, Dims};
+use crate::shape::{contiguous_strides, dims};
 use crate::storage::output_buffer;
 
 /// Elements folded into one partial result.
@@ -112,13 +112,7 @@ pub(crate) fn reduce<T: Element>(
     // Otherwise each output folds a contiguous run; copy first if the folded axes are strided.
     if !is_row_major(reduced_shape, reduced_strides, 1) {
         let copy = super::map::map1(src, layout, |x| x);
-        return reduce(
-            &copy,
-            &Layout::contiguous(Dims::from_slice(shape)),
-            kept,
-            init,
-            f,
-        );
+        return reduce(&copy, &Layout::contiguous(dims(shape)), kept, init, f);
     }
     let walk = Walk::new(kept_shape, [kept_strides], [layout.offset()]);
     let [step] = walk.row_strides();
