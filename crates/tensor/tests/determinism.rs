@@ -137,6 +137,14 @@ fn matmul_does_not_depend_on_the_thread_count() -> Result {
     let c = Tensor::rand_normal([300, 517], 0.0f64, 1.0, &mut rng(16));
     let d = Tensor::rand_normal([517, 301], 0.0f64, 1.0, &mut rng(17));
     assert_same_bits("matmul 300x517x301 f64", &on_pools(|| c.matmul(&d))?);
+    // A layer's x·Wᵀ (a transposed weight, divided into column blocks), and a tall product of
+    // one column block, which the kernel divides by rows.
+    let x = Tensor::rand_normal([128, 784], 0.0f32, 1.0, &mut rng(19));
+    let w = Tensor::rand_normal([256, 784], 0.0f32, 1.0, &mut rng(20));
+    assert_same_bits("x·wᵀ 128x784x256", &on_pools(|| x.matmul(&w.t()))?);
+    let tall = Tensor::rand_normal([4096, 64], 0.0f32, 1.0, &mut rng(21));
+    let square = Tensor::rand_normal([64, 64], 0.0f32, 1.0, &mut rng(22));
+    assert_same_bits("matmul 4096x64x64", &on_pools(|| tall.matmul(&square))?);
     let batch = Tensor::rand_normal([256, 16, 16], 0.0f32, 1.0, &mut rng(18));
     assert_same_bits("batched 16x16", &on_pools(|| batch.matmul(&batch.t()))?);
     // And it is a product: one entry checked in f64.

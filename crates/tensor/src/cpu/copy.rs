@@ -55,7 +55,7 @@ pub(crate) fn copy_strided<T: Element>(
 mod tests {
     use super::{copy_strided, Combine};
     use crate::layout::Layout;
-    use crate::shape::{dims, Dims};
+    use crate::shape::dims;
 
     #[test]
     fn copies_and_adds_a_transposed_source_into_a_strided_block() {
