@@ -13,7 +13,7 @@
 //! with a transposed weight, whose packing the crate does on one thread), and on par at n = 2048.
 //! See "Dividing a product among threads" in `benches/README.md`.
 //!
-//! Products of at most [`SMALL_MACS`] multiply-adds skip it: the crate's setup (packing, kernel
+//! Products of at most [`SMALL_MACS`] multiply-adds skip the crate: its setup (packing, kernel
 //! dispatch) costs more than the arithmetic of, say, a 10×8 by 8×8 product, and a small model's
 //! training step is made of such products. They run as plain loops, laid out so that the
 //! innermost one reads contiguous memory in the two layouts such a step produces: rows of B
@@ -24,9 +24,10 @@ use rayon::prelude::*;
 
 use crate::element::Element;
 
-/// Multiply-adds below this many (m·n·k) run on the calling thread: a small product finishes
-/// before the pool would have woken up.
-const PAR_MIN_MACS: usize = 1 << 18;
+/// Products of fewer multiply-adds (m·n·k) than this, twice a 128³ product, run on the calling
+/// thread. A 128³ product takes about 40 µs on one core here; split in two it took anywhere from
+/// 24 to 57 µs, depending on how fast the host ran the second core and woke its thread.
+const PAR_MIN_MACS: usize = 1 << 22;
 
 /// Products of at most this many multiply-adds (m·n·k) use the plain loops of `small_gemm`:
 /// below it they were faster than the `gemm` crate in `benches/README.md`'s measurement.
@@ -80,11 +81,11 @@ pub(crate) fn gemm<T: Element>(
         out.fill(T::zero());
         return;
     }
-    if m * n * k <= SMALL_MACS {
+    let macs = m * n * k;
+    if macs <= SMALL_MACS {
         small_gemm(k, n, a, b, out);
         return;
     }
-    let macs = m * n * k;
     let cols = column_block(n);
     let out = OutPtr {
         ptr: out.as_mut_ptr(),
