@@ -2,9 +2,11 @@
 //! both measured in this run on this machine.
 //!
 //! cargo run --release --example bench_table -- [--threads N] [--only W1,W5] [--python PATH]
+//!     [--rounds R]
 //!
 //! shendu runs in a rayon pool of N threads, then `benches/reference.py` runs under PATH (else
-//! `$SHENDU_PYTHON`, else `python3`) with the same N. One thread: `taskset -c 0 ... --threads 1`.
+//! `$SHENDU_PYTHON`, else `python3`) with the same N; the two take turns for R rounds (3 unless
+//! told). One thread: `taskset -c 0 ... --threads 1`.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -96,8 +98,18 @@ fn figure(work: f64, s: &Stats) -> String {
     format!("{:8.2} [{:.2}-{:.2}]", g(s[0]), g(s[2]), g(s[1]))
 }
 
+/// The stats of several rounds as one: the median of their medians, the extremes of their
+/// extremes.
+fn pooled(rounds: &[Stats]) -> Stats {
+    let mut medians: Vec<f64> = rounds.iter().map(|s| s[0]).collect();
+    medians.sort_by(f64::total_cmp);
+    let min = rounds.iter().map(|s| s[1]).fold(f64::MAX, f64::min);
+    let max = rounds.iter().map(|s| s[2]).fold(f64::MIN, f64::max);
+    [medians[medians.len() / 2], min, max]
+}
+
 fn main() {
-    let (mut threads, mut only, mut python) = (None, "W1,W5".to_string(), None);
+    let (mut threads, mut only, mut python, mut rounds) = (None, "W1,W5".to_string(), None, 3);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_default();
@@ -105,8 +117,10 @@ fn main() {
             "--threads" => threads = Some(value.parse::<usize>().expect("--threads N")),
             "--only" => only = value.to_uppercase(),
             "--python" => python = Some(value),
+            "--rounds" => rounds = value.parse::<usize>().expect("--rounds N").max(1),
             _ => panic!(
-                "unknown flag {flag}: bench_table [--threads N] [--only W1,W5] [--python PATH]"
+                "unknown flag {flag}: bench_table [--threads N] [--only W1,W5] [--python PATH] \
+                 [--rounds N]"
             ),
         }
     }
@@ -116,33 +130,82 @@ fn main() {
         .or_else(|| std::env::var("SHENDU_PYTHON").ok())
         .unwrap_or("python3".into());
 
-    eprintln!("measuring shendu on {threads} thread(s), then the reference with {python} ...");
+    eprintln!(
+        "measuring shendu on {threads} thread(s), then the reference with {python}, \
+         {rounds} rounds ..."
+    );
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .expect("rayon pool");
-    let rows = pool.install(|| measure(&only));
-    let stdout = run_reference(&python, threads, &only).unwrap_or_else(|note| note);
+    // The host's speed drifts over seconds, so the two sides take turns, round after round: a
+    // slow spell then hits both alike, and the table pools the rounds.
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let mut notes = Vec::new();
+    for round in 0..rounds {
+        ours.push(pool.install(|| measure(&only)));
+        let stdout = run_reference(&python, threads, &only).unwrap_or_else(|note| note);
+        let mut reference = HashMap::new();
+        for line in stdout.lines() {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let nums: Vec<f64> = fields[1..].iter().filter_map(|f| f.parse().ok()).collect();
+            if let [med, min, max] = nums[..] {
+                reference.insert(fields[0].to_string(), [med, min, max]);
+            } else if round == 0 {
+                notes.push(line.to_string()); // a note, or the one line saying why there is none
+            }
+        }
+        theirs.push(reference);
+    }
 
     let version = env!("CARGO_PKG_VERSION");
-    println!("# shendu {version}, threads {threads}; W1 GFLOP/s, W5 GB/s; median [min-max] of 7");
-    let mut reference = HashMap::new();
-    for line in stdout.lines() {
-        let fields: Vec<&str> = line.split('\t').collect();
-        let nums: Vec<f64> = fields[1..].iter().filter_map(|f| f.parse().ok()).collect();
-        if let [med, min, max] = nums[..] {
-            reference.insert(fields[0], [med, min, max]);
-        } else {
-            println!("{line}"); // a note, or the one line saying why there is no reference
-        }
+    println!(
+        "# shendu {version}, threads {threads}; W1 GFLOP/s, W5 GB/s; median [min-max] of \
+         {rounds} rounds of 7, the two sides in turn"
+    );
+    for note in &notes {
+        println!("{note}");
     }
-    let head = ["workload parameters", "shendu", "reference", "ratio"];
-    println!("{:36}{:>26}{:>26}{:>7}", head[0], head[1], head[2], head[3]);
-    for Row(what, work, ours) in &rows {
-        let (theirs, ratio) = match reference.get(what.as_str()) {
-            Some(r) => (figure(*work, r), format!("{:.2}", r[0] / ours[0])),
-            None => ("-".into(), "-".into()),
-        };
-        println!("{what:36}{:>26}{theirs:>26}{ratio:>7}", figure(*work, ours));
+    let head = [
+        "workload parameters",
+        "shendu",
+        "reference",
+        "ratio",
+        "rounds",
+    ];
+    println!(
+        "{:36}{:>26}{:>26}{:>7}{:>12}",
+        head[0], head[1], head[2], head[3], head[4]
+    );
+    for (i, Row(what, work, _)) in ours[0].iter().enumerate() {
+        let mine: Vec<Stats> = ours.iter().map(|rows| rows[i].2).collect();
+        let pairs: Vec<(Stats, Stats)> = mine
+            .iter()
+            .zip(&theirs)
+            .filter_map(|(o, t)| Some((*o, *t.get(what)?)))
+            .collect();
+        let mine = pooled(&mine);
+        if pairs.is_empty() {
+            println!(
+                "{what:36}{:>26}{:>26}{:>7}{:>12}",
+                figure(*work, &mine),
+                "-",
+                "-",
+                "-"
+            );
+            continue;
+        }
+        let reference = pooled(&pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+        let (lo, hi) = pairs
+            .iter()
+            .map(|(o, t)| t[0] / o[0])
+            .fold((f64::MAX, f64::MIN), |(lo, hi), r| (lo.min(r), hi.max(r)));
+        println!(
+            "{what:36}{:>26}{:>26}{:>7.2}{:>12}",
+            figure(*work, &mine),
+            figure(*work, &reference),
+            reference[0] / mine[0],
+            format!("{lo:.2}-{hi:.2}")
+        );
     }
 }

@@ -146,9 +146,15 @@ fn peak_of_w3_run() -> usize {
     PEAK.load(Relaxed) as usize
 }
 
-/// One row of the table: the key shared with `reference_torch.py`, a label, the unit's scale
-/// (1e6 for µs, 1e3 for ms) and shendu's seconds.
-struct Row(&'static str, &'static str, f64, f64);
+/// The rows of the table: the key shared with `reference_torch.py`, a label, and the unit's
+/// scale (1e6 for µs, 1e3 for ms). Shendu's figures come in this order from each round.
+const ROWS: [(&str, &str, f64); 5] = [
+    ("W2_step", "W2 step, 1 thread (us)", 1e6),
+    ("W3_step", "W3 step (ms)", 1e3),
+    ("W3_forward", "W3   forward + loss (ms)", 1e3),
+    ("W3_backward", "W3   backward (ms)", 1e3),
+    ("W4_forward", "W4 inference (ms)", 1e3),
+];
 
 /// W2, a one-thread workload: µs per step.
 fn measure_w2() -> f64 {
@@ -157,10 +163,8 @@ fn measure_w2() -> f64 {
     timed(|| net.step())[2]
 }
 
-/// W3 and W4 in the current pool: seconds of [step, forward + loss, backward, inference], and
-/// the peak heap of a 200-step run.
-fn measure_w3_w4() -> ([f64; 4], usize) {
-    let peak = peak_of_w3_run();
+/// W3 and W4 in the current pool: seconds of [step, forward + loss, backward, inference].
+fn measure_w3_w4() -> [f64; 4] {
     let mut net = Net::w3(&mut StdRng::seed_from_u64(0));
     assert!(updates_in_place(&mut net), "SGD copied a W3 parameter");
     let step = timed(|| net.step());
@@ -168,7 +172,13 @@ fn measure_w3_w4() -> ([f64; 4], usize) {
         black_box(net.infer());
         []
     });
-    ([step[2], step[0], step[1], infer[0]], peak)
+    [step[2], step[0], step[1], infer[0]]
+}
+
+/// The median of `values`.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 /// Runs the reference script: its stdout, or one line saying why there is none.
@@ -191,14 +201,17 @@ fn run_reference(python: &str, threads: usize) -> String {
 }
 
 fn main() {
-    let (mut threads, mut python) = (None, None);
+    let (mut threads, mut python, mut rounds) = (None, None, 3);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_default();
         match flag.as_str() {
             "--threads" => threads = Some(value.parse::<usize>().expect("--threads N")),
             "--python" => python = Some(value),
-            _ => panic!("unknown flag {flag}: bench_tape [--threads N] [--python PATH]"),
+            "--rounds" => rounds = value.parse::<usize>().expect("--rounds N").max(1),
+            _ => {
+                panic!("unknown flag {flag}: bench_tape [--threads N] [--python PATH] [--rounds N]")
+            }
         }
     }
     let threads =
@@ -207,7 +220,9 @@ fn main() {
         .or_else(|| std::env::var("SHENDU_PYTHON").ok())
         .unwrap_or("python3".into());
 
-    eprintln!("measuring shendu on {threads} thread(s), then torch with {python} ...");
+    eprintln!(
+        "measuring shendu on {threads} thread(s), then torch with {python}, {rounds} rounds ..."
+    );
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -216,40 +231,74 @@ fn main() {
         .num_threads(1)
         .build()
         .expect("rayon pool");
-    let w2 = one.install(measure_w2);
-    let ([step, forward, backward, infer], peak) = pool.install(measure_w3_w4);
-    let rows = [
-        Row("W2_step", "W2 step, 1 thread (us)", 1e6, w2),
-        Row("W3_step", "W3 step (ms)", 1e3, step),
-        Row("W3_forward", "W3   forward + loss (ms)", 1e3, forward),
-        Row("W3_backward", "W3   backward (ms)", 1e3, backward),
-        Row("W4_forward", "W4 inference (ms)", 1e3, infer),
-    ];
-    let stdout = run_reference(&python, threads);
+    let peak = pool.install(peak_of_w3_run);
+    // The host's speed drifts over seconds, so the two sides take turns, round after round, and
+    // each figure is the median over the rounds: a slow spell then hits both sides alike.
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let mut notes = Vec::new();
+    for round in 0..rounds {
+        let w2 = one.install(measure_w2);
+        let [step, forward, backward, infer] = pool.install(measure_w3_w4);
+        ours.push([w2, step, forward, backward, infer]);
+        let mut torch = HashMap::new();
+        for line in run_reference(&python, threads).lines() {
+            match line.split_once('\t').map(|(k, v)| (k, v.parse::<f64>())) {
+                Some((key, Ok(secs))) => _ = torch.insert(key.to_string(), secs),
+                // A note, or the one line saying why there is no torch: kept from round one.
+                _ if round == 0 => notes.push(line.to_string()),
+                _ => {}
+            }
+        }
+        theirs.push(torch);
+    }
 
     println!(
-        "# shendu {}, threads {threads} (W2: 1); median of 7 repetitions of >= 0.2 s\n\
+        "# shendu {}, threads {threads} (W2: 1); per round the median of 7 repetitions of \
+         >= 0.2 s; {rounds} rounds, the two sides in turn\n\
          # W2 2-8-8-1 tanh BCE b=10, W3 784-256-128-10 relu CE b=128 (W4: its forward)",
         env!("CARGO_PKG_VERSION")
     );
-    let mut torch = HashMap::new();
-    for line in stdout.lines() {
-        match line.split_once('\t').map(|(k, v)| (k, v.parse::<f64>())) {
-            Some((key, Ok(secs))) => _ = torch.insert(key.to_string(), secs),
-            _ => println!("{line}"), // a note, or the one line saying why there is no torch
-        }
+    for note in &notes {
+        println!("{note}");
     }
     println!(
-        "{:36}{:>12}{:>12}{:>10}",
-        "workload", "shendu", "torch", "speedup"
+        "{:36}{:>12}{:>12}{:>10}{:>16}",
+        "workload", "shendu", "torch", "speedup", "rounds"
     );
-    for Row(key, label, scale, ours) in &rows {
-        let (theirs, speedup) = match torch.get(*key) {
-            Some(t) => (format!("{:.3}", t * scale), format!("{:.2}x", t / ours)),
-            None => ("-".into(), "-".into()),
-        };
-        println!("{label:36}{:>12.3}{theirs:>12}{speedup:>10}", ours * scale);
+    for (i, (key, label, scale)) in ROWS.into_iter().enumerate() {
+        let mine = median(ours.iter().map(|r| r[i]).collect());
+        let pairs: Vec<(f64, f64)> = ours
+            .iter()
+            .zip(&theirs)
+            .filter_map(|(o, t)| Some((o[i], *t.get(key)?)))
+            .collect();
+        if pairs.is_empty() {
+            println!(
+                "{label:36}{:>12.3}{:>12}{:>10}{:>16}",
+                mine * scale,
+                "-",
+                "-",
+                "-"
+            );
+            continue;
+        }
+        let torch = median(pairs.iter().map(|p| p.1).collect());
+        let ratios: Vec<f64> = pairs.iter().map(|(o, t)| t / o).collect();
+        let (lo, hi) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+        println!(
+            "{label:36}{:>12.3}{:>12.3}{:>9.2}x{:>16}",
+            mine * scale,
+            torch * scale,
+            torch / mine,
+            format!("{lo:.2}-{hi:.2}x")
+        );
     }
+    let (forward, backward) = (
+        median(ours.iter().map(|r| r[2]).collect()),
+        median(ours.iter().map(|r| r[3]).collect()),
+    );
     println!(
         "{:36}{:>12.2}",
         "W3 backward / forward (<= 2.5)",
