@@ -338,3 +338,22 @@ fn f32_is_the_default_element() {
     let y = (&x * &x).sum_all();
     assert_eq!(y.backward()[&x].to_vec(), vec![2.0f32, -4.0]);
 }
+
+#[test]
+fn a_transposed_matmul_operand_gets_its_gradient_in_its_own_layout() {
+    // A weight used as w.t(), as in a linear layer: its gradient arrives contiguous, so an
+    // optimizer reads it straight through. The values are checked against finite differences,
+    // with both operands transposed, and for a batch of matrices.
+    use shendu_autograd::gradcheck;
+    let x = Tensor::<f64>::from_vec((0..12).map(|i| i as f64 * 0.3 - 1.0).collect(), [4, 3]);
+    let w = Tensor::<f64>::from_vec((0..15).map(|i| (i as f64 * 0.7).sin()).collect(), [5, 3]);
+    let tape = Tape::new();
+    let (xv, wv) = (tape.var(x.clone()), tape.var(w.clone()));
+    let grads = xv.matmul(&wv.t()).square().sum_all().backward();
+    assert!(grads[&wv].is_contiguous());
+    assert_eq!(grads[&wv].shape(), &[5, 3]);
+    gradcheck(|v| v[0].matmul(&v[1].t()), &[x.clone(), w.clone()]).unwrap();
+    gradcheck(|v| v[0].t().matmul(&v[1].t()), &[x.t().contiguous(), w]).unwrap();
+    let batch = Tensor::<f64>::from_vec((0..24).map(|i| (i as f64).cos()).collect(), [2, 3, 4]);
+    gradcheck(|v| v[0].transpose(-1, -2).matmul(&v[1].t()), &[batch, x]).unwrap();
+}
