@@ -41,7 +41,7 @@ pub trait Element:
     fn erf(self) -> Self;
 
     /// The hyperbolic tangent, within one ulp. For `f32` it is computed in `f64` by a branch-free
-    /// formula that vectorizes (several times faster than libm's `tanhf` here, and it rounds
+    /// formula that vectorizes (about three times as fast as libm's `tanhf` here, and it rounds
     /// better: within one ulp against about two); `f64` uses libm's `tanh`.
     fn tanh_accurate(self) -> Self;
 }
@@ -88,8 +88,9 @@ const EXPM1_TAYLOR: [f64; 9] = [
 ];
 
 /// tanh of an `f32`, computed in `f64` without branches or calls, so that a loop over a slice
-/// vectorizes. With 29 bits to spare, the result is the correctly rounded one but for rare
-/// halfway cases: within one ulp, where libm's `tanhf` is about two.
+/// vectorizes. Its relative error before rounding, about 10⁻¹⁰, is far below half an `f32` ulp
+/// (3·10⁻⁸), so the result is the correctly rounded one but for rare near-halfway cases: within
+/// one ulp (0.50002 measured), where libm's `tanhf` is about two.
 ///
 /// tanh a = m / (m + 2) with m = e^(2a) − 1, which has no cancellation for small a. With
 /// 2a = k·ln 2 + r and |r| ≤ ln 2 / 2, m = 2^k·(e^r − 1) + (2^k − 1), e^r − 1 by its Taylor
