@@ -6,10 +6,8 @@
 
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
+use crate::cpu::map::fill_chunks;
 use crate::cpu::walk::Walk;
-use crate::cpu::{CHUNK, PAR_MIN};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::dims;
@@ -45,37 +43,23 @@ impl<T: Element> Tensor<T> {
         let (src, layout) = other.parts();
         if layout.is_contiguous() {
             let src = &src[layout.offset()..layout.offset() + dst.len()];
-            let update = |start: usize, chunk: &mut [T]| {
+            fill_chunks(dst, |start, chunk| {
                 let end = start + chunk.len();
                 for (d, &x) in chunk.iter_mut().zip(&src[start..end]) {
                     *d = f(*d, x);
                 }
-            };
-            if dst.len() >= PAR_MIN {
-                dst.par_chunks_mut(CHUNK)
-                    .enumerate()
-                    .for_each(|(i, c)| update(i * CHUNK, c));
-            } else {
-                update(0, dst);
-            }
+            });
             return;
         }
         let walk = Walk::new(layout.shape(), [layout.strides()], [layout.offset()]);
         let [s] = walk.row_strides();
-        let update = |start: usize, chunk: &mut [T]| {
+        fill_chunks(dst, |start, chunk| {
             walk.for_each_row(start, start + chunk.len(), |pos, len, [o]| {
                 for (i, d) in chunk[pos..pos + len].iter_mut().enumerate() {
                     *d = f(*d, src[o + i * s]);
                 }
             })
-        };
-        if dst.len() >= PAR_MIN {
-            dst.par_chunks_mut(CHUNK)
-                .enumerate()
-                .for_each(|(i, c)| update(i * CHUNK, c));
-        } else {
-            update(0, dst);
-        }
+        });
     }
 
     /// `self += other`, with `other` broadcast to `self`'s shape.
