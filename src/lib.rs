@@ -16,6 +16,9 @@ pub use shendu_tensor as tensor;
 
 /// The names most programs use.
 pub mod prelude {
-    pub use shendu_autograd::{gradcheck, gradgradcheck, CustomOp, Gradients, Tape, Var};
+    pub use shendu_autograd::{
+        gradcheck, gradgradcheck, value_and_grad, value_and_grad_with_aux, CustomOp, Gradients,
+        ParamId, Tape, Var,
+    };
     pub use shendu_tensor::{Element, Tensor};
 }

@@ -13,19 +13,15 @@
 //!   differentiated; squaring the output makes the incoming gradient depend on the inputs.
 //!
 //! The checks are themselves checked: three deliberately wrong custom rules must each be caught
-//! by one of them. Last, a test scans the autograd crate's source (every `.rs` file under
-//! `crates/autograd/src`, read at run time, so a new file needs no edit here) for the public
-//! methods of `Var`, and checks that each one is an `OpKind` or is listed in [`NO_DERIVATIVE`]:
-//! a differentiable method cannot be added without being tested here.
+//! by one of them. `tests/op_lists.rs` checks that every public method of `Var` is an `OpKind`
+//! or has no derivative, so a differentiable method cannot be added without being tested here.
 //!
 //! `PROPTEST_CASES` and `PROPTEST_RNG_SEED` change the number of cases per op (48) and the seed
 //! (0) for a deeper run.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::Path;
 use std::rc::Rc;
 
 use proptest::collection::vec;
@@ -321,6 +317,7 @@ fn case(kind: OpKind) -> Case {
         K::Abs => case_of(one(kinked()), |x, _| x[0].abs()),
         K::Exp => case_of(one(real()), |x, _| x[0].exp()),
         K::Ln => case_of(one(positive()), |x, _| x[0].ln()),
+        K::Log => case_of(one(positive()), |x, _| x[0].log()),
         K::Sqrt => case_of(one(positive()), |x, _| x[0].sqrt()),
         K::Square => case_of(one(real()), |x, _| x[0].square()),
         K::Recip => case_of(one(positive()), |x, _| x[0].recip()),
@@ -509,6 +506,16 @@ fn case(kind: OpKind) -> Case {
                     (vec![t], (axis, start, len))
                 }),
             |x, &(axis, start, len)| x[0].narrow(axis, start, len),
+        ),
+        K::Select => case_of(
+            (values_with_axes(-3.0..3.0), any::<Index>(), any::<Index>()).prop_map(
+                |(t, axis, index)| {
+                    let axis = axis.index(t.rank());
+                    let index = index.index(t.shape()[axis]);
+                    (vec![t], (axis, index))
+                },
+            ),
+            |x, &(axis, index)| x[0].select(axis, index),
         ),
         K::Concat => case_of(
             (vec(1..=DIM, 1..=RANK), any::<Index>(), vec(1..=DIM, 1..=3)).prop_flat_map(
@@ -739,353 +746,4 @@ fn the_checks_catch_wrong_rules() {
             "{mutant:?}: expected a failure of {caught_by}, got: {message}"
         );
     }
-}
-
-/// Public methods of `Var` that are not differentiable ops: accessors, gradient entry points,
-/// and comparisons (constant 0/1 masks, no derivative).
-const NO_DERIVATIVE: &[&str] = &[
-    "value",
-    "shape",
-    "rank",
-    "numel",
-    "is_tracked",
-    "detach",
-    "constant",
-    "retain_grad",
-    "backward",
-    "backward_with",
-    "grad_graph",
-    "grad_graph_with",
-    "hvp",
-    "jvp",
-    "eq",
-    "ne",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-];
-
-#[test]
-fn every_public_method_of_var_is_an_op_kind_or_has_no_derivative() {
-    let methods = var_methods(&Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/autograd/src"));
-    let kinds: Vec<&str> = OpKind::ALL.iter().map(|k| k.method_name()).collect();
-    let distinct: BTreeSet<&str> = kinds.iter().copied().collect();
-    assert_eq!(
-        distinct.len(),
-        kinds.len(),
-        "OpKind::ALL names a method twice: {kinds:?}"
-    );
-
-    let unlisted: Vec<&String> = methods
-        .iter()
-        .filter(|m| !distinct.contains(m.as_str()) && !NO_DERIVATIVE.contains(&m.as_str()))
-        .collect();
-    assert!(
-        unlisted.is_empty(),
-        "public methods of Var in neither OpKind::ALL nor NO_DERIVATIVE: {unlisted:?}. A differentiable \
-         method needs an OpKind (and then a case in tests/gradients.rs); a method without a \
-         derivative goes in NO_DERIVATIVE"
-    );
-    let stale: Vec<&str> = kinds
-        .iter()
-        .chain(NO_DERIVATIVE)
-        .copied()
-        .filter(|name| !methods.contains(*name))
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "names that are not public methods of Var (found {methods:?}): {stale:?}"
-    );
-}
-
-#[test]
-fn the_source_scan_sees_public_var_methods_only() {
-    let source = r##"
-        /// Not code: pub fn in_a_comment() {}
-        impl<T: Element> Var<T> {
-            /// ```
-            /// pub fn in_a_doc_example() { "}" }
-            /// ```
-            pub fn first(&self) -> Var<T> { let _ = "pub fn in_a_string() { {"; let _ = '{'; todo!() }
-            pub(crate) fn crate_only(&self) {}
-            fn private<'a>(&'a self) {}
-            #[track_caller]
-            pub const fn second(&self) {}
-        }
-        impl<T: Element> Gradients<T> { pub fn not_var(&self) {} }
-        impl<T: Element> Neg for Var<T> { fn neg(self) -> Var<T> { todo!() } }
-        macro_rules! masks {
-            ($($name:ident $doc:literal),*) => {
-                impl<T: Element> Var<T> { $( #[doc = $doc] pub fn $name(&self) {} )* }
-            };
-        }
-        masks!(is_big "1 where x > 1, else 0", is_small "{ unbalanced");
-    "##;
-    let found = methods_in(source, Path::new("synthetic.rs"));
-    let expected = ["first", "is_big", "is_small", "second"];
-    assert_eq!(
-        found.iter().map(String::as_str).collect::<Vec<_>>(),
-        expected
-    );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading the source: the public methods of `Var`
-// ---------------------------------------------------------------------------------------------
-
-/// The names of the `pub fn`s in inherent `impl … Var<T>` blocks of every `.rs` file under
-/// `dir`, macro-generated ones included (see [`macro_generated`]).
-fn var_methods(dir: &Path) -> BTreeSet<String> {
-    let mut files = Vec::new();
-    rust_files(dir, &mut files);
-    assert!(!files.is_empty(), "no source files under {}", dir.display());
-    let mut methods = BTreeSet::new();
-    for file in files {
-        let source =
-            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        methods.extend(methods_in(&source, &file));
-    }
-    methods
-}
-
-/// The public methods of `Var` defined in one file's `source`.
-fn methods_in(source: &str, file: &Path) -> BTreeSet<String> {
-    let code = code_only(source);
-    let mut methods = BTreeSet::new();
-    for (impl_at, body) in var_impl_bodies(&code) {
-        for name in pub_fns(body) {
-            if name.starts_with('$') {
-                methods.extend(macro_generated(&code, impl_at, file));
-            } else {
-                methods.insert(name);
-            }
-        }
-    }
-    methods
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    for entry in entries {
-        let path = entry.expect("directory entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
-/// `source` with comments and the contents of string and char literals replaced by spaces, so
-/// that braces and `pub fn` found in the result are code.
-fn code_only(source: &str) -> String {
-    let b = source.as_bytes();
-    let mut out = b.to_vec();
-    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    let blank = |out: &mut Vec<u8>, from: usize, to: usize| out[from..to].fill(b' ');
-    // The end of the first `pat` at or after `from` (or the end of the source).
-    let find = |from: usize, pat: &[u8]| {
-        (from..b.len())
-            .find(|&j| b[j..].starts_with(pat))
-            .map_or(b.len(), |j| j + pat.len())
-    };
-    let mut i = 0;
-    while i < b.len() {
-        if b[i..].starts_with(b"//") {
-            let end = find(i, b"\n");
-            blank(&mut out, i, end);
-            i = end;
-        } else if b[i..].starts_with(b"/*") {
-            let end = find(i + 2, b"*/");
-            blank(&mut out, i, end);
-            i = end;
-        } else if b[i] == b'r'
-            && (i == 0 || !ident(b[i - 1]))
-            && matches!(b.get(i + 1), Some(b'"' | b'#'))
-        {
-            let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
-            if b.get(i + 1 + hashes) != Some(&b'"') {
-                i += 1;
-                continue;
-            }
-            let close: Vec<u8> = std::iter::once(b'"')
-                .chain(std::iter::repeat_n(b'#', hashes))
-                .collect();
-            let end = find(i + 2 + hashes, &close);
-            blank(&mut out, i + 1, end);
-            i = end;
-        } else if b[i] == b'"' {
-            let mut j = i + 1;
-            while j < b.len() && b[j] != b'"' {
-                j += if b[j] == b'\\' { 2 } else { 1 };
-            }
-            blank(&mut out, i + 1, j.min(b.len()));
-            i = j + 1;
-        } else if b[i] == b'\'' {
-            // A char literal ('x', '\n', 'Σ'), or else a lifetime, which is code.
-            let rest = &source[i + 1..];
-            let len = if let Some(escaped) = rest.strip_prefix('\\') {
-                // '\n', '\'', '\u{..}': the quote after the escaped character closes it.
-                escaped.get(1..).and_then(|e| e.find('\'')).map(|k| k + 2)
-            } else {
-                rest.chars()
-                    .next()
-                    .filter(|_| rest.chars().nth(1) == Some('\''))
-                    .map(char::len_utf8)
-            };
-            match len {
-                Some(len) => {
-                    blank(&mut out, i + 1, i + 1 + len);
-                    i += len + 2;
-                }
-                None => i += 1,
-            }
-        } else {
-            i += 1;
-        }
-    }
-    String::from_utf8(out).expect("blanking keeps UTF-8 valid")
-}
-
-/// The start and the body (between the braces) of each inherent impl block of `Var`.
-fn var_impl_bodies(code: &str) -> Vec<(usize, &str)> {
-    let b = code.as_bytes();
-    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    let mut blocks = Vec::new();
-    for (at, _) in code.match_indices("impl") {
-        if (at > 0 && ident(b[at - 1])) || b.get(at + 4).is_some_and(|&c| ident(c)) {
-            continue;
-        }
-        let Some(open) = code[at..].find(['{', ';']).map(|k| at + k) else {
-            continue;
-        };
-        if b[open] != b'{' {
-            continue;
-        }
-        let header = code[at + 4..open]
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        if header.contains(" for ") {
-            continue;
-        }
-        // Skip the impl's generic parameters, then expect the type `Var`.
-        let mut rest = header.as_str();
-        if rest.starts_with('<') {
-            let mut depth = 0;
-            let end = rest
-                .char_indices()
-                .find(|&(_, c)| {
-                    depth += match c {
-                        '<' => 1,
-                        '>' => -1,
-                        _ => 0,
-                    };
-                    depth == 0
-                })
-                .map_or(rest.len(), |(k, _)| k + 1);
-            rest = rest[end..].trim_start();
-        }
-        let is_var = rest
-            .strip_prefix("Var")
-            .is_some_and(|r| !r.starts_with(|c: char| c.is_alphanumeric() || c == '_'));
-        if !is_var {
-            continue;
-        }
-        let mut depth = 0;
-        let close = (open..b.len())
-            .find(|&j| {
-                depth += match b[j] {
-                    b'{' => 1,
-                    b'}' => -1,
-                    _ => 0,
-                };
-                depth == 0
-            })
-            .unwrap_or_else(|| panic!("unbalanced braces after `impl{header}`"));
-        blocks.push((at, &code[open + 1..close]));
-    }
-    blocks
-}
-
-/// The names of the `pub fn`s (and `pub const fn`, …) in `body`; a macro parameter keeps its `$`.
-fn pub_fns(body: &str) -> Vec<String> {
-    let words: Vec<&str> = body
-        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
-        .filter(|w| !w.is_empty())
-        .collect();
-    let mut names = Vec::new();
-    for (k, &w) in words.iter().enumerate() {
-        if w != "pub" {
-            continue;
-        }
-        // `pub(crate) fn` splits into "pub", "crate", "fn": not public.
-        let rest = &words[k + 1..];
-        let qualifiers = rest
-            .iter()
-            .take_while(|w| matches!(**w, "const" | "unsafe" | "async" | "extern"))
-            .count();
-        if rest.get(qualifiers) == Some(&"fn") {
-            if let Some(name) = rest.get(qualifiers + 1) {
-                names.push(name.to_string());
-            }
-        }
-    }
-    names
-}
-
-/// The methods a `macro_rules!` defines in the `Var` impl at `impl_at`, one per entry of each
-/// invocation in the same file: the entries are separated by commas and each starts with the
-/// method's name (`comparisons!(eq "doc", ne "doc", …)`; string contents are blank here).
-fn macro_generated(code: &str, impl_at: usize, file: &Path) -> Vec<String> {
-    let at = code[..impl_at].rfind("macro_rules!").unwrap_or_else(|| {
-        panic!(
-            "{}: a `pub fn $name` outside a macro_rules!",
-            file.display()
-        )
-    });
-    let name: String = code[at + "macro_rules!".len()..]
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect();
-    let mut methods = Vec::new();
-    let call = format!("{name}!");
-    for (pos, _) in code.match_indices(&call) {
-        if code[..pos].trim_end().ends_with("macro_rules!") {
-            continue;
-        }
-        let args = code[pos + call.len()..].trim_start();
-        let (open, close) = match args.chars().next() {
-            Some('(') => ('(', ')'),
-            Some('[') => ('[', ']'),
-            Some('{') => ('{', '}'),
-            _ => continue,
-        };
-        let mut depth = 0;
-        let end = args
-            .char_indices()
-            .find(|&(_, c)| {
-                depth += i32::from(c == open) - i32::from(c == close);
-                depth == 0
-            })
-            .map_or(args.len(), |(k, _)| k);
-        for entry in args[1..end].split(',') {
-            let method: String = entry
-                .trim_start()
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            if !method.is_empty() {
-                methods.push(method);
-            }
-        }
-    }
-    assert!(
-        !methods.is_empty(),
-        "{}: no invocation of {name}! found to name its methods",
-        file.display()
-    );
-    methods
 }

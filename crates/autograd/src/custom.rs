@@ -4,6 +4,7 @@ use std::rc::Rc;
 
 use shendu_tensor::{Element, Tensor};
 
+use crate::error::fail;
 use crate::op::Op;
 use crate::var::Var;
 
@@ -58,11 +59,7 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn custom(op: impl CustomOp<T> + 'static, inputs: &[&Var<T>]) -> Var<T> {
         if inputs.is_empty() {
-            panic!(
-                "{}: a custom op needs at least one input (at {})",
-                op.name(),
-                crate::var::fmt_location(std::panic::Location::caller())
-            );
+            fail(op.name(), "a custom op needs at least one input");
         }
         let values: Vec<&Tensor<T>> = inputs.iter().map(|v| &v.value).collect();
         let value = op.forward(&values);

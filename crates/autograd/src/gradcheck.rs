@@ -12,6 +12,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use shendu_tensor::Tensor;
 
+use crate::error::fail;
 use crate::tape::Tape;
 use crate::var::Var;
 
@@ -82,6 +83,7 @@ impl std::error::Error for GradcheckError {}
 ///
 /// `f` may return a var of any shape; it is projected on a fixed random tensor. See
 /// [`CustomOp`](crate::CustomOp) for an example.
+#[track_caller]
 pub fn gradcheck(
     f: impl Fn(&[Var<f64>]) -> Var<f64>,
     inputs: &[Tensor<f64>],
@@ -91,6 +93,7 @@ pub fn gradcheck(
 
 /// Checks the gradients of the gradients of `f` (see [`gradcheck`]): the function
 /// x ↦ ⟨∇ₓ Σ f(x) ⊙ r, v⟩ is built with [`Var::grad_graph`] and checked in turn.
+#[track_caller]
 pub fn gradgradcheck(
     f: impl Fn(&[Var<f64>]) -> Var<f64>,
     inputs: &[Tensor<f64>],
@@ -99,20 +102,24 @@ pub fn gradgradcheck(
 }
 
 /// [`gradcheck`] with explicit options.
+#[track_caller]
 pub fn gradcheck_with(
     f: impl Fn(&[Var<f64>]) -> Var<f64>,
     inputs: &[Tensor<f64>],
     options: &GradcheckOptions,
 ) -> Result<(), GradcheckError> {
+    check_inputs("gradcheck", inputs);
     check(1, &projected(f, options.seed), inputs, options)
 }
 
 /// [`gradgradcheck`] with explicit options.
+#[track_caller]
 pub fn gradgradcheck_with(
     f: impl Fn(&[Var<f64>]) -> Var<f64>,
     inputs: &[Tensor<f64>],
     options: &GradcheckOptions,
 ) -> Result<(), GradcheckError> {
+    check_inputs("gradgradcheck", inputs);
     let loss = projected(f, options.seed);
     let mut rng = StdRng::seed_from_u64(options.seed.wrapping_add(1));
     let directions: Vec<Tensor<f64>> = inputs
@@ -138,6 +145,14 @@ pub fn gradgradcheck_with(
     check(2, &grad_dot_v, inputs, options)
 }
 
+/// Panics unless there is something to check: a check of no inputs would pass vacuously.
+#[track_caller]
+fn check_inputs(op: &str, inputs: &[Tensor<f64>]) {
+    if inputs.is_empty() {
+        fail(op, "no inputs to check; pass at least one input tensor");
+    }
+}
+
 /// `f` projected to a scalar: x ↦ Σ f(x) ⊙ r, with r drawn once from `seed` for each output shape.
 fn projected(f: impl Fn(&[Var<f64>]) -> Var<f64>, seed: u64) -> impl Fn(&[Var<f64>]) -> Var<f64> {
     move |xs: &[Var<f64>]| {
@@ -155,7 +170,6 @@ fn check(
     inputs: &[Tensor<f64>],
     options: &GradcheckOptions,
 ) -> Result<(), GradcheckError> {
-    assert!(!inputs.is_empty(), "gradcheck: no inputs");
     let tape = Tape::new();
     let xs: Vec<Var<f64>> = inputs.iter().map(|x| tape.var(x.contiguous())).collect();
     let l = loss(&xs);

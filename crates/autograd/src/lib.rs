@@ -8,6 +8,11 @@
 //! Hessian-vector products ([`Var::hvp`]) and forward-mode products ([`Var::jvp`]) need no second
 //! set of formulas.
 //!
+//! Parameters live outside the tape and enter it under a stable [`ParamId`] with
+//! [`Tape::param`]; [`value_and_grad`] records a step on a fresh tape and returns the loss and the
+//! [`Gradients`] by parameter, with the tape already dropped, so that an optimizer updates the
+//! parameters in place.
+//!
 //! Gradients are checked, not trusted: [`gradcheck`] and [`gradgradcheck`] compare the tape with
 //! central finite differences, for the built-in ops and for [`CustomOp`]s, and the `proptest`
 //! feature exposes the strategies shendu's own property tests use.
@@ -26,20 +31,26 @@
 
 mod backward;
 mod custom;
+mod error;
 mod gradcheck;
+mod gradients;
 mod op;
 mod ops;
+mod param;
 mod tape;
+mod value_and_grad;
 mod var;
 
 #[cfg(feature = "proptest")]
 pub mod strategies;
 
-pub use backward::Gradients;
 pub use custom::CustomOp;
 pub use gradcheck::{
     gradcheck, gradcheck_with, gradgradcheck, gradgradcheck_with, GradcheckError, GradcheckOptions,
 };
+pub use gradients::{Gradients, Iter};
 pub use op::OpKind;
+pub use param::ParamId;
 pub use tape::{NoGradGuard, Tape};
+pub use value_and_grad::{value_and_grad, value_and_grad_with_aux};
 pub use var::Var;

@@ -1,8 +1,15 @@
-//! The recorded ops: what a node remembers, and the dispatch from a node to its gradient rule.
+//! The recorded ops: what a node remembers, the dispatch from a node to its family's gradient
+//! rule, and [`OpKind`], the list of every differentiable op.
 //!
-//! Each family of ops keeps its forward methods and its gradient rule side by side in `ops/`;
-//! this file only names the primitives and routes a node to its family's rule. Composite ops
-//! (mean, var, stack, split, …) are written with primitives and record no op of their own.
+//! Each family keeps its ops' forward and gradient rule side by side in `ops/`: elementwise
+//! (`unary`, `binary`), `reduce`, `movement`, `index` and `matmul`. This file only routes a node
+//! to its family. Composite ops (mean, var, stack, split, …) are written with primitives and
+//! record no op of their own.
+//!
+//! Adding an elementwise op or a reduction touches three places, and the compiler names each:
+//! a row of its family's table (`unary_ops!`, `binary_ops!`, `reductions!`), which names an
+//! `OpKind` variant; that variant in [`op_kinds!`](OpKind); and its case in the gradient test
+//! (`tests/gradients.rs`), whose `match` over `OpKind` has no `_` arm.
 
 use std::rc::Rc;
 
@@ -10,74 +17,45 @@ use shendu_tensor::{Dims, Element};
 use smallvec::SmallVec;
 
 use crate::custom::CustomOp;
+use crate::error::fail_at;
 use crate::ops::{binary, index, matmul, movement, reduce, unary};
+use crate::param::ParamId;
 use crate::tape::{ConstantId, TapeState};
 use crate::var::Var;
 
 pub(crate) use crate::ops::binary::Binary;
+pub(crate) use crate::ops::index::Indexing;
+pub(crate) use crate::ops::movement::Movement;
+pub(crate) use crate::ops::reduce::Reduce;
 pub(crate) use crate::ops::unary::Unary;
 
 /// A recorded primitive op and what its gradient rule needs beyond the input values.
 #[derive(Clone)]
 pub(crate) enum Op<T: Element> {
+    /// A leaf made by [`Tape::var`](crate::Tape::var).
     Leaf,
+    /// A parameter's leaf, made by [`Tape::param`](crate::Tape::param).
+    Param(ParamId),
     Unary(Unary<T>),
     Binary(Binary),
     /// Inputs: a, b; the mask (a constant of the output's shape) picks a where non-zero.
     WhereCond {
         mask: ConstantId,
     },
-    Sum {
+    Reduce {
+        op: Reduce,
         axes: Dims,
         keepdim: bool,
     },
-    Max {
-        axes: Dims,
-        keepdim: bool,
-    },
-    Min {
-        axes: Dims,
-        keepdim: bool,
-    },
-    LogSumExp {
-        axes: Dims,
-        keepdim: bool,
-    },
+    /// Softmax, or log-softmax if `log`, along one axis.
     Softmax {
         axis: usize,
-    },
-    LogSoftmax {
-        axis: usize,
+        log: bool,
     },
     /// Both operands of rank ≥ 2 with equal batch axes (broadcasting is recorded before).
     Matmul,
-    Reshape,
-    Transpose(usize, usize),
-    Permute(Dims),
-    BroadcastTo,
-    Narrow {
-        axis: usize,
-        start: usize,
-    },
-    Concat {
-        axis: usize,
-    },
-    IndexSelect {
-        axis: usize,
-        indices: Rc<[usize]>,
-    },
-    IndexAdd {
-        axis: usize,
-        indices: Rc<[usize]>,
-    },
-    Gather {
-        axis: usize,
-        indices: ConstantId,
-    },
-    ScatterAdd {
-        axis: usize,
-        indices: ConstantId,
-    },
+    Movement(Movement),
+    Index(Indexing),
     Custom(Rc<dyn CustomOp<T>>),
 }
 
@@ -86,28 +64,24 @@ impl<T: Element> Op<T> {
     pub(crate) fn name(&self) -> &str {
         match self {
             Op::Leaf => "leaf",
-            Op::Unary(u) => u.name(),
-            Op::Binary(b) => b.name(),
-            Op::WhereCond { .. } => "where_cond",
-            Op::Sum { .. } => "sum",
-            Op::Max { .. } => "max",
-            Op::Min { .. } => "min",
-            Op::LogSumExp { .. } => "log_sum_exp",
-            Op::Softmax { .. } => "softmax",
-            Op::LogSoftmax { .. } => "log_softmax",
-            Op::Matmul => "matmul",
-            Op::Reshape => "reshape",
-            Op::Transpose(..) => "transpose",
-            Op::Permute(_) => "permute",
-            Op::BroadcastTo => "broadcast_to",
-            Op::Narrow { .. } => "narrow",
-            Op::Concat { .. } => "concat",
-            Op::IndexSelect { .. } => "index_select",
-            Op::IndexAdd { .. } => "index_add",
-            Op::Gather { .. } => "gather",
-            Op::ScatterAdd { .. } => "scatter_add",
+            Op::Param(_) => "param",
             Op::Custom(c) => c.name(),
+            Op::Unary(u) => u.kind().method_name(),
+            Op::Binary(b) => b.kind().method_name(),
+            Op::WhereCond { .. } => OpKind::WhereCond.method_name(),
+            Op::Reduce { op, .. } => op.kind().method_name(),
+            Op::Softmax { log: false, .. } => OpKind::Softmax.method_name(),
+            Op::Softmax { log: true, .. } => OpKind::LogSoftmax.method_name(),
+            Op::Matmul => OpKind::Matmul.method_name(),
+            Op::Movement(m) => m.kind().method_name(),
+            Op::Index(i) => i.kind().method_name(),
         }
+    }
+
+    /// Whether the node is a leaf (of [`Tape::var`](crate::Tape::var) or
+    /// [`Tape::param`](crate::Tape::param)): the sweep stops there.
+    pub(crate) fn is_leaf(&self) -> bool {
+        matches!(self, Op::Leaf | Op::Param(_))
     }
 }
 
@@ -117,54 +91,40 @@ pub(crate) type InputGrads<T> = SmallVec<[Option<Var<T>>; 2]>;
 /// Runs the gradient rule of `op`: maps the output gradient `grad` to the inputs' gradients,
 /// with differentiable ops, so that the same rule serves first-order gradients (not recorded)
 /// and gradients of gradients (recorded). Only inputs that are tracked get a gradient.
+/// `at` is the line that recorded the node, for errors in a custom op's rule.
 pub(crate) fn backward<T: Element>(
     op: &Op<T>,
     inputs: &[Var<T>],
     output: &Var<T>,
     grad: &Var<T>,
     tape: &TapeState<T>,
+    at: &std::panic::Location<'_>,
 ) -> InputGrads<T> {
     match op {
-        Op::Leaf => SmallVec::new(),
+        Op::Leaf | Op::Param(_) => SmallVec::new(),
         Op::Unary(u) => unary::backward(*u, &inputs[0], output, grad),
         Op::Binary(b) => binary::backward(*b, inputs, output, grad),
         Op::WhereCond { mask } => binary::where_cond_backward(&tape.constant(*mask), inputs, grad),
-        Op::Sum { axes, keepdim } => reduce::sum_backward(axes, *keepdim, &inputs[0], grad),
-        Op::Max { axes, keepdim } | Op::Min { axes, keepdim } => {
-            reduce::extremum_backward(axes, *keepdim, &inputs[0], output, grad)
+        Op::Reduce { op, axes, keepdim } => {
+            reduce::backward(*op, axes, *keepdim, &inputs[0], output, grad)
         }
-        Op::LogSumExp { axes, keepdim } => {
-            reduce::log_sum_exp_backward(axes, *keepdim, &inputs[0], output, grad)
-        }
-        Op::Softmax { axis } => reduce::softmax_backward(*axis, output, grad),
-        Op::LogSoftmax { axis } => reduce::log_softmax_backward(*axis, output, grad),
+        Op::Softmax { axis, log } => reduce::softmax_backward(*axis, *log, output, grad),
         Op::Matmul => matmul::backward(inputs, grad),
-        Op::Reshape => movement::reshape_backward(&inputs[0], grad),
-        Op::Transpose(a, b) => movement::transpose_backward(*a, *b, grad),
-        Op::Permute(perm) => movement::permute_backward(perm, grad),
-        Op::BroadcastTo => movement::broadcast_backward(&inputs[0], grad),
-        Op::Narrow { axis, start } => movement::narrow_backward(*axis, *start, &inputs[0], grad),
-        Op::Concat { axis } => movement::concat_backward(*axis, inputs, grad),
-        Op::IndexSelect { axis, indices } => {
-            index::index_select_backward(*axis, indices, &inputs[0], grad)
-        }
-        Op::IndexAdd { axis, indices } => index::index_add_backward(*axis, indices, inputs, grad),
-        Op::Gather { axis, indices } => {
-            index::gather_backward(*axis, &tape.constant(*indices), &inputs[0], grad)
-        }
-        Op::ScatterAdd { axis, indices } => {
-            index::scatter_add_backward(*axis, &tape.constant(*indices), inputs, grad)
-        }
+        Op::Movement(m) => movement::backward(m, inputs, grad),
+        Op::Index(i) => index::backward(i, inputs, grad, tape),
         Op::Custom(custom) => {
             let grads = custom.backward(inputs, output, grad);
-            assert_eq!(
-                grads.len(),
-                inputs.len(),
-                "custom op {}: backward returned {} gradients for {} inputs",
-                custom.name(),
-                grads.len(),
-                inputs.len()
-            );
+            if grads.len() != inputs.len() {
+                fail_at(
+                    custom.name(),
+                    format!(
+                        "the custom op's backward returned {} gradients for {} inputs",
+                        grads.len(),
+                        inputs.len()
+                    ),
+                    at,
+                );
+            }
             grads.into_iter().collect()
         }
     }
@@ -179,156 +139,51 @@ pub(crate) fn if_tracked<T: Element>(
     input.is_tracked().then(rule)
 }
 
-/// Every differentiable op on [`Var`], by the name of its method: the list the gradient
-/// property tests iterate over. A test maps each kind to a case with a `match` that has no `_`
-/// arm, so a kind added here without a gradient test does not compile, and a test checks that
-/// every public method of `Var` is either listed here or known to have no derivative.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-#[rustfmt::skip]
-pub enum OpKind {
-    Neg, Abs, Exp, Ln, Sqrt, Square, Recip, Sin, Cos, Tanh, Sigmoid, Relu, LeakyRelu, Gelu,
-    Softplus, Clamp, Sign, Powf, Erf, AddScalar, MulScalar,
-    Add, Sub, Mul, Div, Pow, Maximum, Minimum, WhereCond,
-    Sum, SumAll, Mean, MeanAll, Max, MaxAll, Min, MinAll, Var, VarAll, LogSumExp, Softmax,
-    LogSoftmax,
-    Matmul,
-    Reshape, Flatten, Transpose, T, Permute, BroadcastTo, Squeeze, Unsqueeze, Narrow, Concat,
-    Stack, Split, Chunk,
-    IndexSelect, IndexAdd, Gather, ScatterAdd,
-    Custom,
+/// Defines [`OpKind`] from one list of `Variant method` pairs: the enum, [`OpKind::ALL`] and
+/// [`OpKind::method_name`] cannot disagree.
+macro_rules! op_kinds {
+    ($($kind:ident $method:ident),* $(,)?) => {
+        /// Every differentiable op on [`Var`], by the name of its method: the list the gradient
+        /// property tests iterate over. A test maps each kind to a case with a `match` that has
+        /// no `_` arm, so a kind added here without a gradient test does not compile, and a test
+        /// checks that every public method of `Var` is either listed here or known to have no
+        /// derivative.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum OpKind {
+            $(
+                #[doc = concat!("[`Var::", stringify!($method), "`]")]
+                $kind,
+            )*
+        }
+
+        impl OpKind {
+            /// All kinds, in declaration order.
+            pub const ALL: &'static [OpKind] = &[$(OpKind::$kind),*];
+
+            /// The name of the `Var` method (`"leaky_relu"`, `"sum_all"`, …).
+            pub fn method_name(self) -> &'static str {
+                match self {
+                    $(OpKind::$kind => stringify!($method),)*
+                }
+            }
+        }
+    };
 }
 
-impl OpKind {
-    /// All kinds, in declaration order.
-    pub const ALL: &'static [OpKind] = &[
-        OpKind::Neg,
-        OpKind::Abs,
-        OpKind::Exp,
-        OpKind::Ln,
-        OpKind::Sqrt,
-        OpKind::Square,
-        OpKind::Recip,
-        OpKind::Sin,
-        OpKind::Cos,
-        OpKind::Tanh,
-        OpKind::Sigmoid,
-        OpKind::Relu,
-        OpKind::LeakyRelu,
-        OpKind::Gelu,
-        OpKind::Softplus,
-        OpKind::Clamp,
-        OpKind::Sign,
-        OpKind::Powf,
-        OpKind::Erf,
-        OpKind::AddScalar,
-        OpKind::MulScalar,
-        OpKind::Add,
-        OpKind::Sub,
-        OpKind::Mul,
-        OpKind::Div,
-        OpKind::Pow,
-        OpKind::Maximum,
-        OpKind::Minimum,
-        OpKind::WhereCond,
-        OpKind::Sum,
-        OpKind::SumAll,
-        OpKind::Mean,
-        OpKind::MeanAll,
-        OpKind::Max,
-        OpKind::MaxAll,
-        OpKind::Min,
-        OpKind::MinAll,
-        OpKind::Var,
-        OpKind::VarAll,
-        OpKind::LogSumExp,
-        OpKind::Softmax,
-        OpKind::LogSoftmax,
-        OpKind::Matmul,
-        OpKind::Reshape,
-        OpKind::Flatten,
-        OpKind::Transpose,
-        OpKind::T,
-        OpKind::Permute,
-        OpKind::BroadcastTo,
-        OpKind::Squeeze,
-        OpKind::Unsqueeze,
-        OpKind::Narrow,
-        OpKind::Concat,
-        OpKind::Stack,
-        OpKind::Split,
-        OpKind::Chunk,
-        OpKind::IndexSelect,
-        OpKind::IndexAdd,
-        OpKind::Gather,
-        OpKind::ScatterAdd,
-        OpKind::Custom,
-    ];
-
-    /// The name of the `Var` method (`"leaky_relu"`, `"sum_all"`, …).
-    pub fn method_name(self) -> &'static str {
-        match self {
-            OpKind::Neg => "neg",
-            OpKind::Abs => "abs",
-            OpKind::Exp => "exp",
-            OpKind::Ln => "ln",
-            OpKind::Sqrt => "sqrt",
-            OpKind::Square => "square",
-            OpKind::Recip => "recip",
-            OpKind::Sin => "sin",
-            OpKind::Cos => "cos",
-            OpKind::Tanh => "tanh",
-            OpKind::Sigmoid => "sigmoid",
-            OpKind::Relu => "relu",
-            OpKind::LeakyRelu => "leaky_relu",
-            OpKind::Gelu => "gelu",
-            OpKind::Softplus => "softplus",
-            OpKind::Clamp => "clamp",
-            OpKind::Sign => "sign",
-            OpKind::Powf => "powf",
-            OpKind::Erf => "erf",
-            OpKind::AddScalar => "add_scalar",
-            OpKind::MulScalar => "mul_scalar",
-            OpKind::Add => "add",
-            OpKind::Sub => "sub",
-            OpKind::Mul => "mul",
-            OpKind::Div => "div",
-            OpKind::Pow => "pow",
-            OpKind::Maximum => "maximum",
-            OpKind::Minimum => "minimum",
-            OpKind::WhereCond => "where_cond",
-            OpKind::Sum => "sum",
-            OpKind::SumAll => "sum_all",
-            OpKind::Mean => "mean",
-            OpKind::MeanAll => "mean_all",
-            OpKind::Max => "max",
-            OpKind::MaxAll => "max_all",
-            OpKind::Min => "min",
-            OpKind::MinAll => "min_all",
-            OpKind::Var => "var",
-            OpKind::VarAll => "var_all",
-            OpKind::LogSumExp => "log_sum_exp",
-            OpKind::Softmax => "softmax",
-            OpKind::LogSoftmax => "log_softmax",
-            OpKind::Matmul => "matmul",
-            OpKind::Reshape => "reshape",
-            OpKind::Flatten => "flatten",
-            OpKind::Transpose => "transpose",
-            OpKind::T => "t",
-            OpKind::Permute => "permute",
-            OpKind::BroadcastTo => "broadcast_to",
-            OpKind::Squeeze => "squeeze",
-            OpKind::Unsqueeze => "unsqueeze",
-            OpKind::Narrow => "narrow",
-            OpKind::Concat => "concat",
-            OpKind::Stack => "stack",
-            OpKind::Split => "split",
-            OpKind::Chunk => "chunk",
-            OpKind::IndexSelect => "index_select",
-            OpKind::IndexAdd => "index_add",
-            OpKind::Gather => "gather",
-            OpKind::ScatterAdd => "scatter_add",
-            OpKind::Custom => "custom",
-        }
-    }
+op_kinds! {
+    Neg neg, Abs abs, Exp exp, Ln ln, Log log, Sqrt sqrt, Square square, Recip recip, Sin sin,
+    Cos cos, Tanh tanh, Sigmoid sigmoid, Relu relu, LeakyRelu leaky_relu, Gelu gelu,
+    Softplus softplus, Clamp clamp, Sign sign, Powf powf, Erf erf, AddScalar add_scalar,
+    MulScalar mul_scalar,
+    Add add, Sub sub, Mul mul, Div div, Pow pow, Maximum maximum, Minimum minimum,
+    WhereCond where_cond,
+    Sum sum, SumAll sum_all, Mean mean, MeanAll mean_all, Max max, MaxAll max_all, Min min,
+    MinAll min_all, Var var, VarAll var_all, LogSumExp log_sum_exp, Softmax softmax,
+    LogSoftmax log_softmax,
+    Matmul matmul,
+    Reshape reshape, Flatten flatten, Transpose transpose, T t, Permute permute,
+    BroadcastTo broadcast_to, Squeeze squeeze, Unsqueeze unsqueeze, Narrow narrow,
+    Select select, Concat concat, Stack stack, Split split, Chunk chunk,
+    IndexSelect index_select, IndexAdd index_add, Gather gather, ScatterAdd scatter_add,
+    Custom custom,
 }

@@ -6,7 +6,9 @@
 //! A tape lives for one forward/backward pass; parameters live outside it.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::Location;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +16,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use shendu_tensor::{Element, Tensor};
 use smallvec::SmallVec;
 
+use crate::error::fail;
 use crate::op::Op;
+use crate::param::ParamId;
 use crate::var::Var;
 
 /// Position of a node on its tape.
@@ -22,6 +26,36 @@ pub(crate) type NodeId = usize;
 
 /// Position of a constant in its tape's constant store.
 pub(crate) type ConstantId = usize;
+
+/// A map keyed by node id or parameter id. Ids are distinct small integers, so one
+/// multiplication spreads them well enough: a step of a small model looks up a handful of them,
+/// and SipHash would be a visible part of it.
+pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// Fibonacci hashing of an id (the high bits, which the table uses too, come out mixed).
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_usize` and `write_u64` are used for ids; fold anything else in bytewise.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_usize(&mut self, id: usize) {
+        self.write_u64(id as u64);
+    }
+}
 
 /// One input of a recorded op: a node, whose value is that node's output, or a constant kept in
 /// the tape's constant store. Keeping values out of the node keeps nodes small, and a value
@@ -49,6 +83,8 @@ pub(crate) struct TapeState<T: Element> {
     pub nodes: RefCell<Vec<Node<T>>>,
     /// Values of the constant operands of recorded ops (and of masks and indices ops keep).
     pub constants: RefCell<Vec<Tensor<T>>>,
+    /// The leaf of each parameter put on this tape, so that a parameter used twice is one leaf.
+    pub params: RefCell<IdMap<ParamId, NodeId>>,
     /// False inside a no-grad scope and while first-order gradient rules run.
     pub recording: Cell<bool>,
     pub anomaly: Cell<bool>,
@@ -61,7 +97,8 @@ const INITIAL_NODES: usize = 64;
 
 /// Records the ops of one forward pass so that [`Var::backward`] can run them in reverse.
 ///
-/// Cheap to create; drop it (and its vars) after the backward pass to free what it holds.
+/// Cheap to create; drop it (and its vars) after the backward pass to free what it holds. A
+/// `Tape` is a handle: clones share one recording.
 ///
 /// ```
 /// use shendu_autograd::Tape;
@@ -75,6 +112,14 @@ const INITIAL_NODES: usize = 64;
 /// ```
 pub struct Tape<T: Element = f32> {
     pub(crate) state: Rc<TapeState<T>>,
+}
+
+impl<T: Element> Clone for Tape<T> {
+    fn clone(&self) -> Self {
+        Tape {
+            state: Rc::clone(&self.state),
+        }
+    }
 }
 
 impl<T: Element> Default for Tape<T> {
@@ -91,6 +136,7 @@ impl<T: Element> Tape<T> {
                 id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
                 nodes: RefCell::new(Vec::with_capacity(INITIAL_NODES)),
                 constants: RefCell::new(Vec::new()),
+                params: RefCell::new(IdMap::default()),
                 recording: Cell::new(true),
                 anomaly: Cell::new(false),
             }),
@@ -108,6 +154,56 @@ impl<T: Element> Tape<T> {
             retain: true,
         });
         Var::new(value, Some(node), &self.state)
+    }
+
+    /// The leaf of the parameter `id` on this tape, holding `value`: the first call puts it on
+    /// the tape, later calls with the same id return the same leaf, so that a weight used twice
+    /// (tied weights) is one leaf whose gradient sums both uses. The gradients of a
+    /// [`backward`](Var::backward) come back keyed by `id` too ([`Gradients::param`]), in a type
+    /// that outlives the tape.
+    ///
+    /// The leaf shares `value`'s storage: drop the tape and its vars before updating the
+    /// parameter in place, or the update copies it first ([`value_and_grad`] does both).
+    ///
+    /// ```
+    /// use shendu_autograd::{ParamId, Tape};
+    /// use shendu_tensor::Tensor;
+    ///
+    /// let (id, w) = (ParamId::new(), Tensor::from_vec(vec![3.0f64], [1]));
+    /// let tape = Tape::new();
+    /// let y = (&tape.param(id, &w) * &tape.param(id, &w)).sum_all();   // w·w, one leaf
+    /// let grads = y.backward();
+    /// assert_eq!(grads[id].to_vec(), vec![6.0]);
+    /// ```
+    ///
+    /// [`Gradients::param`]: crate::Gradients::param
+    /// [`value_and_grad`]: crate::value_and_grad
+    #[track_caller]
+    pub fn param(&self, id: ParamId, value: &Tensor<T>) -> Var<T> {
+        if let Some(&node) = self.state.params.borrow().get(&id) {
+            let output = self.state.nodes.borrow()[node].output.clone();
+            if output.shape() != value.shape() || !output.shares_storage(value) {
+                fail(
+                    "param",
+                    format!(
+                        "{id} is already on this tape with another value (shape {:?}, now \
+                         {:?}): a parameter enters a tape with one value",
+                        output.shape(),
+                        value.shape()
+                    ),
+                );
+            }
+            return Var::new(output, Some(node), &self.state);
+        }
+        let node = self.state.push(Node {
+            op: Op::Param(id),
+            inputs: SmallVec::new(),
+            output: value.clone(),
+            location: Location::caller(),
+            retain: true,
+        });
+        self.state.params.borrow_mut().insert(id, node);
+        Var::new(value.clone(), Some(node), &self.state)
     }
 
     /// A value that needs no gradient (inputs, labels, masks). It costs no node.
@@ -179,7 +275,7 @@ impl<T: Element> Tape<T> {
                 node.output.shape(),
                 node.location.file(),
                 node.location.line(),
-                if matches!(node.op, Op::Leaf) {
+                if node.op.is_leaf() {
                     ", style=filled, fillcolor=lightblue"
                 } else {
                     ""

@@ -7,8 +7,9 @@ use std::rc::Rc;
 use shendu_tensor::{Element, Tensor};
 use smallvec::SmallVec;
 
+use crate::error::fail;
 use crate::op::Op;
-use crate::tape::{Node, NodeId, Operand, TapeState};
+use crate::tape::{Node, NodeId, Operand, Tape, TapeState};
 
 /// A tensor on a [`Tape`](crate::Tape): a leaf made by [`Tape::var`](crate::Tape::var), the
 /// result of an op on vars, or a constant (no node, no gradient).
@@ -41,6 +42,40 @@ impl<T: Element> fmt::Debug for Var<T> {
     }
 }
 
+impl<T: Element> fmt::Display for Var<T> {
+    /// The value as a tensor prints, with what the tape knows of it, as PyTorch shows
+    /// `grad_fn` and `requires_grad`: `tensor([1.0000, 2.0000], shape=[2], grad_fn=tanh)` for
+    /// the output of an op, `requires_grad=true` for a leaf, nothing more for a constant.
+    ///
+    /// ```
+    /// # use shendu_autograd::Tape;
+    /// # use shendu_tensor::Tensor;
+    /// let tape = Tape::<f32>::new();
+    /// let x = tape.var(Tensor::from_vec(vec![0.0, 1.0], [2]));
+    /// assert_eq!(x.to_string(), "tensor([0.0000, 1.0000], shape=[2], requires_grad=true)");
+    /// assert_eq!(format!("{:.2}", x.tanh()), "tensor([0.00, 0.76], shape=[2], grad_fn=tanh)");
+    /// assert_eq!(x.detach().to_string(), "tensor([0.0000, 1.0000], shape=[2])");
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = match f.precision() {
+            Some(p) => format!("{:.p$}", self.value),
+            None => self.value.to_string(),
+        };
+        let Some(node) = self.node else {
+            return f.write_str(&value);
+        };
+        // The tensor's text ends with its closing parenthesis; the tape's part goes inside it.
+        f.write_str(value.strip_suffix(')').unwrap_or(&value))?;
+        let nodes = self.tape.nodes.borrow();
+        let op = &nodes[node].op;
+        if op.is_leaf() {
+            f.write_str(", requires_grad=true)")
+        } else {
+            write!(f, ", grad_fn={})", op.name())
+        }
+    }
+}
+
 impl<T: Element> Var<T> {
     pub(crate) fn new(value: Tensor<T>, node: Option<NodeId>, tape: &Rc<TapeState<T>>) -> Self {
         Var {
@@ -68,6 +103,44 @@ impl<T: Element> Var<T> {
     /// The value's number of elements.
     pub fn numel(&self) -> usize {
         self.value.numel()
+    }
+
+    /// The single element of a var with one element (a loss, say).
+    ///
+    /// ```
+    /// # use shendu_autograd::Tape;
+    /// # use shendu_tensor::Tensor;
+    /// let tape = Tape::<f32>::new();
+    /// let loss = tape.var(Tensor::from_vec(vec![1.0, 2.0], [2])).square().sum_all();
+    /// assert_eq!(loss.item(), 5.0);
+    /// ```
+    #[track_caller]
+    pub fn item(&self) -> T {
+        self.value.item()
+    }
+
+    /// The value's elements in row-major order.
+    pub fn to_vec(&self) -> Vec<T> {
+        self.value.to_vec()
+    }
+
+    /// The tape this var is recorded on: a layer's forward reaches it through its input.
+    ///
+    /// ```
+    /// # use shendu_autograd::{ParamId, Tape, Var};
+    /// # use shendu_tensor::Tensor;
+    /// fn scale(x: &Var<f32>, id: ParamId, w: &Tensor<f32>) -> Var<f32> {
+    ///     x * &x.tape().param(id, w)
+    /// }
+    /// let tape = Tape::new();
+    /// let (id, w) = (ParamId::new(), Tensor::from_vec(vec![2.0], [1]));
+    /// let y = scale(&tape.constant(Tensor::ones([3])), id, &w).sum_all();
+    /// assert_eq!(y.backward()[id].to_vec(), vec![3.0]);
+    /// ```
+    pub fn tape(&self) -> Tape<T> {
+        Tape {
+            state: Rc::clone(&self.tape),
+        }
     }
 
     /// Whether gradients flow through this var (a leaf, or an op recorded on a var).
@@ -111,12 +184,7 @@ impl<T: Element> Var<T> {
     ) -> Var<T> {
         let tape = &inputs[0].tape;
         if inputs[1..].iter().any(|v| !Rc::ptr_eq(&v.tape, tape)) {
-            let op = make_op();
-            panic!(
-                "{}: the operands belong to different tapes (at {})",
-                op.name(),
-                fmt_location(Location::caller())
-            );
+            fail(make_op().name(), "the operands belong to different tapes");
         }
         let tracked = tape.recording.get() && inputs.iter().any(|v| v.node.is_some());
         let anomaly = tape.anomaly.get();
@@ -131,10 +199,12 @@ impl<T: Element> Var<T> {
         if anomaly {
             if let Some(bad) = first_non_finite(&value) {
                 let shapes: Vec<&[usize]> = inputs.iter().map(|v| v.shape()).collect();
-                panic!(
-                    "anomaly: {} produced {bad} in the forward pass (input shapes {shapes:?}) (at {})",
-                    op.name(),
-                    fmt_location(Location::caller())
+                fail(
+                    "anomaly",
+                    format!(
+                        "{} produced {bad} in the forward pass (input shapes {shapes:?})",
+                        op.name()
+                    ),
                 );
             }
             if !tracked {
@@ -164,10 +234,6 @@ impl<T: Element> Var<T> {
             tape: Rc::clone(tape),
         }
     }
-}
-
-pub(crate) fn fmt_location(at: &Location<'_>) -> String {
-    format!("{}:{}", at.file(), at.line())
 }
 
 /// The first NaN or infinity in `value`, if any, for anomaly messages.

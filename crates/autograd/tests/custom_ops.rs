@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_close, assert_mentions, panic_message};
+use common::{assert_close, assert_mentions, at, panic_message};
 use shendu_autograd::{gradcheck, gradgradcheck, CustomOp, GradcheckError, Tape, Var};
 use shendu_tensor::Tensor;
 
@@ -219,9 +219,14 @@ fn a_rule_with_the_wrong_number_of_gradients_panics_with_the_op_name() {
     let tape = Tape::new();
     let a = tape.var(t(&[1.0], &[1]));
     let b = tape.var(t(&[2.0], &[1]));
+    let line = line!() + 1;
     let y = Var::custom(TooFewGradients, &[&a, &b]).sum_all();
     let message = panic_message(|| y.backward());
-    assert_mentions(&message, &["too_few", "1 gradients for 2 inputs"]);
+    // The line named is the one that applied the op, where the user can look.
+    assert_mentions(
+        &message,
+        &["too_few", "1 gradients for 2 inputs", &at(file!(), line)],
+    );
 }
 
 /// a·b with no gradient for the second input (treated like a constant by its rule).

@@ -200,3 +200,86 @@ fn a_custom_op_without_inputs_panics_with_its_name() {
         &["nothing", "at least one input", &at(file!(), line)],
     );
 }
+
+#[test]
+fn hvp_and_jvp_reject_a_direction_of_another_shape() {
+    // A v of shape [3] or [] against x of shape [3, 1] used to broadcast and give another product.
+    let tape = Tape::new();
+    let x = tape.var(t(&[1.0, 2.0, 3.0], &[3, 1]));
+    let y = x.powf(3.0).sum_all();
+    for v in [t(&[1.0, 0.0, 0.0], &[3]), Tensor::scalar(1.0)] {
+        let v_shape = format!("{:?}", v.shape());
+        let line = line!() + 1;
+        let message = panic_message(|| y.hvp(&x, &v));
+        assert_mentions(&message, &["hvp", &v_shape, "[3, 1]", &at(file!(), line)]);
+        let line = line!() + 1;
+        let message = panic_message(|| x.square().jvp(&x, &v));
+        assert_mentions(&message, &["jvp", &v_shape, "[3, 1]", &at(file!(), line)]);
+    }
+    // The right shape still works: ∇²(Σx³)·v = 6x ⊙ v.
+    let v = t(&[1.0, 0.0, 1.0], &[3, 1]);
+    assert_eq!(y.hvp(&x, &v).to_vec(), vec![6.0, 0.0, 18.0]);
+}
+
+#[test]
+fn grad_graph_rejects_a_var_of_another_tape() {
+    // It used to return dy/da for a `b` of another tape.
+    let (tape_a, tape_b) = (Tape::new(), Tape::new());
+    let a = tape_a.var(t(&[1.0, 2.0], &[2]));
+    let b = tape_b.var(t(&[1.0, 2.0], &[2]));
+    let y = a.square().sum_all();
+    let line = line!() + 1;
+    let message = panic_message(|| y.grad_graph(&[&a, &b]));
+    assert_mentions(
+        &message,
+        &["grad_graph", "wrt[1]", "another tape", &at(file!(), line)],
+    );
+}
+
+#[test]
+fn gradcheck_without_inputs_names_the_callers_line() {
+    let line = line!() + 1;
+    let message = panic_message(|| shendu_autograd::gradcheck(|_| unreachable!(), &[]));
+    assert_mentions(&message, &["gradcheck", "no inputs", &at(file!(), line)]);
+    let line = line!() + 1;
+    let message = panic_message(|| shendu_autograd::gradgradcheck(|_| unreachable!(), &[]));
+    assert_mentions(
+        &message,
+        &["gradgradcheck", "no inputs", &at(file!(), line)],
+    );
+}
+
+#[test]
+fn select_out_of_range_names_select() {
+    let tape = Tape::new();
+    let x = tape.var(t(&[1.0, 2.0, 3.0, 4.0], &[2, 2]));
+    let line = line!() + 1;
+    let message = panic_message(|| x.select(1, 2));
+    assert_mentions(
+        &message,
+        &["select", "index 2", "size 2", &at(file!(), line)],
+    );
+}
+
+#[test]
+fn a_parameter_enters_a_tape_with_one_value() {
+    let tape = Tape::new();
+    let id = shendu_autograd::ParamId::new();
+    let w = t(&[1.0, 2.0], &[2]);
+    let _leaf = tape.param(id, &w);
+    let line = line!() + 1;
+    let message = panic_message(|| tape.param(id, &t(&[1.0, 2.0], &[2])));
+    assert_mentions(
+        &message,
+        &["param", "already on this tape", &at(file!(), line)],
+    );
+    // On a tape it never entered, the parameter has no gradient.
+    let other = Tape::new();
+    let grads = other.var(t(&[1.0], &[1])).sum_all().backward();
+    let line = line!() + 1;
+    let message = panic_message(|| grads[id].clone());
+    assert_mentions(
+        &message,
+        &["no gradient", "did not enter", &at(file!(), line)],
+    );
+}

@@ -114,6 +114,34 @@ impl<T: Element> Tensor<T> {
         Arc::ptr_eq(&self.storage, &other.storage)
     }
 
+    /// Whether another tensor (a clone, a view, a tape's node or var) holds this tensor's storage
+    /// too. An in-place update (`add_`, `scaled_add_`, …) of a tensor whose storage is shared
+    /// copies it first, so that the others never see the change: check this before an update
+    /// that should happen in place.
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let w = Tensor::<f32>::zeros([3]);
+    /// assert!(!w.is_storage_shared());
+    /// let view = w.t();
+    /// assert!(w.is_storage_shared());
+    /// drop(view);
+    /// assert!(!w.is_storage_shared());
+    /// ```
+    pub fn is_storage_shared(&self) -> bool {
+        Arc::strong_count(&self.storage) > 1
+    }
+
+    /// The address of the first element, as PyTorch's `data_ptr`: equal for two tensors that view
+    /// the same elements, unchanged by an in-place update that did not copy. For identity
+    /// checks; reading through it is up to `unsafe` code.
+    pub fn data_ptr(&self) -> *const T {
+        self.storage
+            .as_slice()
+            .as_ptr()
+            .wrapping_add(self.layout.offset())
+    }
+
     /// Whether the elements sit in row-major order without gaps.
     pub fn is_contiguous(&self) -> bool {
         self.layout.is_contiguous()

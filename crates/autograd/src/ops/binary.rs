@@ -1,54 +1,185 @@
 //! Elementwise ops of two vars (and `where_cond`), with NumPy broadcasting, and their
-//! `std::ops` forms.
+//! `std::ops` forms: one table, each row an op's value and its two partial derivatives.
 //!
 //! Broadcasting is recorded as an explicit `broadcast_to` of each operand whose shape differs
 //! from the result's; the gradient of `broadcast_to` (a sum back to the operand's shape) is the
-//! only place where broadcasting is undone. The rules below therefore see equal shapes. At ties,
-//! `maximum` and `minimum` split the gradient evenly between the two operands.
+//! only place where broadcasting is undone. The rules below therefore see equal shapes. At kinks
+//! and NaN they follow PyTorch: at a tie `maximum` and `minimum` split the gradient evenly, and
+//! where either operand is NaN both get the whole of it; `pow` has derivative 0 in the base
+//! where the exponent is 0, and 0 in the exponent where the base is 0 and the exponent ≥ 0.
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use shendu_tensor::{broadcast_shapes, Element, Tensor};
 use smallvec::smallvec;
 
-use crate::op::{if_tracked, InputGrads, Op};
+use crate::op::{if_tracked, InputGrads, Op, OpKind};
 use crate::var::Var;
 
-/// An elementwise op of two vars of one shape.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Binary {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Pow,
-    Maximum,
-    Minimum,
+/// Calls a table's forward; the closure's argument types come from this signature.
+fn value_of<T: Element>(
+    f: impl FnOnce(&Tensor<T>, &Tensor<T>) -> Tensor<T>,
+    a: &Tensor<T>,
+    b: &Tensor<T>,
+) -> Tensor<T> {
+    f(a, b)
 }
 
-impl Binary {
-    pub(crate) fn name(&self) -> &'static str {
-        match self {
-            Binary::Add => "add",
-            Binary::Sub => "sub",
-            Binary::Mul => "mul",
-            Binary::Div => "div",
-            Binary::Pow => "pow",
-            Binary::Maximum => "maximum",
-            Binary::Minimum => "minimum",
-        }
-    }
+/// Calls a table's partial derivative with inputs `a`, `b`, output `y` and output gradient `g`.
+fn grad_of<T: Element>(
+    rule: impl FnOnce(&Var<T>, &Var<T>, &Var<T>, &Var<T>) -> Var<T>,
+    [a, b, y, g]: [&Var<T>; 4],
+) -> Var<T> {
+    rule(a, b, y, g)
+}
 
-    fn apply<T: Element>(self, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
-        match self {
-            Binary::Add => a.add(b),
-            Binary::Sub => a.sub(b),
-            Binary::Mul => a.mul(b),
-            Binary::Div => a.div(b),
-            Binary::Pow => a.pow(b),
-            Binary::Maximum => a.maximum(b),
-            Binary::Minimum => a.minimum(b),
+/// The share of the gradient of `maximum` or `minimum` that goes to `a`'s side: 0 where `a`
+/// `loses` to `b`, ½ at a tie, 1 otherwise (so a NaN on either side passes the whole gradient
+/// to both, as PyTorch does).
+fn share<T: Element>(a: &Var<T>, b: &Var<T>, loses: fn(T, T) -> bool) -> Var<T> {
+    let half = T::from_f64_lossy(0.5);
+    a.constant(a.value.zip_with("share", &b.value, move |x, y| {
+        if loses(x, y) {
+            T::zero()
+        } else if x == y {
+            half
+        } else {
+            T::one()
         }
+    }))
+}
+
+/// `x` with `value` where `cond(x, other)` holds, recorded only if it holds somewhere: keeps a
+/// rule's masked branch finite (ln 0, 0⁻¹), so that its gradient is 0 there rather than NaN.
+fn replace_where<T: Element>(
+    x: &Var<T>,
+    other: &Var<T>,
+    cond: fn(T, T) -> bool,
+    value: T,
+) -> Var<T> {
+    let mask = x.value.zip_with("pow", &other.value, |u, v| {
+        if cond(u, v) {
+            T::one()
+        } else {
+            T::zero()
+        }
+    });
+    if mask.to_vec().iter().all(|&m| m == T::zero()) {
+        return x.clone();
+    }
+    Var::where_cond(&x.constant(mask), &x.constant(Tensor::scalar(value)), x)
+}
+
+/// Defines the elementwise ops of two vars from their table: the `Binary` enum, its `OpKind`,
+/// its forward, its two partial derivatives and the public method on [`Var`]. A row reads
+/// `/// doc  fn method as Variant { value: |a, b| …, grad_a: |a, b, y, g| …, grad_b: … }`.
+macro_rules! binary_ops {
+    ($(
+        $(#[$doc:meta])*
+        fn $method:ident as $variant:ident {
+            value: $value:expr,
+            grad_a: $grad_a:expr,
+            grad_b: $grad_b:expr $(,)?
+        }
+    )*) => {
+        /// An elementwise op of two vars of one shape.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) enum Binary {
+            $($variant,)*
+        }
+
+        impl Binary {
+            pub(crate) fn kind(self) -> OpKind {
+                match self {
+                    $(Binary::$variant => OpKind::$variant,)*
+                }
+            }
+
+            fn apply<T: Element>(self, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
+                match self {
+                    $(Binary::$variant => value_of($value, a, b),)*
+                }
+            }
+
+            /// Gradients of `a op b` for inputs `[a, b]`, output `y` and output gradient `g`;
+            /// each partial derivative runs only if its input is tracked.
+            fn rule<T: Element>(self, a: &Var<T>, b: &Var<T>, y: &Var<T>, g: &Var<T>) -> InputGrads<T> {
+                let args = [a, b, y, g];
+                match self {
+                    $(Binary::$variant => smallvec![
+                        if_tracked(a, || grad_of($grad_a, args)),
+                        if_tracked(b, || grad_of($grad_b, args))
+                    ],)*
+                }
+            }
+        }
+
+        impl<T: Element> Var<T> {
+            $(
+                $(#[$doc])*
+                #[track_caller]
+                pub fn $method(&self, other: &Var<T>) -> Var<T> {
+                    self.binary(Binary::$variant, other)
+                }
+            )*
+        }
+    };
+}
+
+binary_ops! {
+    /// a + b, broadcasting.
+    fn add as Add {
+        value: |a, b| a.add(b),
+        grad_a: |_a, _b, _y, g| g.clone(),
+        grad_b: |_a, _b, _y, g| g.clone(),
+    }
+    /// a − b, broadcasting.
+    fn sub as Sub {
+        value: |a, b| a.sub(b),
+        grad_a: |_a, _b, _y, g| g.clone(),
+        grad_b: |_a, _b, _y, g| g.neg(),
+    }
+    /// a · b, broadcasting.
+    fn mul as Mul {
+        value: |a, b| a.mul(b),
+        grad_a: |_a, b, _y, g| g * b,
+        grad_b: |a, _b, _y, g| g * a,
+    }
+    /// a / b, broadcasting.
+    fn div as Div {
+        value: |a, b| a.div(b),
+        grad_a: |_a, b, _y, g| g / b,
+        // d(a/b)/db = −a/b² = −y/b.
+        grad_b: |_a, b, y, g| -(&(g * y) / b),
+    }
+    /// aᵇ, broadcasting; d/da = b·aᵇ⁻¹ (0 where b = 0), d/db = aᵇ·ln a (0 where a = 0 and
+    /// b ≥ 0), as in PyTorch. Real only for a > 0 otherwise.
+    fn pow as Pow {
+        value: |a, b| a.pow(b),
+        // b·aᵇ⁻¹ with a read as 1 where b = 0: the product is 0 there, and so is its gradient.
+        grad_a: |a, b, _y, g| {
+            let a = replace_where(a, b, |_, v| v == T::zero(), T::one());
+            &(g * b) * &a.pow(&b.add_scalar(-T::one()))
+        },
+        // aᵇ·ln a with a read as 1 where a = 0 ≤ b: ln 1 = 0 there.
+        grad_b: |a, b, y, g| {
+            let a = replace_where(a, b, |u, v| u == T::zero() && v >= T::zero(), T::one());
+            &(g * y) * &a.ln()
+        },
+    }
+    /// max(a, b), broadcasting; at a tie each side gets half the gradient, and where either
+    /// side is NaN both get all of it.
+    fn maximum as Maximum {
+        value: |a, b| a.maximum(b),
+        grad_a: |a, b, _y, g| g * &share(a, b, |x, y| x < y),
+        grad_b: |a, b, _y, g| g * &share(b, a, |x, y| x < y),
+    }
+    /// min(a, b), broadcasting; at a tie each side gets half the gradient, and where either
+    /// side is NaN both get all of it.
+    fn minimum as Minimum {
+        value: |a, b| a.minimum(b),
+        grad_a: |a, b, _y, g| g * &share(a, b, |x, y| x > y),
+        grad_b: |a, b, _y, g| g * &share(b, a, |x, y| x > y),
     }
 }
 
@@ -59,38 +190,7 @@ pub(crate) fn backward<T: Element>(
     y: &Var<T>,
     g: &Var<T>,
 ) -> InputGrads<T> {
-    let (a, b) = (&inputs[0], &inputs[1]);
-    // A constant weight in [0, 1] on `a`'s side, for the kinks of maximum and minimum.
-    let tie_weight = |wins: Tensor<T>| {
-        let half = T::from_f64_lossy(0.5);
-        a.constant(wins.add(&a.value.eq(&b.value).map(|t| t * half)))
-    };
-    match op {
-        Binary::Add => smallvec![if_tracked(a, || g.clone()), if_tracked(b, || g.clone())],
-        Binary::Sub => smallvec![if_tracked(a, || g.clone()), if_tracked(b, || g.neg())],
-        Binary::Mul => smallvec![if_tracked(a, || g * b), if_tracked(b, || g * a)],
-        // d(a/b)/db = −a/b² = −y/b.
-        Binary::Div => smallvec![if_tracked(a, || g / b), if_tracked(b, || -(&(g * y) / b))],
-        // d(aᵇ)/da = b·aᵇ⁻¹, d(aᵇ)/db = aᵇ·ln a.
-        Binary::Pow => smallvec![
-            if_tracked(a, || &(g * b) * &a.pow(&b.add_scalar(-T::one()))),
-            if_tracked(b, || &(g * y) * &a.ln())
-        ],
-        Binary::Maximum => {
-            let w = tie_weight(a.value.gt(&b.value));
-            smallvec![
-                if_tracked(a, || g * &w),
-                if_tracked(b, || g * &(-&w).add_scalar(T::one()))
-            ]
-        }
-        Binary::Minimum => {
-            let w = tie_weight(a.value.lt(&b.value));
-            smallvec![
-                if_tracked(a, || g * &w),
-                if_tracked(b, || g * &(-&w).add_scalar(T::one()))
-            ]
-        }
-    }
+    op.rule(&inputs[0], &inputs[1], y, g)
 }
 
 /// Gradients of `where_cond(mask, a, b)`: the output gradient goes to the side the mask chose.
@@ -126,51 +226,9 @@ impl<T: Element> Var<T> {
                 Op::Binary(op)
             });
         }
-        let shape = broadcast_shapes(op.name(), self.shape(), other.shape());
+        let shape = broadcast_shapes(op.kind().method_name(), self.shape(), other.shape());
         let (a, b) = (self.expand(&shape), other.expand(&shape));
         Var::record(&[&a, &b], op.apply(&a.value, &b.value), || Op::Binary(op))
-    }
-
-    /// a + b, broadcasting.
-    #[track_caller]
-    pub fn add(&self, other: &Var<T>) -> Var<T> {
-        self.binary(Binary::Add, other)
-    }
-
-    /// a − b, broadcasting.
-    #[track_caller]
-    pub fn sub(&self, other: &Var<T>) -> Var<T> {
-        self.binary(Binary::Sub, other)
-    }
-
-    /// a · b, broadcasting.
-    #[track_caller]
-    pub fn mul(&self, other: &Var<T>) -> Var<T> {
-        self.binary(Binary::Mul, other)
-    }
-
-    /// a / b, broadcasting.
-    #[track_caller]
-    pub fn div(&self, other: &Var<T>) -> Var<T> {
-        self.binary(Binary::Div, other)
-    }
-
-    /// aᵇ, broadcasting; d/da = b·aᵇ⁻¹, d/db = aᵇ·ln a (real only for a > 0).
-    #[track_caller]
-    pub fn pow(&self, exponent: &Var<T>) -> Var<T> {
-        self.binary(Binary::Pow, exponent)
-    }
-
-    /// max(a, b), broadcasting; at a tie each side gets half the gradient.
-    #[track_caller]
-    pub fn maximum(&self, other: &Var<T>) -> Var<T> {
-        self.binary(Binary::Maximum, other)
-    }
-
-    /// min(a, b), broadcasting; at a tie each side gets half the gradient.
-    #[track_caller]
-    pub fn minimum(&self, other: &Var<T>) -> Var<T> {
-        self.binary(Binary::Minimum, other)
     }
 
     /// `a` where `mask` is non-zero, `b` elsewhere, all three broadcast together. The mask is
@@ -204,10 +262,10 @@ impl<T: Element> Var<T> {
 
 /// Comparisons give constant 0/1 masks: they have no derivative.
 macro_rules! comparisons {
-    ($($name:ident $doc:literal),*) => {
+    ($($(#[$doc:meta])* fn $name:ident;)*) => {
         impl<T: Element> Var<T> {
             $(
-                #[doc = $doc]
+                $(#[$doc])*
                 #[track_caller]
                 pub fn $name(&self, other: &Var<T>) -> Var<T> {
                     self.constant(self.value.$name(&other.value))
@@ -217,14 +275,20 @@ macro_rules! comparisons {
     };
 }
 
-comparisons!(
-    eq "1 where a = b, else 0 (a constant mask).",
-    ne "1 where a ≠ b, else 0 (a constant mask).",
-    lt "1 where a < b, else 0 (a constant mask).",
-    le "1 where a ≤ b, else 0 (a constant mask).",
-    gt "1 where a > b, else 0 (a constant mask).",
-    ge "1 where a ≥ b, else 0 (a constant mask)."
-);
+comparisons! {
+    /// 1 where a = b, else 0 (a constant mask).
+    fn eq;
+    /// 1 where a ≠ b, else 0 (a constant mask).
+    fn ne;
+    /// 1 where a < b, else 0 (a constant mask).
+    fn lt;
+    /// 1 where a ≤ b, else 0 (a constant mask).
+    fn le;
+    /// 1 where a > b, else 0 (a constant mask).
+    fn gt;
+    /// 1 where a ≥ b, else 0 (a constant mask).
+    fn ge;
+}
 
 /// `std::ops` for every ownership combination of two vars, for a var and a scalar, and for an
 /// `f32`/`f64` scalar on the left.

@@ -10,64 +10,66 @@ use std::rc::Rc;
 use shendu_tensor::{Axis, Element, Tensor};
 use smallvec::smallvec;
 
-use crate::op::{if_tracked, InputGrads, Op};
+use crate::op::{if_tracked, InputGrads, Op, OpKind};
 use crate::ops::movement::pad_end_with_zeros;
+use crate::tape::{ConstantId, TapeState};
 use crate::var::Var;
 
-pub(crate) fn index_select_backward<T: Element>(
-    axis: usize,
-    indices: &[usize],
-    x: &Var<T>,
-    g: &Var<T>,
-) -> InputGrads<T> {
-    smallvec![Some(
-        x.constant(Tensor::zeros(x.shape()))
-            .index_add(axis, indices, g)
-    )]
+/// A recorded indexing op: its axis and its (constant) indices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Indexing {
+    IndexSelect { axis: usize, indices: Rc<[usize]> },
+    IndexAdd { axis: usize, indices: Rc<[usize]> },
+    Gather { axis: usize, indices: ConstantId },
+    ScatterAdd { axis: usize, indices: ConstantId },
 }
 
-pub(crate) fn index_add_backward<T: Element>(
-    axis: usize,
-    indices: &[usize],
+impl Indexing {
+    pub(crate) fn kind(&self) -> OpKind {
+        match self {
+            Indexing::IndexSelect { .. } => OpKind::IndexSelect,
+            Indexing::IndexAdd { .. } => OpKind::IndexAdd,
+            Indexing::Gather { .. } => OpKind::Gather,
+            Indexing::ScatterAdd { .. } => OpKind::ScatterAdd,
+        }
+    }
+}
+
+/// The gradients of an indexing op's `inputs`, given the output gradient `g`.
+pub(crate) fn backward<T: Element>(
+    op: &Indexing,
     inputs: &[Var<T>],
     g: &Var<T>,
+    tape: &TapeState<T>,
 ) -> InputGrads<T> {
-    smallvec![
-        if_tracked(&inputs[0], || g.clone()),
-        if_tracked(&inputs[1], || g.index_select(axis, indices))
-    ]
-}
-
-pub(crate) fn gather_backward<T: Element>(
-    axis: usize,
-    indices: &Tensor<T>,
-    x: &Var<T>,
-    g: &Var<T>,
-) -> InputGrads<T> {
-    let indices = x.constant(indices.clone());
-    smallvec![Some(
-        x.constant(Tensor::zeros(x.shape()))
-            .scatter_add(axis, &indices, g)
-    )]
-}
-
-pub(crate) fn scatter_add_backward<T: Element>(
-    axis: usize,
-    indices: &Tensor<T>,
-    inputs: &[Var<T>],
-    g: &Var<T>,
-) -> InputGrads<T> {
-    let indices = g.constant(indices.clone());
-    let source = &inputs[1];
-    // Only the leading block of the source, of the indices' shape, is scattered; the rest of
-    // it gets gradient zero.
-    smallvec![
-        if_tracked(&inputs[0], || g.clone()),
-        if_tracked(source, || pad_end_with_zeros(
-            &g.gather(axis, &indices),
-            source.shape()
-        ))
-    ]
+    let x = &inputs[0];
+    let zeros_like_x = || x.constant(Tensor::zeros(x.shape()));
+    match op {
+        Indexing::IndexSelect { axis, indices } => {
+            smallvec![Some(zeros_like_x().index_add(*axis, indices, g))]
+        }
+        Indexing::IndexAdd { axis, indices } => smallvec![
+            if_tracked(x, || g.clone()),
+            if_tracked(&inputs[1], || g.index_select(*axis, indices))
+        ],
+        Indexing::Gather { axis, indices } => {
+            let indices = x.constant(tape.constant(*indices));
+            smallvec![Some(zeros_like_x().scatter_add(*axis, &indices, g))]
+        }
+        Indexing::ScatterAdd { axis, indices } => {
+            let indices = g.constant(tape.constant(*indices));
+            let source = &inputs[1];
+            // Only the leading block of the source, of the indices' shape, is scattered; the
+            // rest of it gets gradient zero.
+            smallvec![
+                if_tracked(x, || g.clone()),
+                if_tracked(source, || pad_end_with_zeros(
+                    &g.gather(*axis, &indices),
+                    source.shape()
+                ))
+            ]
+        }
+    }
 }
 
 impl<T: Element> Var<T> {
@@ -86,9 +88,11 @@ impl<T: Element> Var<T> {
     pub fn index_select(&self, axis: impl Axis, indices: &[usize]) -> Var<T> {
         let axis = axis.resolve("index_select", self.rank());
         let value = self.value.index_select(axis, indices);
-        Var::record(&[self], value, || Op::IndexSelect {
-            axis,
-            indices: Rc::from(indices),
+        Var::record(&[self], value, || {
+            Op::Index(Indexing::IndexSelect {
+                axis,
+                indices: Rc::from(indices),
+            })
         })
     }
 
@@ -97,9 +101,11 @@ impl<T: Element> Var<T> {
     pub fn index_add(&self, axis: impl Axis, indices: &[usize], source: &Var<T>) -> Var<T> {
         let axis = axis.resolve("index_add", self.rank());
         let value = self.value.index_add(axis, indices, &source.value);
-        Var::record(&[self, source], value, || Op::IndexAdd {
-            axis,
-            indices: Rc::from(indices),
+        Var::record(&[self, source], value, || {
+            Op::Index(Indexing::IndexAdd {
+                axis,
+                indices: Rc::from(indices),
+            })
         })
     }
 
@@ -109,9 +115,11 @@ impl<T: Element> Var<T> {
     pub fn gather(&self, axis: impl Axis, indices: &Var<T>) -> Var<T> {
         let axis = axis.resolve("gather", self.rank());
         let value = self.value.gather(axis, &indices.value);
-        Var::record(&[self], value, || Op::Gather {
-            axis,
-            indices: self.tape.store_constant(indices.value.clone()),
+        Var::record(&[self], value, || {
+            Op::Index(Indexing::Gather {
+                axis,
+                indices: self.tape.store_constant(indices.value.clone()),
+            })
         })
     }
 
@@ -121,9 +129,11 @@ impl<T: Element> Var<T> {
     pub fn scatter_add(&self, axis: impl Axis, indices: &Var<T>, source: &Var<T>) -> Var<T> {
         let axis = axis.resolve("scatter_add", self.rank());
         let value = self.value.scatter_add(axis, &indices.value, &source.value);
-        Var::record(&[self, source], value, || Op::ScatterAdd {
-            axis,
-            indices: self.tape.store_constant(indices.value.clone()),
+        Var::record(&[self, source], value, || {
+            Op::Index(Indexing::ScatterAdd {
+                axis,
+                indices: self.tape.store_constant(indices.value.clone()),
+            })
         })
     }
 }

@@ -8,56 +8,94 @@
 use shendu_tensor::{Axis, Dims, Element, IntoShape, Tensor};
 use smallvec::{smallvec, SmallVec};
 
-use crate::op::{if_tracked, InputGrads, Op};
+use crate::error::fail;
+use crate::op::{if_tracked, InputGrads, Op, OpKind};
 use crate::var::Var;
 
-pub(crate) fn reshape_backward<T: Element>(x: &Var<T>, g: &Var<T>) -> InputGrads<T> {
-    smallvec![Some(g.reshape(x.shape()))]
+/// A recorded view or join, with what its gradient rule needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Movement {
+    /// Also records `squeeze`, `unsqueeze` and `flatten`: the rule only needs the input's shape.
+    Reshape,
+    Transpose(usize, usize),
+    Permute(Dims),
+    BroadcastTo,
+    Narrow {
+        axis: usize,
+        start: usize,
+    },
+    Concat {
+        axis: usize,
+    },
 }
 
-pub(crate) fn transpose_backward<T: Element>(a: usize, b: usize, g: &Var<T>) -> InputGrads<T> {
-    smallvec![Some(g.transpose(a, b))]
-}
-
-pub(crate) fn permute_backward<T: Element>(perm: &[usize], g: &Var<T>) -> InputGrads<T> {
-    let mut inverse = vec![0; perm.len()];
-    for (i, &p) in perm.iter().enumerate() {
-        inverse[p] = i;
+impl Movement {
+    pub(crate) fn kind(&self) -> OpKind {
+        match self {
+            Movement::Reshape => OpKind::Reshape,
+            Movement::Transpose(..) => OpKind::Transpose,
+            Movement::Permute(_) => OpKind::Permute,
+            Movement::BroadcastTo => OpKind::BroadcastTo,
+            Movement::Narrow { .. } => OpKind::Narrow,
+            Movement::Concat { .. } => OpKind::Concat,
+        }
     }
-    smallvec![Some(g.permute(&inverse))]
 }
 
-pub(crate) fn broadcast_backward<T: Element>(x: &Var<T>, g: &Var<T>) -> InputGrads<T> {
-    // Sum over the prepended axes and over the axes stretched from size 1.
+/// The gradients of a movement op's `inputs`, given the output gradient `g`.
+pub(crate) fn backward<T: Element>(op: &Movement, inputs: &[Var<T>], g: &Var<T>) -> InputGrads<T> {
+    let x = &inputs[0];
+    let dx = match *op {
+        Movement::Reshape => g.reshape(x.shape()),
+        Movement::Transpose(a, b) => g.transpose(a, b),
+        Movement::Permute(ref perm) => {
+            let mut inverse = vec![0; perm.len()];
+            for (i, &p) in perm.iter().enumerate() {
+                inverse[p] = i;
+            }
+            g.permute(&inverse)
+        }
+        Movement::BroadcastTo => unbroadcast(x, g),
+        Movement::Narrow { axis, start } => {
+            // Pad the gradient with zeros back to the input's extent along the axis.
+            let zeros = |len: usize| {
+                let mut shape = Dims::from_slice(x.shape());
+                shape[axis] = len;
+                g.constant(Tensor::zeros(shape))
+            };
+            let after = x.shape()[axis] - start - g.shape()[axis];
+            Var::concat(&[&zeros(start), g, &zeros(after)], axis)
+        }
+        Movement::Concat { axis } => {
+            let mut start = 0;
+            return inputs
+                .iter()
+                .map(|input| {
+                    let len = input.shape()[axis];
+                    start += len;
+                    if_tracked(input, || g.narrow(axis, start - len, len))
+                })
+                .collect();
+        }
+    };
+    smallvec![Some(dx)]
+}
+
+/// The gradient of `broadcast_to`: `g` summed over the prepended axes and over the axes
+/// stretched from size 1, back to `x`'s shape.
+fn unbroadcast<T: Element>(x: &Var<T>, g: &Var<T>) -> Var<T> {
     let lead = g.rank() - x.rank();
     let axes: Vec<usize> = (0..g.rank())
         .filter(|&a| a < lead || (x.shape()[a - lead] == 1 && g.shape()[a] != 1))
         .collect();
     if axes.is_empty() {
-        return smallvec![Some(g.reshape(x.shape()))];
+        return g.reshape(x.shape());
     }
     // Only prepended axes (a bias over a batch): summing them away gives the input's shape.
     if axes.len() == lead && axes.iter().enumerate().all(|(i, &a)| a == i) {
-        return smallvec![Some(g.sum(axes, false))];
+        return g.sum(axes, false);
     }
-    smallvec![Some(g.sum(axes, true).reshape(x.shape()))]
-}
-
-pub(crate) fn narrow_backward<T: Element>(
-    axis: usize,
-    start: usize,
-    x: &Var<T>,
-    g: &Var<T>,
-) -> InputGrads<T> {
-    // Pad the gradient with zeros back to the input's extent along the axis.
-    let zeros = |len: usize| {
-        let mut shape = Dims::from_slice(x.shape());
-        shape[axis] = len;
-        g.constant(Tensor::zeros(shape))
-    };
-    let after = x.shape()[axis] - start - g.shape()[axis];
-    let (before, after) = (zeros(start), zeros(after));
-    smallvec![Some(Var::concat(&[&before, g, &after], axis))]
+    g.sum(axes, true).reshape(x.shape())
 }
 
 /// `v` extended with zeros at the end of each axis up to `shape` (differentiable: a concat).
@@ -75,28 +113,12 @@ pub(crate) fn pad_end_with_zeros<T: Element>(v: &Var<T>, shape: &[usize]) -> Var
     padded
 }
 
-pub(crate) fn concat_backward<T: Element>(
-    axis: usize,
-    inputs: &[Var<T>],
-    g: &Var<T>,
-) -> InputGrads<T> {
-    let mut start = 0;
-    inputs
-        .iter()
-        .map(|input| {
-            let len = input.shape()[axis];
-            start += len;
-            if_tracked(input, || g.narrow(axis, start - len, len))
-        })
-        .collect()
-}
-
 impl<T: Element> Var<T> {
     /// The same elements in row-major order with another shape.
     #[track_caller]
     pub fn reshape(&self, shape: impl IntoShape) -> Var<T> {
         let value = self.value.reshape(shape);
-        Var::record(&[self], value, || Op::Reshape)
+        Var::record(&[self], value, || Op::Movement(Movement::Reshape))
     }
 
     /// Flattens to one axis.
@@ -112,7 +134,9 @@ impl<T: Element> Var<T> {
             a.resolve("transpose", self.rank()),
             b.resolve("transpose", self.rank()),
         );
-        Var::record(&[self], self.value.transpose(a, b), || Op::Transpose(a, b))
+        Var::record(&[self], self.value.transpose(a, b), || {
+            Op::Movement(Movement::Transpose(a, b))
+        })
     }
 
     /// Swaps the last two axes (the identity below rank 2).
@@ -128,28 +152,30 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn permute(&self, perm: &[usize]) -> Var<T> {
         let value = self.value.permute(perm);
-        Var::record(&[self], value, || Op::Permute(Dims::from_slice(perm)))
+        Var::record(&[self], value, || {
+            Op::Movement(Movement::Permute(Dims::from_slice(perm)))
+        })
     }
 
     /// Repeats axes of size 1 (and prepends axes) to reach `shape`; the gradient sums back.
     #[track_caller]
     pub fn broadcast_to(&self, shape: impl IntoShape) -> Var<T> {
         let value = self.value.broadcast_to(shape);
-        Var::record(&[self], value, || Op::BroadcastTo)
+        Var::record(&[self], value, || Op::Movement(Movement::BroadcastTo))
     }
 
     /// Removes `axis`, which must have size 1.
     #[track_caller]
     pub fn squeeze(&self, axis: impl Axis) -> Var<T> {
         let value = self.value.squeeze(axis);
-        Var::record(&[self], value, || Op::Reshape)
+        Var::record(&[self], value, || Op::Movement(Movement::Reshape))
     }
 
     /// Inserts an axis of size 1 before position `axis` (`-1` appends).
     #[track_caller]
     pub fn unsqueeze(&self, axis: impl Axis) -> Var<T> {
         let value = self.value.unsqueeze(axis);
-        Var::record(&[self], value, || Op::Reshape)
+        Var::record(&[self], value, || Op::Movement(Movement::Reshape))
     }
 
     /// Keeps `len` entries of `axis` from `start`; the gradient is zero elsewhere.
@@ -157,7 +183,38 @@ impl<T: Element> Var<T> {
     pub fn narrow(&self, axis: impl Axis, start: usize, len: usize) -> Var<T> {
         let axis = axis.resolve("narrow", self.rank());
         let value = self.value.narrow(axis, start, len);
-        Var::record(&[self], value, || Op::Narrow { axis, start })
+        Var::record(&[self], value, || {
+            Op::Movement(Movement::Narrow { axis, start })
+        })
+    }
+
+    /// The slice at `index` along `axis`, that axis removed: PyTorch's `select`, `x[.., index, ..]`.
+    /// The gradient is zero elsewhere.
+    ///
+    /// ```
+    /// # use shendu_autograd::Tape;
+    /// # use shendu_tensor::Tensor;
+    /// let tape = Tape::<f32>::new();
+    /// let x = tape.var(Tensor::arange(6).reshape([2, 3]));
+    /// let column = x.select(1, 2);                 // [2, 5]
+    /// assert_eq!(column.to_vec(), vec![2.0, 5.0]);
+    /// let grads = column.sum_all().backward();
+    /// assert_eq!(grads[&x].to_vec(), vec![0.0, 0.0, 1.0, 0.0, 0.0, 1.0]);
+    /// ```
+    #[track_caller]
+    pub fn select(&self, axis: impl Axis, index: usize) -> Var<T> {
+        let axis = axis.resolve("select", self.rank());
+        let size = self.shape()[axis];
+        if index >= size {
+            fail(
+                "select",
+                format!(
+                    "index {index} is out of range for axis {axis} of size {size} in shape {:?}",
+                    self.shape()
+                ),
+            );
+        }
+        self.narrow(axis, index, 1).squeeze(axis)
     }
 
     /// Joins vars along an existing axis.
@@ -175,24 +232,20 @@ impl<T: Element> Var<T> {
     #[track_caller]
     pub fn concat(vars: &[&Var<T>], axis: impl Axis) -> Var<T> {
         let Some(first) = vars.first() else {
-            panic!(
-                "concat: no vars to join (at {})",
-                crate::var::fmt_location(std::panic::Location::caller())
-            );
+            fail("concat", "no vars to join");
         };
         let axis = axis.resolve("concat", first.rank());
         let values: Vec<&Tensor<T>> = vars.iter().map(|v| &v.value).collect();
-        Var::record(vars, Tensor::concat(&values, axis), || Op::Concat { axis })
+        Var::record(vars, Tensor::concat(&values, axis), || {
+            Op::Movement(Movement::Concat { axis })
+        })
     }
 
     /// Joins vars of one shape along a new axis at position `axis`.
     #[track_caller]
     pub fn stack(vars: &[&Var<T>], axis: impl Axis) -> Var<T> {
         let Some(first) = vars.first() else {
-            panic!(
-                "stack: no vars to join (at {})",
-                crate::var::fmt_location(std::panic::Location::caller())
-            );
+            fail("stack", "no vars to join");
         };
         let axis = axis.resolve("stack", first.rank() + 1);
         let expanded: Vec<Var<T>> = vars.iter().map(|v| v.unsqueeze(axis)).collect();

@@ -1,13 +1,15 @@
-//! Reductions and the softmax family on vars: each forward beside its gradient rule.
+//! Reductions and the softmax family on vars: one table of reductions, each row an op's value
+//! beside its gradient rule, and softmax with its rule below it.
 //!
 //! A reduction's gradient is the output gradient broadcast back over the reduced axes (through
 //! `broadcast_to`, so that gradients of gradients fold it again). `max` and `min` split the
-//! gradient evenly between tied extremes; `mean` and `var` are composites of `sum`.
+//! gradient evenly between tied extremes (and a NaN extreme, which ties with nothing, gives NaN,
+//! as PyTorch's `amax` does); `mean` and `var` are composites of `sum`.
 
-use shendu_tensor::{Axes, Axis, Dims, Element};
+use shendu_tensor::{Axes, Axis, Dims, Element, Tensor};
 use smallvec::smallvec;
 
-use crate::op::{InputGrads, Op};
+use crate::op::{InputGrads, Op, OpKind};
 use crate::var::Var;
 
 /// `shape` with the reduced `axes` kept as size 1.
@@ -28,66 +30,107 @@ fn with_kept_axes<T: Element>(g: &Var<T>, x: &Var<T>, axes: &[usize], keepdim: b
     }
 }
 
-pub(crate) fn sum_backward<T: Element>(
-    axes: &[usize],
-    keepdim: bool,
-    x: &Var<T>,
-    g: &Var<T>,
-) -> InputGrads<T> {
-    // Leading axes summed away broadcast straight back (NumPy prepends axes); others need
-    // their size-1 place restored first.
-    let leading = axes.iter().enumerate().all(|(i, &a)| a == i);
-    let g = if keepdim || leading {
-        g.clone()
-    } else {
-        g.reshape(keepdim_shape(x.shape(), axes))
-    };
-    smallvec![Some(g.broadcast_to(x.shape()))]
-}
-
-pub(crate) fn extremum_backward<T: Element>(
-    axes: &[usize],
-    keepdim: bool,
+/// The gradient of `max` or `min`: the output gradient shared evenly among the elements equal to
+/// the extreme `y`.
+fn extremum_grad<T: Element>(
     x: &Var<T>,
     y: &Var<T>,
     g: &Var<T>,
-) -> InputGrads<T> {
+    axes: &[usize],
+    keepdim: bool,
+) -> Var<T> {
     let extreme = y.value.reshape(keepdim_shape(x.shape(), axes));
     let hits = x.value.eq(&extreme);
     let share = x.constant(hits.div(&hits.sum(axes, true)));
-    smallvec![Some(
-        &with_kept_axes(g, x, axes, keepdim).broadcast_to(x.shape()) * &share
-    )]
+    &with_kept_axes(g, x, axes, keepdim).broadcast_to(x.shape()) * &share
 }
 
-pub(crate) fn log_sum_exp_backward<T: Element>(
+/// Calls a table's forward; the closure's argument types come from this signature.
+fn value_of<T: Element>(
+    f: impl FnOnce(&Tensor<T>, &[usize], bool) -> Tensor<T>,
+    x: &Tensor<T>,
     axes: &[usize],
     keepdim: bool,
-    x: &Var<T>,
-    y: &Var<T>,
-    g: &Var<T>,
-) -> InputGrads<T> {
-    // d/dx ln Σ eˣ = eˣ / Σ eˣ = exp(x − y).
-    let y_kept = with_kept_axes(y, x, axes, keepdim);
-    let g_kept = with_kept_axes(g, x, axes, keepdim);
-    smallvec![Some(&g_kept * &(x - &y_kept).exp())]
+) -> Tensor<T> {
+    f(x, axes, keepdim)
 }
 
-pub(crate) fn softmax_backward<T: Element>(axis: usize, y: &Var<T>, g: &Var<T>) -> InputGrads<T> {
-    // dx = y ⊙ (g − Σ g ⊙ y) along the axis.
-    smallvec![Some(y * &(g - &(g * y).sum(axis, true)))]
+/// Calls a table's gradient rule with input `x`, output `y`, output gradient `g` and the
+/// reduction's axes.
+fn grad_of<T: Element>(
+    rule: impl FnOnce(&Var<T>, &Var<T>, &Var<T>, &[usize], bool) -> Var<T>,
+    [x, y, g]: [&Var<T>; 3],
+    axes: &[usize],
+    keepdim: bool,
+) -> Var<T> {
+    rule(x, y, g, axes, keepdim)
 }
 
-pub(crate) fn log_softmax_backward<T: Element>(
-    axis: usize,
-    y: &Var<T>,
-    g: &Var<T>,
-) -> InputGrads<T> {
-    // dx = g − softmax(x) · Σ g, and softmax(x) = exp(y).
-    smallvec![Some(g - &(&y.exp() * &g.sum(axis, true)))]
+/// Defines the reductions over axes from their table: the `Reduce` enum, its `OpKind`, its
+/// forward, its gradient rule and the public methods on [`Var`]: `method(axes, keepdim)`, and
+/// `method_all()` over every axis when the row names one. A row reads
+/// `/// doc  fn method as Variant { /// doc  all: fn method_all as VariantAll, value: …, grad: … }`.
+macro_rules! reductions {
+    ($(
+        $(#[$doc:meta])*
+        fn $method:ident as $variant:ident {
+            $(
+                $(#[$all_doc:meta])*
+                all: fn $all:ident as $all_variant:ident,
+            )?
+            value: $value:expr,
+            grad: $grad:expr $(,)?
+        }
+    )*) => {
+        /// A reduction over axes; the axes and `keepdim` are in the node.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) enum Reduce {
+            $($variant,)*
+        }
+
+        impl Reduce {
+            pub(crate) fn kind(self) -> OpKind {
+                match self {
+                    $(Reduce::$variant => OpKind::$variant,)*
+                }
+            }
+
+            fn apply<T: Element>(self, x: &Tensor<T>, axes: &[usize], keepdim: bool) -> Tensor<T> {
+                match self {
+                    $(Reduce::$variant => value_of($value, x, axes, keepdim),)*
+                }
+            }
+
+            fn rule<T: Element>(self, args: [&Var<T>; 3], axes: &[usize], keepdim: bool) -> Var<T> {
+                match self {
+                    $(Reduce::$variant => grad_of($grad, args, axes, keepdim),)*
+                }
+            }
+        }
+
+        impl<T: Element> Var<T> {
+            $(
+                $(#[$doc])*
+                #[track_caller]
+                pub fn $method(&self, axes: impl Axes, keepdim: bool) -> Var<T> {
+                    let axes = axes.resolve_all(stringify!($method), self.rank());
+                    self.reduce(Reduce::$variant, axes, keepdim)
+                }
+
+                $(
+                    $(#[$all_doc])*
+                    #[track_caller]
+                    pub fn $all(&self) -> Var<T> {
+                        debug_assert_eq!(OpKind::$all_variant.method_name(), stringify!($all));
+                        self.reduce(Reduce::$variant, (0..self.rank()).collect(), false)
+                    }
+                )?
+            )*
+        }
+    };
 }
 
-impl<T: Element> Var<T> {
+reductions! {
     /// Σ over `axes` (one axis or several; negative counts from the back); `keepdim` leaves them
     /// with size 1.
     ///
@@ -99,21 +142,82 @@ impl<T: Element> Var<T> {
     /// let y = x.sum(-1, false).square().sum_all();  // Σ_rows (Σ_cols x)²
     /// assert_eq!(y.backward()[&x].to_vec(), vec![6.0; 6]);
     /// ```
-    #[track_caller]
-    pub fn sum(&self, axes: impl Axes, keepdim: bool) -> Var<T> {
-        let axes = axes.resolve_all("sum", self.rank());
-        let value = self.value.sum(&axes[..], keepdim);
-        Var::record(&[self], value, || Op::Sum { axes, keepdim })
+    fn sum as Sum {
+        /// Σ of all elements, as a rank-0 var.
+        all: fn sum_all as SumAll,
+        value: |x, axes, keepdim| x.sum(axes, keepdim),
+        grad: |x, _y, g, axes, keepdim| {
+            // Leading axes summed away broadcast straight back (NumPy prepends axes); others
+            // need their size-1 place restored first.
+            let leading = axes.iter().enumerate().all(|(i, &a)| a == i);
+            let g = if keepdim || leading {
+                g.clone()
+            } else {
+                g.reshape(keepdim_shape(x.shape(), axes))
+            };
+            g.broadcast_to(x.shape())
+        },
     }
+    /// The maximum over `axes`; tied maxima share the gradient evenly.
+    fn max as Max {
+        /// The largest element, as a rank-0 var; tied maxima share the gradient evenly.
+        all: fn max_all as MaxAll,
+        value: |x, axes, keepdim| x.max(axes, keepdim),
+        grad: |x, y, g, axes, keepdim| extremum_grad(x, y, g, axes, keepdim),
+    }
+    /// The minimum over `axes`; tied minima share the gradient evenly.
+    fn min as Min {
+        /// The smallest element, as a rank-0 var; tied minima share the gradient evenly.
+        all: fn min_all as MinAll,
+        value: |x, axes, keepdim| x.min(axes, keepdim),
+        grad: |x, y, g, axes, keepdim| extremum_grad(x, y, g, axes, keepdim),
+    }
+    /// ln Σ exp(x) over `axes`, stable for large inputs; d/dx = softmax over those axes.
+    fn log_sum_exp as LogSumExp {
+        value: |x, axes, keepdim| x.log_sum_exp(axes, keepdim),
+        // d/dx ln Σ eˣ = eˣ / Σ eˣ = exp(x − y).
+        grad: |x, y, g, axes, keepdim| {
+            let y_kept = with_kept_axes(y, x, axes, keepdim);
+            let g_kept = with_kept_axes(g, x, axes, keepdim);
+            &g_kept * &(x - &y_kept).exp()
+        },
+    }
+}
 
-    /// Σ of all elements, as a rank-0 var.
+/// The gradient of a reduction over `axes` with input `x`, output `y`, output gradient `g`.
+pub(crate) fn backward<T: Element>(
+    op: Reduce,
+    axes: &[usize],
+    keepdim: bool,
+    x: &Var<T>,
+    y: &Var<T>,
+    g: &Var<T>,
+) -> InputGrads<T> {
+    smallvec![Some(op.rule([x, y, g], axes, keepdim))]
+}
+
+/// The gradient of softmax (or log-softmax, if `log`) along `axis`, from its output `y`.
+pub(crate) fn softmax_backward<T: Element>(
+    axis: usize,
+    log: bool,
+    y: &Var<T>,
+    g: &Var<T>,
+) -> InputGrads<T> {
+    let dx = if log {
+        // dx = g − softmax(x) · Σ g, and softmax(x) = exp(y).
+        g - &(&y.exp() * &g.sum(axis, true))
+    } else {
+        // dx = y ⊙ (g − Σ g ⊙ y) along the axis.
+        y * &(g - &(g * y).sum(axis, true))
+    };
+    smallvec![Some(dx)]
+}
+
+impl<T: Element> Var<T> {
     #[track_caller]
-    pub fn sum_all(&self) -> Var<T> {
-        let axes: Dims = (0..self.rank()).collect();
-        Var::record(&[self], self.value.sum_all(), || Op::Sum {
-            axes,
-            keepdim: false,
-        })
+    fn reduce(&self, op: Reduce, axes: Dims, keepdim: bool) -> Var<T> {
+        let value = op.apply(&self.value, &axes, keepdim);
+        Var::record(&[self], value, || Op::Reduce { op, axes, keepdim })
     }
 
     /// The mean over `axes`.
@@ -130,42 +234,6 @@ impl<T: Element> Var<T> {
     pub fn mean_all(&self) -> Var<T> {
         self.sum_all()
             .mul_scalar(T::from_usize(self.numel()).unwrap().recip())
-    }
-
-    /// The maximum over `axes`; tied maxima share the gradient evenly.
-    #[track_caller]
-    pub fn max(&self, axes: impl Axes, keepdim: bool) -> Var<T> {
-        let axes = axes.resolve_all("max", self.rank());
-        let value = self.value.max(&axes[..], keepdim);
-        Var::record(&[self], value, || Op::Max { axes, keepdim })
-    }
-
-    /// The largest element, as a rank-0 var; tied maxima share the gradient evenly.
-    #[track_caller]
-    pub fn max_all(&self) -> Var<T> {
-        let axes: Dims = (0..self.rank()).collect();
-        Var::record(&[self], self.value.max_all(), || Op::Max {
-            axes,
-            keepdim: false,
-        })
-    }
-
-    /// The minimum over `axes`; tied minima share the gradient evenly.
-    #[track_caller]
-    pub fn min(&self, axes: impl Axes, keepdim: bool) -> Var<T> {
-        let axes = axes.resolve_all("min", self.rank());
-        let value = self.value.min(&axes[..], keepdim);
-        Var::record(&[self], value, || Op::Min { axes, keepdim })
-    }
-
-    /// The smallest element, as a rank-0 var; tied minima share the gradient evenly.
-    #[track_caller]
-    pub fn min_all(&self) -> Var<T> {
-        let axes: Dims = (0..self.rank()).collect();
-        Var::record(&[self], self.value.min_all(), || Op::Min {
-            axes,
-            keepdim: false,
-        })
     }
 
     /// Variance over `axes`, Σ(x − mean)² / (N − correction) (see `Tensor::var`).
@@ -187,27 +255,23 @@ impl<T: Element> Var<T> {
         self.var((0..self.rank()).collect::<Vec<usize>>(), correction, false)
     }
 
-    /// ln Σ exp(x) over `axes`, stable for large inputs; d/dx = softmax over those axes.
-    #[track_caller]
-    pub fn log_sum_exp(&self, axes: impl Axes, keepdim: bool) -> Var<T> {
-        let axes = axes.resolve_all("log_sum_exp", self.rank());
-        let value = self.value.log_sum_exp(&axes[..], keepdim);
-        Var::record(&[self], value, || Op::LogSumExp { axes, keepdim })
-    }
-
     /// exp(x) / Σ exp(x) along `axis`, stable for large inputs.
     #[track_caller]
     pub fn softmax(&self, axis: impl Axis) -> Var<T> {
         let axis = axis.resolve("softmax", self.rank());
-        Var::record(&[self], self.value.softmax(axis), || Op::Softmax { axis })
+        Var::record(&[self], self.value.softmax(axis), || Op::Softmax {
+            axis,
+            log: false,
+        })
     }
 
     /// x − ln Σ exp(x) along `axis`, stable for large inputs.
     #[track_caller]
     pub fn log_softmax(&self, axis: impl Axis) -> Var<T> {
         let axis = axis.resolve("log_softmax", self.rank());
-        Var::record(&[self], self.value.log_softmax(axis), || Op::LogSoftmax {
+        Var::record(&[self], self.value.log_softmax(axis), || Op::Softmax {
             axis,
+            log: true,
         })
     }
 }

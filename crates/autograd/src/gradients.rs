@@ -1,0 +1,204 @@
+//! `Gradients`: what a backward pass returns, indexed by var and by parameter.
+//!
+//! It holds plain tensors and the id of the tape it came from, never the tape itself: a
+//! `Gradients` is `Send`, and keeping it (to log, accumulate or step an optimizer) keeps no tape,
+//! node or parameter storage alive.
+
+use std::fmt;
+use std::ops::Index;
+
+use shendu_tensor::{Element, Tensor};
+
+use crate::error::fail;
+use crate::param::ParamId;
+use crate::tape::{IdMap, NodeId};
+use crate::var::Var;
+
+/// Gradients of one output with respect to the leaves of its tape (and the vars marked with
+/// [`Var::retain_grad`]): indexed by var (`grads[&x]`) while the tape lives, and by parameter id
+/// (`grads[id]`, [`Gradients::param`]) for the leaves made by [`Tape::param`](crate::Tape::param).
+///
+/// Iterating visits the parameters' gradients, in the order the parameters entered the tape
+/// (the order of the forward pass, the same in every run).
+///
+/// ```
+/// use shendu_autograd::{ParamId, Tape};
+/// use shendu_tensor::Tensor;
+///
+/// let (a, b) = (ParamId::new(), ParamId::new());
+/// let (wa, wb) = (Tensor::from_vec(vec![2.0f32], [1]), Tensor::from_vec(vec![5.0], [1]));
+/// let tape = Tape::new();
+/// let y = (&tape.param(a, &wa) * &tape.param(b, &wb)).sum_all();
+/// let grads = y.backward();
+/// drop(tape);                                  // the gradients outlive the tape
+/// let by_param: Vec<(ParamId, Vec<f32>)> = grads.iter().map(|(id, g)| (id, g.to_vec())).collect();
+/// assert_eq!(by_param, vec![(a, vec![5.0]), (b, vec![2.0])]);
+/// ```
+pub struct Gradients<T: Element = f32> {
+    /// The id of the differentiated tape, so that vars of other tapes find nothing.
+    tape: u64,
+    /// The gradients of vars that are not parameters, by node.
+    by_node: IdMap<NodeId, Tensor<T>>,
+    /// The parameters' gradients with their leaf's node, in node order.
+    params: Vec<(ParamId, NodeId, Tensor<T>)>,
+    /// The position of each parameter in `params`.
+    param_index: IdMap<ParamId, usize>,
+}
+
+impl<T: Element> Gradients<T> {
+    /// Gradients of the tape `tape`: `by_node` for its vars, `params` for its parameters in node
+    /// order.
+    pub(crate) fn new(
+        tape: u64,
+        by_node: IdMap<NodeId, Tensor<T>>,
+        params: Vec<(ParamId, NodeId, Tensor<T>)>,
+    ) -> Self {
+        debug_assert!(params.windows(2).all(|w| w[0].1 < w[1].1));
+        let param_index = params
+            .iter()
+            .enumerate()
+            .map(|(k, (id, _, _))| (*id, k))
+            .collect();
+        Gradients {
+            tape,
+            by_node,
+            params,
+            param_index,
+        }
+    }
+
+    /// The gradient for `var`, if it is a leaf (a parameter's too) or a retained var of the
+    /// differentiated tape.
+    pub fn get(&self, var: &Var<T>) -> Option<&Tensor<T>> {
+        if var.tape.id != self.tape {
+            return None;
+        }
+        let node = var.node?;
+        if let Some(g) = self.by_node.get(&node) {
+            return Some(g);
+        }
+        let k = self.params.binary_search_by_key(&node, |p| p.1).ok()?;
+        Some(&self.params[k].2)
+    }
+
+    /// The gradient for the parameter `id`, if it entered the differentiated tape.
+    pub fn param(&self, id: ParamId) -> Option<&Tensor<T>> {
+        self.param_index.get(&id).map(|&k| &self.params[k].2)
+    }
+
+    /// The parameters' gradients, in the order the parameters entered the tape.
+    pub fn iter(&self) -> Iter<'_, T> {
+        fn entry<T: Element>(p: &(ParamId, NodeId, Tensor<T>)) -> (ParamId, &Tensor<T>) {
+            (p.0, &p.2)
+        }
+        Iter(self.params.iter().map(entry))
+    }
+
+    /// The parameters' gradients, mutable (to scale or clip them in place), in the order the
+    /// parameters entered the tape.
+    pub fn iter_mut(&mut self) -> impl ExactSizeIterator<Item = (ParamId, &mut Tensor<T>)> + '_ {
+        self.params.iter_mut().map(|(id, _, g)| (*id, g))
+    }
+
+    /// Number of gradients held: one per leaf (parameters included) and per retained var.
+    pub fn len(&self) -> usize {
+        self.by_node.len() + self.params.len()
+    }
+
+    /// Whether no gradient is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The iterator of [`Gradients::iter`]: each parameter's id and gradient.
+pub struct Iter<'a, T: Element>(ParamEntries<'a, T>);
+
+type ParamEntries<'a, T> = std::iter::Map<
+    std::slice::Iter<'a, (ParamId, NodeId, Tensor<T>)>,
+    fn(&'a (ParamId, NodeId, Tensor<T>)) -> (ParamId, &'a Tensor<T>),
+>;
+
+impl<'a, T: Element> Iterator for Iter<'a, T> {
+    type Item = (ParamId, &'a Tensor<T>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl<T: Element> ExactSizeIterator for Iter<'_, T> {}
+
+impl<'a, T: Element> IntoIterator for &'a Gradients<T> {
+    type Item = (ParamId, &'a Tensor<T>);
+    type IntoIter = Iter<'a, T>;
+
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T: Element> Index<&Var<T>> for Gradients<T> {
+    type Output = Tensor<T>;
+
+    #[track_caller]
+    fn index(&self, var: &Var<T>) -> &Tensor<T> {
+        // A `match`, not a closure: `fail` must see this function's caller.
+        match self.get(var) {
+            Some(g) => g,
+            None => {
+                let why = if var.tape.id != self.tape {
+                    "it belongs to another tape than the differentiated output"
+                } else {
+                    "it is a constant, or an intermediate var without retain_grad()"
+                };
+                fail(
+                    "gradients",
+                    format!("no gradient for this var of shape {:?}: {why}", var.shape()),
+                )
+            }
+        }
+    }
+}
+
+impl<T: Element> Index<ParamId> for Gradients<T> {
+    type Output = Tensor<T>;
+
+    #[track_caller]
+    fn index(&self, id: ParamId) -> &Tensor<T> {
+        match self.param(id) {
+            Some(g) => g,
+            None => fail(
+                "gradients",
+                format!("no gradient for {id}: it did not enter the differentiated tape"),
+            ),
+        }
+    }
+}
+
+impl<T: Element> fmt::Debug for Gradients<T> {
+    /// The shapes of the parameters' gradients, and how many vars have one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shapes: Vec<(ParamId, &[usize])> = self.iter().map(|(id, g)| (id, g.shape())).collect();
+        f.debug_struct("Gradients")
+            .field("params", &shapes)
+            .field("vars", &self.by_node.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Gradients;
+
+    #[test]
+    fn gradients_can_move_to_another_thread() {
+        fn assert_send<S: Send>() {}
+        assert_send::<Gradients<f32>>();
+        assert_send::<Gradients<f64>>();
+    }
+}

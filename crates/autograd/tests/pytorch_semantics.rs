@@ -1,0 +1,110 @@
+//! Gradients at the edges, NaN, zero bases and kinks, against the values PyTorch gives (its
+//! `derivatives.yaml` rules, worked out by hand below), where an op's doc says it follows them.
+
+mod common;
+
+use shendu_autograd::{Tape, Var};
+use shendu_tensor::Tensor;
+
+fn t(data: &[f64], shape: &[usize]) -> Tensor<f64> {
+    Tensor::from_vec(data.to_vec(), shape)
+}
+
+/// `a` and `b` compare equal, NaN equal to NaN.
+#[track_caller]
+fn assert_same(a: &[f64], b: &[f64]) {
+    let same = a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()));
+    assert!(same, "got {a:?}, expected {b:?}");
+}
+
+#[test]
+fn pow_at_a_zero_base_has_the_gradients_of_pytorch() {
+    // a^b at a = 0: d/db is 0 where b ≥ 0 (PyTorch masks a·ln a's 0·(−∞)); d/da is 0 where
+    // b = 0 (x⁰ is constant) and b·a^(b−1) elsewhere: 2·0 = 0 at b = 2, 1 at b = 1.
+    let tape = Tape::new();
+    tape.detect_anomaly(true); // ordinary code must not trip it
+    let a = tape.var(t(&[0.0, 0.0, 0.0, 2.0], &[4]));
+    let b = tape.var(t(&[2.0, 0.0, 1.0, 0.0], &[4]));
+    let grads = a.pow(&b).sum_all().backward();
+    assert_same(&grads[&a].to_vec(), &[0.0, 0.0, 1.0, 0.0]);
+    assert_same(&grads[&b].to_vec(), &[0.0, 0.0, 0.0, 2f64.ln()]);
+}
+
+#[test]
+fn powf_zero_and_the_second_derivative_of_powf_one_at_zero_are_zero() {
+    let tape = Tape::new();
+    tape.detect_anomaly(true);
+    let x = tape.var(t(&[0.0, 3.0], &[2]));
+    // d/dx x⁰ = 0, even at 0.
+    assert_same(&x.powf(0.0).sum_all().backward()[&x].to_vec(), &[0.0, 0.0]);
+    // d²/dx² x¹ = 0, even at 0 (the first derivative is 1·x⁰).
+    let y = x.powf(1.0).sum_all();
+    assert_same(&y.hvp(&x, &t(&[1.0, 1.0], &[2])).to_vec(), &[0.0, 0.0]);
+}
+
+#[test]
+fn relu_passes_the_gradient_of_a_nan() {
+    // PyTorch: threshold_backward(grad, result, 0) keeps grad unless result ≤ 0.
+    let tape = Tape::new();
+    let x = tape.var(t(&[f64::NAN, -1.0, 0.0, 2.0], &[4]));
+    let grads = x.relu().sum_all().backward();
+    assert_same(&grads[&x].to_vec(), &[1.0, 0.0, 0.0, 1.0]);
+}
+
+#[test]
+fn abs_of_a_nan_has_gradient_zero() {
+    // PyTorch: grad · sgn(x), and sgn(NaN) = 0.
+    let tape = Tape::new();
+    let x = tape.var(t(&[f64::NAN, -2.0, 0.0, 3.0], &[4]));
+    let grads = x.abs().sum_all().backward();
+    assert_same(&grads[&x].to_vec(), &[0.0, -1.0, 0.0, 1.0]);
+}
+
+#[test]
+fn maximum_and_minimum_with_a_nan_give_both_sides_the_gradient() {
+    // PyTorch: where(a == b, g/2, g), zeroed where the side loses; NaN loses nowhere.
+    let tape = Tape::new();
+    let a = tape.var(t(&[f64::NAN, 1.0, 2.0, 3.0], &[4]));
+    let b = tape.var(t(&[1.0, f64::NAN, 2.0, 1.0], &[4]));
+    let g = t(&[1.0, 10.0, 100.0, 1000.0], &[4]);
+    let grads = a.maximum(&b).backward_with(&g);
+    assert_same(&grads[&a].to_vec(), &[1.0, 10.0, 50.0, 1000.0]);
+    assert_same(&grads[&b].to_vec(), &[1.0, 10.0, 50.0, 0.0]);
+    let grads = a.minimum(&b).backward_with(&g);
+    assert_same(&grads[&a].to_vec(), &[1.0, 10.0, 50.0, 0.0]);
+    assert_same(&grads[&b].to_vec(), &[1.0, 10.0, 50.0, 1000.0]);
+}
+
+#[test]
+fn clamp_and_leaky_relu_at_a_nan() {
+    // PyTorch: clamp passes the gradient where lo ≤ x ≤ hi (false at NaN); leaky_relu uses
+    // slope where x > 0 is false (NaN included).
+    let tape = Tape::new();
+    let x = tape.var(t(&[f64::NAN, -1.0, 0.5], &[3]));
+    let grads = x.clamp(0.0, 1.0).sum_all().backward();
+    assert_same(&grads[&x].to_vec(), &[0.0, 0.0, 1.0]);
+    let grads = x.leaky_relu(0.1).sum_all().backward();
+    assert_same(&grads[&x].to_vec(), &[0.1, 0.1, 1.0]);
+}
+
+#[test]
+fn a_softmax_row_with_an_infinity_is_nan_as_in_pytorch() {
+    // PyTorch subtracts the row maximum unconditionally: inf − inf = NaN spreads over the row.
+    let tape = Tape::<f64>::new();
+    let x = tape.var(t(&[f64::INFINITY, 1.0, 2.0, 0.0, 1.0, 2.0], &[2, 3]));
+    let p = x.softmax(-1).to_vec();
+    assert!(p[..3].iter().all(|v| v.is_nan()), "{p:?}");
+    assert!(p[3..].iter().all(|v| v.is_finite()), "{p:?}");
+}
+
+#[test]
+fn var_log_is_ln() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(t(&[0.5, 2.0], &[2]));
+    assert_same(&x.log().to_vec(), &x.ln().to_vec());
+    assert_same(&x.log().sum_all().backward()[&x].to_vec(), &[2.0, 0.5]);
+    let _: Var<f64> = x.log();
+}
