@@ -290,6 +290,31 @@ impl<T: Element> Tensor<T> {
         self.with_layout(self.layout.narrow(axis, start, len))
     }
 
+    /// The slice at `index` along `axis`, that axis removed (a view): PyTorch's `select`,
+    /// `x[.., index, ..]`.
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let t = Tensor::<f32>::arange(6).reshape([2, 3]);
+    /// assert_eq!(t.select(0, 1).to_vec(), vec![3.0, 4.0, 5.0]);
+    /// assert_eq!(t.select(-1, 0).to_vec(), vec![0.0, 3.0]);
+    /// ```
+    #[track_caller]
+    pub fn select(&self, axis: impl Axis, index: usize) -> Tensor<T> {
+        let axis = axis.resolve("select", self.rank());
+        let size = self.shape()[axis];
+        if index >= size {
+            fail(
+                "select",
+                format!(
+                    "index {index} is out of range for axis {axis} of size {size} in shape {}",
+                    fmt_shape(self.shape())
+                ),
+            );
+        }
+        self.narrow(axis, index, 1).squeeze(axis)
+    }
+
     /// Converts every element to another element type.
     pub fn cast<U: Element>(&self) -> Tensor<U> {
         let data = self

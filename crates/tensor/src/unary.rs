@@ -68,6 +68,11 @@ impl<T: Element> Tensor<T> {
         self.map(|x| x.ln())
     }
 
+    /// The natural logarithm, as [`Tensor::ln`]: the name PyTorch and NumPy use.
+    pub fn log(&self) -> Tensor<T> {
+        self.ln()
+    }
+
     /// √x.
     pub fn sqrt(&self) -> Tensor<T> {
         self.map(|x| x.sqrt())

@@ -371,6 +371,42 @@ fn gelu_at_known_points() {
 }
 
 #[test]
+fn erf_at_known_points() {
+    // erf(x) = 2/√π ∫₀ˣ e^(−t²) dt: values from its series, to 16 digits.
+    let x = t64(
+        &[0.0, 0.5, 1.0, -2.0, 3.5, f64::INFINITY, f64::NEG_INFINITY],
+        &[7],
+    );
+    let expected = [
+        0.0,
+        0.520_499_877_813_046_5,
+        0.842_700_792_949_714_9,
+        -0.995_322_265_018_952_7,
+        0.999_999_256_901_627_7,
+        1.0,
+        -1.0,
+    ];
+    for (got, want) in x.erf().to_vec().iter().zip(expected) {
+        assert!(
+            (got - want).abs() <= 2.0 * f64::EPSILON * want.abs(),
+            "{got} vs {want}"
+        );
+    }
+    assert!(t64(&[f64::NAN], &[1]).erf().to_vec()[0].is_nan());
+    let small = t32(&[0.5, -1.0], &[2]).erf().to_vec();
+    assert!((small[0] - 0.520_499_9).abs() < 1e-7 && (small[1] + 0.842_700_8).abs() < 1e-7);
+}
+
+#[test]
+fn log_is_ln() {
+    let x = t64(&[0.5, 1.0, 10.0, 0.0, -1.0], &[5]);
+    let (log, ln) = (x.log().to_vec(), x.ln().to_vec());
+    assert_eq!(log[..4], ln[..4]);
+    assert_eq!(log[3], f64::NEG_INFINITY);
+    assert!(log[4].is_nan() && ln[4].is_nan());
+}
+
+#[test]
 fn clamp_limits_and_keeps_nan() {
     let c = t32(&[-2.0, 0.5, 2.0, NAN, -INF, INF], &[6])
         .clamp(-1.0, 1.0)

@@ -4,9 +4,14 @@
 //! scalar function.
 //!
 //! Each op family is one enum, and the op and its reference are two `match`es without a `_` arm,
-//! so adding a variant without a reference does not compile.
+//! so adding a variant without a reference does not compile; and the enums are the op lists: a
+//! scan of `src/unary.rs` and `src/binary.rs` checks that every public elementwise method of
+//! `Tensor` is a variant (or is listed as tested elsewhere), so a new op without a value test
+//! fails.
 
 mod common;
+#[path = "../../../tests/source_scan/mod.rs"]
+mod source_scan;
 
 use common::*;
 use proptest::prelude::*;
@@ -230,6 +235,8 @@ enum Unary {
     Clamp,
     Sign,
     Powf,
+    Erf,
+    Log,
     OpNeg,
     AddScalar,
     SubScalar,
@@ -238,7 +245,7 @@ enum Unary {
     Contiguous,
 }
 
-const UNARY: [Unary; 24] = [
+const UNARY: [Unary; 26] = [
     Unary::Neg,
     Unary::Abs,
     Unary::Exp,
@@ -257,6 +264,8 @@ const UNARY: [Unary; 24] = [
     Unary::Clamp,
     Unary::Sign,
     Unary::Powf,
+    Unary::Erf,
+    Unary::Log,
     Unary::OpNeg,
     Unary::AddScalar,
     Unary::SubScalar,
@@ -287,6 +296,8 @@ impl Unary {
             Unary::Clamp => t.clamp(c(-1.5), c(2.0)),
             Unary::Sign => t.sign(),
             Unary::Powf => t.powf(c(3.0)),
+            Unary::Erf => t.erf(),
+            Unary::Log => t.log(),
             Unary::OpNeg => -t,
             Unary::AddScalar => t + c(2.5),
             Unary::SubScalar => t - c(2.5),
@@ -303,7 +314,9 @@ impl Unary {
             Unary::Neg | Unary::OpNeg => -x,
             Unary::Abs => x.abs(),
             Unary::Exp => x.exp(),
-            Unary::Ln => x.ln(),
+            Unary::Ln | Unary::Log => x.ln(),
+            // Pinned to known values in elementwise.rs.
+            Unary::Erf => shendu_tensor::Element::erf(x),
             Unary::Sqrt => x.sqrt(),
             Unary::Square => x * x,
             Unary::Recip => T::one() / x,
@@ -438,4 +451,64 @@ proptest! {
         let (g, gm) = (t32.gelu().item() as f64, Tensor::scalar(-x as f32).gelu().item() as f64);
         prop_assert!((g - gm - x32).abs() <= 1e-6 * (1.0 + x32.abs()));
     }
+}
+
+// ----------------------------------------------------------------------------------------------
+// The lists are the ops
+// ----------------------------------------------------------------------------------------------
+
+/// Public elementwise methods of `Tensor` whose values are tested elsewhere, not by the enums.
+const TESTED_ELSEWHERE: &[&str] = &[
+    // The building blocks every op above goes through, with user functions in elementwise.rs.
+    "map",
+    "zip_with",
+    // Its own property test above.
+    "where_cond",
+    // A tolerance test folding to one bool, in elementwise.rs.
+    "allclose",
+];
+
+/// `LeakyRelu` → `leaky_relu`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+#[test]
+fn every_public_elementwise_method_has_a_value_test() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut methods = source_scan::methods_in_file(&src.join("unary.rs"), "Tensor");
+    methods.extend(source_scan::methods_in_file(
+        &src.join("binary.rs"),
+        "Tensor",
+    ));
+    assert!(
+        methods.contains("exp") && methods.contains("add"),
+        "{methods:?}"
+    );
+    let listed: Vec<String> = UNARY
+        .iter()
+        .map(|op| snake_case(&format!("{op:?}")))
+        .chain(BINARY.iter().map(|op| snake_case(&format!("{op:?}"))))
+        .collect();
+    let untested: Vec<&String> = methods
+        .iter()
+        .filter(|m| !listed.contains(m) && !TESTED_ELSEWHERE.contains(&m.as_str()))
+        .collect();
+    assert!(
+        untested.is_empty(),
+        "public elementwise methods of Tensor without a value test: {untested:?}; add a variant \
+         to the Unary or Binary enum of this file (or to TESTED_ELSEWHERE, naming the test)"
+    );
+    let stale: Vec<&&str> = TESTED_ELSEWHERE
+        .iter()
+        .filter(|m| !methods.contains(**m))
+        .collect();
+    assert!(stale.is_empty(), "not public methods of Tensor: {stale:?}");
 }
