@@ -464,7 +464,7 @@ const TESTED_ELSEWHERE: &[&str] = &[
     "zip_with",
     // Its own property test above.
     "where_cond",
-    // A tolerance test folding to one bool, in elementwise.rs.
+    // A tolerance test folding to one bool, in indexing.rs.
     "allclose",
 ];
 
