@@ -30,7 +30,7 @@ use proptest::sample::Index;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 use shendu::autograd::strategies::{self as st, View};
 use shendu::autograd::{gradcheck, gradgradcheck, CustomOp, GradcheckError, OpKind, Var};
-use shendu::tensor::{broadcast_shapes, Tensor};
+use shendu::tensor::{broadcast_shapes, Correction, Tensor};
 
 /// Largest rank and dimension of the drawn inputs: small, since a check costs two evaluations
 /// per input element.
@@ -406,14 +406,16 @@ fn case(kind: OpKind) -> Case {
                 let count: usize = axes.iter().map(|&a| t[0].shape()[a]).product();
                 (t, (axes, correction.min(count - 1), keepdim))
             }),
-            |x, (axes, correction, keepdim)| x[0].var(axes.clone(), *correction, *keepdim),
+            |x, (axes, correction, keepdim)| {
+                x[0].var(axes.clone(), Correction(*correction), *keepdim)
+            },
         ),
         K::VarAll => case_of(
             one_with(real(), 0..=1usize).prop_map(|(t, c)| {
                 let c = c.min(t[0].numel() - 1);
                 (t, c)
             }),
-            |x, &correction| x[0].var_all(correction),
+            |x, &correction| x[0].var_all(Correction(correction)),
         ),
         K::LogSumExp => case_of(with_axes(real()), |x, (axes, keepdim)| {
             x[0].log_sum_exp(axes.clone(), *keepdim)

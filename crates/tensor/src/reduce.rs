@@ -32,6 +32,19 @@ fn min_nan<T: Element>(a: T, b: T) -> T {
     }
 }
 
+/// What a variance divides by: the count of the reduced elements minus this many degrees of
+/// freedom. PyTorch's `correction=` keyword, as a type so that a call reads unambiguously:
+/// `x.var(0, Correction::UNBIASED, false)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Correction(pub usize);
+
+impl Correction {
+    /// Bessel's correction, N − 1: the unbiased sample variance (PyTorch's default).
+    pub const UNBIASED: Correction = Correction(1);
+    /// No correction, N: the population variance (NumPy's default).
+    pub const POPULATION: Correction = Correction(0);
+}
+
 impl<T: Element> Tensor<T> {
     /// Folds `axes` with `f` from `init`; the shared body of every reduction.
     #[track_caller]
@@ -148,17 +161,18 @@ impl<T: Element> Tensor<T> {
         self.fold_axes(&self.all_axes(), false, T::infinity(), min_nan)
     }
 
-    /// Variance over `axes`: Σ(x − mean)² / (N − correction). `correction = 1` is the unbiased
-    /// estimate (PyTorch's default), `0` the population variance (NumPy's).
+    /// Variance over `axes`: Σ(x − mean)² / (N − correction), N the number of reduced elements.
+    /// [`Correction::UNBIASED`] is the unbiased estimate (PyTorch's default),
+    /// [`Correction::POPULATION`] the population variance (NumPy's).
     ///
     /// ```
-    /// # use shendu_tensor::Tensor;
+    /// # use shendu_tensor::{Correction, Tensor};
     /// let t = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], [4]);
-    /// assert_eq!(t.var(0, 1, false).item(), 5.0 / 3.0);
-    /// assert_eq!(t.var_all(0).item(), 1.25);
+    /// assert_eq!(t.var(0, Correction::UNBIASED, false).item(), 5.0 / 3.0);
+    /// assert_eq!(t.var_all(Correction::POPULATION).item(), 1.25);
     /// ```
     #[track_caller]
-    pub fn var(&self, axes: impl Axes, correction: usize, keepdim: bool) -> Tensor<T> {
+    pub fn var(&self, axes: impl Axes, correction: Correction, keepdim: bool) -> Tensor<T> {
         let axes = axes.resolve_all("var", self.rank());
         let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
         let deviations = self.sub(
@@ -168,7 +182,7 @@ impl<T: Element> Tensor<T> {
         );
         // PyTorch's rule: a correction at or above the count divides by zero (inf or NaN),
         // never by a negative number.
-        let divisor = T::from_usize(count.saturating_sub(correction)).unwrap();
+        let divisor = T::from_usize(count.saturating_sub(correction.0)).unwrap();
         deviations
             .square()
             .fold_axes(&axes, keepdim, T::zero(), add)
@@ -176,7 +190,7 @@ impl<T: Element> Tensor<T> {
     }
 
     /// Variance of all elements (see [`Tensor::var`]), as a rank-0 tensor.
-    pub fn var_all(&self, correction: usize) -> Tensor<T> {
+    pub fn var_all(&self, correction: Correction) -> Tensor<T> {
         self.var((0..self.rank()).collect::<Vec<usize>>(), correction, false)
     }
 

@@ -8,7 +8,7 @@ mod common;
 use std::error::Error;
 
 use common::rng;
-use shendu_tensor::{Element, Tensor};
+use shendu_tensor::{Correction, Element, Tensor};
 
 type Result<T = ()> = std::result::Result<T, Box<dyn Error>>;
 
@@ -53,7 +53,7 @@ fn whole_tensor_reductions_do_not_depend_on_the_thread_count() -> Result {
     let x = big_f32();
     assert_same_bits("sum_all", &on_pools(|| x.sum_all())?);
     assert_same_bits("mean_all", &on_pools(|| x.mean_all())?);
-    assert_same_bits("var_all", &on_pools(|| x.var_all(1))?);
+    assert_same_bits("var_all", &on_pools(|| x.var_all(Correction(1)))?);
     assert_same_bits("max_all", &on_pools(|| x.max_all())?);
     let x64: Tensor<f64> = Tensor::rand_normal([1 << 21], 0.0, 1.0, &mut rng(12));
     assert_same_bits("sum_all f64", &on_pools(|| x64.sum_all())?);
@@ -76,7 +76,7 @@ fn axis_reductions_do_not_depend_on_the_thread_count() -> Result {
     assert_same_bits("sum(0)", &on_pools(|| x.sum(0, false))?);
     assert_same_bits("sum(-1)", &on_pools(|| x.sum(-1, false))?);
     assert_same_bits("mean(0)", &on_pools(|| x.mean(0, true))?);
-    assert_same_bits("var(-1)", &on_pools(|| x.var(-1, 1, false))?);
+    assert_same_bits("var(-1)", &on_pools(|| x.var(-1, Correction(1), false))?);
     assert_same_bits("max(0)", &on_pools(|| x.max(0, false))?);
     assert_same_bits("log_sum_exp(-1)", &on_pools(|| x.log_sum_exp(-1, false))?);
     // Few long rows (each output folds 2^18 elements) and a transposed layout.

@@ -6,7 +6,7 @@ mod common;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use proptest::prelude::*;
-use shendu_tensor::Tensor;
+use shendu_tensor::{Correction, Tensor};
 
 fn m23() -> Tensor<f32> {
     Tensor::zeros([2, 3])
@@ -278,7 +278,7 @@ fn messages_name_the_callers_line() {
         (panic_message(|| a.item()), line!()),
         (panic_message(|| a.permute(&[1, 1])), line!()),
         (panic_message(|| a.softmax(-3)), line!()),
-        (panic_message(|| a.var(4, 1, false)), line!()),
+        (panic_message(|| a.var(4, Correction(1), false)), line!()),
         (panic_message(|| a.clone().add_(&b)), line!()),
         (panic_message(|| a.broadcast_to([3])), line!()),
         (panic_message(|| Tensor::concat(&[&a, &b], 0)), line!()),

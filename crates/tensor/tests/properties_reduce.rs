@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use shendu_tensor::{Element, Tensor};
+use shendu_tensor::{Correction, Element, Tensor};
 
 /// A view and a set of its axes, each written from the front or the back at random, in random
 /// order.
@@ -89,8 +89,8 @@ impl Reduction {
                 Reduction::Mean => t.mean(axis, keepdim),
                 Reduction::Max => t.max(axis, keepdim),
                 Reduction::Min => t.min(axis, keepdim),
-                Reduction::Var0 => t.var(axis, 0, keepdim),
-                Reduction::Var1 => t.var(axis, 1, keepdim),
+                Reduction::Var0 => t.var(axis, Correction(0), keepdim),
+                Reduction::Var1 => t.var(axis, Correction(1), keepdim),
                 Reduction::LogSumExp => t.log_sum_exp(axis, keepdim),
             };
         }
@@ -99,8 +99,8 @@ impl Reduction {
             Reduction::Mean => t.mean(list, keepdim),
             Reduction::Max => t.max(list, keepdim),
             Reduction::Min => t.min(list, keepdim),
-            Reduction::Var0 => t.var(list, 0, keepdim),
-            Reduction::Var1 => t.var(list, 1, keepdim),
+            Reduction::Var0 => t.var(list, Correction(0), keepdim),
+            Reduction::Var1 => t.var(list, Correction(1), keepdim),
             Reduction::LogSumExp => t.log_sum_exp(list, keepdim),
         }
     }
@@ -297,7 +297,7 @@ proptest! {
             let m = sum / n as f64;
             let ss: f64 = x.iter().map(|v| (v - m) * (v - m)).sum();
             let sq: f64 = x.iter().map(|v| v * v).sum();
-            let var = t.var_all(1).item();
+            let var = t.var_all(Correction(1)).item();
             prop_assert!((var - ss / (n - 1) as f64).abs() <= 1e-13 * (sq / (n - 1) as f64 + 1e-300));
         }
     }

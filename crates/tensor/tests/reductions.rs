@@ -6,7 +6,7 @@
 mod common;
 
 use common::assert_near;
-use shendu_tensor::Tensor;
+use shendu_tensor::{Correction, Tensor};
 use std::f64::consts::LN_2;
 
 fn v() -> Tensor<f64> {
@@ -179,30 +179,33 @@ fn argmax_of_a_transposed_view() {
 #[test]
 fn var_unbiased_and_population() {
     let t = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], [4]);
-    assert_eq!(t.var(0, 1, false).item(), 5.0 / 3.0);
-    assert_eq!(t.var(0, 0, false).item(), 1.25);
-    assert_eq!(t.var_all(0).item(), 1.25);
+    assert_eq!(t.var(0, Correction(1), false).item(), 5.0 / 3.0);
+    assert_eq!(t.var(0, Correction(0), false).item(), 1.25);
+    assert_eq!(t.var_all(Correction(0)).item(), 1.25);
     // [[1, 2], [3, 6]]: columns have means 2 and 4, population variances 1 and 4.
     let m = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 6.0], [2, 2]);
-    assert_eq!(m.var(0, 0, false).to_vec(), vec![1.0, 4.0]);
-    let kept = m.var(-1, 1, true);
+    assert_eq!(m.var(0, Correction(0), false).to_vec(), vec![1.0, 4.0]);
+    let kept = m.var(-1, Correction(1), true);
     assert_eq!(kept.shape(), &[2, 1]);
     assert_eq!(kept.to_vec(), vec![0.5, 4.5]);
     // Both axes: mean 3, squared deviations 4 + 1 + 0 + 9 = 14.
-    assert_eq!(m.var([0, 1], 1, false).item(), 14.0 / 3.0);
-    assert_eq!(m.var_all(1).item(), 14.0 / 3.0);
+    assert_eq!(m.var([0, 1], Correction(1), false).item(), 14.0 / 3.0);
+    assert_eq!(m.var_all(Correction(1)).item(), 14.0 / 3.0);
     // A constant whose mean is exact has zero variance, exactly.
-    assert_eq!(Tensor::full([1000], 3.0f32).var_all(1).item(), 0.0);
+    assert_eq!(
+        Tensor::full([1000], 3.0f32).var_all(Correction(1)).item(),
+        0.0
+    );
     // Two passes (mean first, then squared deviations) keep the digits that E[x²] − E[x]²
     // would cancel away: in f32, 1e4² is 1e8, whose unit in the last place is 8.
     let shifted = Tensor::from_vec(vec![10_001.0f32, 10_002.0, 10_003.0, 10_004.0], [4]);
-    assert_eq!(shifted.var(0, 1, false).item(), 5.0 / 3.0);
+    assert_eq!(shifted.var(0, Correction(1), false).item(), 5.0 / 3.0);
 }
 
 #[test]
 fn var_of_a_single_sample_with_correction_is_nan() {
     assert!(Tensor::from_vec(vec![3.0f32], [1])
-        .var(0, 1, false)
+        .var(0, Correction(1), false)
         .item()
         .is_nan());
 }
@@ -213,14 +216,16 @@ fn var_with_correction_at_least_the_count_is_never_negative() {
     // freedom; NumPy gives +inf and PyTorch clamps the divisor at 0, and neither reports a
     // negative variance.
     let v = Tensor::from_vec(vec![5.0f64, 6.0], [2])
-        .var(0, 3, false)
+        .var(0, Correction(3), false)
         .item();
     assert!(
         v.is_nan() || v == f64::INFINITY,
         "var([5, 6], correction 3) = {v}"
     );
     // An empty axis with correction 1: there is no sample at all.
-    let v = Tensor::<f64>::zeros([0]).var(0, 1, false).item();
+    let v = Tensor::<f64>::zeros([0])
+        .var(0, Correction(1), false)
+        .item();
     assert!(v.is_nan(), "var([], correction 1) = {v}");
 }
 

@@ -6,7 +6,7 @@
 //! gradient evenly between tied extremes (and a NaN extreme, which ties with nothing, gives NaN,
 //! as PyTorch's `amax` does); `mean` and `var` are composites of `sum`.
 
-use shendu_tensor::{Axes, Axis, Dims, Element, Tensor};
+use shendu_tensor::{Axes, Axis, Correction, Dims, Element, Tensor};
 use smallvec::smallvec;
 
 use crate::op::{InputGrads, Op, OpKind};
@@ -238,11 +238,11 @@ impl<T: Element> Var<T> {
 
     /// Variance over `axes`, Σ(x − mean)² / (N − correction) (see `Tensor::var`).
     #[track_caller]
-    pub fn var(&self, axes: impl Axes, correction: usize, keepdim: bool) -> Var<T> {
+    pub fn var(&self, axes: impl Axes, correction: Correction, keepdim: bool) -> Var<T> {
         let axes = axes.resolve_all("var", self.rank());
         let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
         let deviation = self - &self.mean(&axes[..], true);
-        let divisor = T::from_usize(count.saturating_sub(correction)).unwrap();
+        let divisor = T::from_usize(count.saturating_sub(correction.0)).unwrap();
         deviation
             .square()
             .sum(&axes[..], keepdim)
@@ -251,7 +251,7 @@ impl<T: Element> Var<T> {
 
     /// Variance of all elements, as a rank-0 var.
     #[track_caller]
-    pub fn var_all(&self, correction: usize) -> Var<T> {
+    pub fn var_all(&self, correction: Correction) -> Var<T> {
         self.var((0..self.rank()).collect::<Vec<usize>>(), correction, false)
     }
 
