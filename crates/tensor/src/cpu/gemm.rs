@@ -19,14 +19,17 @@
 //! innermost one reads contiguous memory in the two layouts such a step produces: rows of B
 //! (`x·W`, and every gradient product) and columns of B against rows of A (`x·Wᵀ`).
 
+use std::marker::PhantomData;
+
 use gemm::Parallelism;
 use rayon::prelude::*;
 
 use crate::element::Element;
 
 /// Products of fewer multiply-adds (m·n·k) than this, twice a 128³ product, run on the calling
-/// thread. A 128³ product takes about 40 µs on one core here; split in two it took anywhere from
-/// 24 to 57 µs, depending on how fast the host ran the second core and woke its thread.
+/// thread: below it, splitting a product in two gained nothing reliable over one thread, because
+/// waking the second thread costs as much as the half it takes over. The measurement is under
+/// "Dividing a product among threads" in `benches/README.md`.
 const PAR_MIN_MACS: usize = 1 << 22;
 
 /// Products of at most this many multiply-adds (m·n·k) use the plain loops of `small_gemm`:
@@ -87,10 +90,7 @@ pub(crate) fn gemm<T: Element>(
         return;
     }
     let cols = column_block(n);
-    let out = OutPtr {
-        ptr: out.as_mut_ptr(),
-        row_stride: n,
-    };
+    let out = OutPtr::new(out, n);
     // SAFETY (all three calls): `out` comes from a unique borrow of exactly m·n elements at row
     // stride n. The blocks of the last branch write disjoint columns j..j + width of every row.
     if !parallel || macs < PAR_MIN_MACS {
@@ -120,18 +120,30 @@ fn column_block(n: usize) -> usize {
 }
 
 /// Where a product's output goes: element (i, j) at `ptr + i·row_stride + j`. Shared by the
-/// blocks of a parallel product, which write disjoint columns.
+/// blocks of a parallel product, which write disjoint columns. It holds the unique borrow of the
+/// output slice for `'a`, so it cannot outlive the slice it points into.
 #[derive(Clone, Copy)]
-struct OutPtr<T> {
+struct OutPtr<'a, T> {
     ptr: *mut T,
     row_stride: usize,
+    _borrow: PhantomData<&'a mut [T]>,
 }
 
-// SAFETY: the blocks that share it write disjoint elements (see `gemm`).
-unsafe impl<T: Send> Send for OutPtr<T> {}
-unsafe impl<T: Send> Sync for OutPtr<T> {}
+// SAFETY: the blocks that share it write disjoint elements (see `gemm`), and the borrow it holds
+// keeps every other access to the slice out while they do.
+unsafe impl<T: Send> Send for OutPtr<'_, T> {}
+unsafe impl<T: Send> Sync for OutPtr<'_, T> {}
 
-impl<T> OutPtr<T> {
+impl<'a, T> OutPtr<'a, T> {
+    /// The output `out`, rows of `row_stride` elements.
+    fn new(out: &'a mut [T], row_stride: usize) -> Self {
+        OutPtr {
+            ptr: out.as_mut_ptr(),
+            row_stride,
+            _borrow: PhantomData,
+        }
+    }
+
     /// The output from column `j` on. A method, so that closures capture the whole `OutPtr`.
     fn at(self, j: usize) -> Self {
         OutPtr {
@@ -150,7 +162,7 @@ unsafe fn gemm_into<T: Element>(
     m: usize,
     n: usize,
     k: usize,
-    out: OutPtr<T>,
+    out: OutPtr<'_, T>,
     a: MatRef<T>,
     b: MatRef<T>,
     parallelism: Parallelism,
@@ -247,4 +259,136 @@ fn row_block<T: Element, const W: usize>(
         }
     }
     acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{column_block, gemm, MatRef, PAR_MIN_MACS};
+    use crate::element::Element;
+
+    /// Whole numbers in -4..=4 from a fixed formula: products and sums of a few hundred of them
+    /// are whole numbers far below 2^24, exact in f32 and f64 whatever the order of the additions,
+    /// so a blocked kernel must match the plain loop exactly.
+    fn small_ints(len: usize, seed: usize) -> Vec<f64> {
+        (0..len)
+            .map(|i| ((i * 7 + seed * 13 + i / 5) % 9) as f64 - 4.0)
+            .collect()
+    }
+
+    /// The `rows × cols` matrix stored at `offset` in `data` with the given strides, as a plain
+    /// row-major `Vec<f64>`.
+    fn dense(m: &MatRef<f64>, rows: usize, cols: usize) -> Vec<f64> {
+        let mut out = Vec::with_capacity(rows * cols);
+        for i in 0..rows {
+            for j in 0..cols {
+                out.push(m.data[m.offset + i * m.row_stride + j * m.col_stride]);
+            }
+        }
+        out
+    }
+
+    /// a · b by the textbook triple loop in f64.
+    fn triple_loop(m: usize, k: usize, n: usize, a: &[f64], b: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                for p in 0..k {
+                    out[i * n + j] += a[i * k + p] * b[p * n + j];
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs `gemm` with `parallel = true` inside a pool of two threads, in `T`, on operands given
+    /// as f64 storage, and compares with the triple loop exactly.
+    fn check<T: Element>(m: usize, k: usize, n: usize, a: MatRef<f64>, b: MatRef<f64>) {
+        let want = triple_loop(m, k, n, &dense(&a, m, k), &dense(&b, k, n));
+        let cast = |v: &[f64]| -> Vec<T> { v.iter().map(|&x| T::from_f64_lossy(x)).collect() };
+        let (a_data, b_data) = (cast(a.data), cast(b.data));
+        let a_t = MatRef {
+            data: &a_data,
+            offset: a.offset,
+            row_stride: a.row_stride,
+            col_stride: a.col_stride,
+        };
+        let b_t = MatRef {
+            data: &b_data,
+            offset: b.offset,
+            row_stride: b.row_stride,
+            col_stride: b.col_stride,
+        };
+        let mut out = vec![T::nan(); m * n];
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        pool.install(|| gemm(m, k, n, a_t, b_t, &mut out, true));
+        for (i, (&got, &w)) in out.iter().zip(&want).enumerate() {
+            assert_eq!(
+                got.to_f64_exact(),
+                w,
+                "{} {m}x{k}x{n}: element ({}, {})",
+                T::NAME,
+                i / n,
+                i % n
+            );
+        }
+    }
+
+    /// A row-major `rows × cols` matrix at `offset` in a buffer with a little room around it.
+    fn row_major(data: &[f64], offset: usize, cols: usize) -> MatRef<'_, f64> {
+        MatRef {
+            data,
+            offset,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    #[test]
+    fn whole_width_parallel_branch_matches_the_triple_loop() {
+        // n ≤ 64: one column block as wide as the output, left to the crate's own division.
+        let (m, k, n) = (256, 384, 48);
+        assert!(column_block(n) >= n && m * n * k >= PAR_MIN_MACS);
+        let (a, b) = (small_ints(m * k + 3, 1), small_ints(k * n + 5, 2));
+        check::<f32>(m, k, n, row_major(&a, 3, k), row_major(&b, 5, n));
+        check::<f64>(m, k, n, row_major(&a, 3, k), row_major(&b, 5, n));
+    }
+
+    #[test]
+    fn column_block_branch_matches_the_triple_loop() {
+        // n = 200: blocks of 64 columns and a last one of 8.
+        let (m, k, n) = (160, 200, 200);
+        assert!(column_block(n) < n && n % column_block(n) != 0);
+        assert!(m * n * k >= PAR_MIN_MACS);
+        let (a, b) = (small_ints(m * k, 3), small_ints(k * n, 4));
+        check::<f32>(m, k, n, row_major(&a, 0, k), row_major(&b, 0, n));
+        check::<f64>(m, k, n, row_major(&a, 0, k), row_major(&b, 0, n));
+    }
+
+    #[test]
+    fn transposed_operands_in_both_parallel_branches() {
+        // a stored as its k × m transpose and b as its n × k transpose (x·Wᵀ), each at an offset.
+        for (m, k, n) in [(256, 384, 48), (160, 200, 200)] {
+            assert!(m * n * k >= PAR_MIN_MACS);
+            let (a, b) = (small_ints(m * k + 7, 5), small_ints(k * n + 2, 6));
+            let a_t = MatRef {
+                data: &a,
+                offset: 7,
+                row_stride: 1,
+                col_stride: m,
+            };
+            let b_t = MatRef {
+                data: &b,
+                offset: 2,
+                row_stride: 1,
+                col_stride: k,
+            };
+            check::<f32>(m, k, n, a_t, b_t);
+            check::<f64>(m, k, n, a_t, b_t);
+            // One transposed, one not.
+            check::<f32>(m, k, n, a_t, row_major(&small_ints(k * n, 8), 0, n));
+        }
+    }
 }
