@@ -12,7 +12,7 @@ use crate::check::{fail, fmt_shape};
 use crate::cpu::copy::{copy_strided, Combine};
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{contiguous_strides, dims, numel, Axis, Dims};
+use crate::shape::{checked_numel, contiguous_strides, dims, numel, Axis, Dims};
 use crate::storage::output_buffer;
 use crate::tensor::Tensor;
 
@@ -33,8 +33,8 @@ impl<T: Element> Tensor<T> {
         check_in_range("index_select", self.shape(), axis, indices);
         let mut shape = dims(self.shape());
         shape[axis] = indices.len();
+        let mut out = output_buffer(checked_numel::<T>("index_select", &shape));
         let strides = contiguous_strides(&shape);
-        let mut out = output_buffer(numel(&shape));
         if out.is_empty() {
             // No indices, or an empty axis: nothing to copy.
         } else if let Some(src) = self.as_slice() {
@@ -114,7 +114,7 @@ impl<T: Element> Tensor<T> {
         });
         let mut shape = dims(self.shape());
         shape.push(classes);
-        let mut out = output_buffer(numel(&shape));
+        let mut out = output_buffer(checked_numel::<T>("one_hot", &shape));
         out.fill(T::zero());
         for (row, &c) in idx.iter().enumerate() {
             out[row * classes + c] = T::one();

@@ -53,12 +53,36 @@ impl<T: Copy> MatRef<'_, T> {
         self.data[self.offset + i * self.row_stride + j * self.col_stride]
     }
 
-    /// Whether every element of a `rows × cols` matrix lies inside `data`.
+    /// Whether every element of a `rows × cols` matrix lies inside `data`. The last element's
+    /// position is computed with checked arithmetic: one past `usize::MAX` is out of bounds, not
+    /// wrapped around to a small position that looks in bounds.
     fn fits(&self, rows: usize, cols: usize) -> bool {
-        rows == 0
-            || cols == 0
-            || self.offset + (rows - 1) * self.row_stride + (cols - 1) * self.col_stride
-                < self.data.len()
+        if rows == 0 || cols == 0 {
+            return true;
+        }
+        let last = (rows - 1)
+            .checked_mul(self.row_stride)
+            .zip((cols - 1).checked_mul(self.col_stride))
+            .and_then(|(down, across)| down.checked_add(across))
+            .and_then(|from_first| from_first.checked_add(self.offset));
+        last.is_some_and(|last| last < self.data.len())
+    }
+
+    /// The same matrix with the stride of a dimension of size 1 set to 0 when it does not fit in
+    /// `isize`: it is only ever multiplied by index 0, and the kernel takes strides as `isize`.
+    fn with_isize_strides(self, rows: usize, cols: usize) -> Self {
+        let fix = |len: usize, stride: usize| {
+            if len <= 1 && stride > isize::MAX as usize {
+                0
+            } else {
+                stride
+            }
+        };
+        MatRef {
+            row_stride: fix(rows, self.row_stride),
+            col_stride: fix(cols, self.col_stride),
+            ..self
+        }
     }
 }
 
@@ -74,7 +98,7 @@ pub(crate) fn gemm<T: Element>(
     parallel: bool,
 ) {
     assert!(
-        a.fits(m, k) && b.fits(k, n) && out.len() == m * n,
+        a.fits(m, k) && b.fits(k, n) && m.checked_mul(n) == Some(out.len()),
         "gemm: operand out of bounds"
     );
     if m == 0 || n == 0 {
@@ -84,7 +108,9 @@ pub(crate) fn gemm<T: Element>(
         out.fill(T::zero());
         return;
     }
-    let macs = m * n * k;
+    let (a, b) = (a.with_isize_strides(m, k), b.with_isize_strides(k, n));
+    // m·n is out.len(); times k it may pass usize when an operand is a broadcast view.
+    let macs = (m * n).saturating_mul(k);
     if macs <= SMALL_MACS {
         small_gemm(k, n, a, b, out);
         return;
@@ -92,7 +118,10 @@ pub(crate) fn gemm<T: Element>(
     let cols = column_block(n);
     let out = OutPtr::new(out, n);
     // SAFETY (all three calls): `out` comes from a unique borrow of exactly m·n elements at row
-    // stride n. The blocks of the last branch write disjoint columns j..j + width of every row.
+    // stride n (m·n checked above without overflow). The blocks of the last branch write
+    // disjoint columns j..j + width of every row, with j + width ≤ n, so `out.at(j)` stays in the
+    // slice; their `b` starts at column j < n, whose offset j·col_stride is at most the
+    // (n − 1)·col_stride that `fits` computed without overflow.
     if !parallel || macs < PAR_MIN_MACS {
         unsafe { gemm_into(m, n, k, out, a, b, Parallelism::None) };
     } else if cols >= n {
@@ -167,10 +196,17 @@ unsafe fn gemm_into<T: Element>(
     b: MatRef<T>,
     parallelism: Parallelism,
 ) {
-    // SAFETY: the caller vouches for `out`; `fits` (checked by `gemm`) proves every element the
-    // kernel reads lies within `a.data` and `b.data`, which cannot alias `out`'s unique borrow.
-    // Strides fit in isize because they index existing slices. `read_dst = false` means the old
-    // contents of `out` are never read, so alpha is ignored; beta = 1 gives out = a·b.
+    // SAFETY: the caller vouches for `out`; `fits` (checked by `gemm`, with overflow checks)
+    // proves that the last element of each operand, offset + (rows − 1)·row_stride +
+    // (cols − 1)·col_stride, lies within its slice, so every element the kernel reads does, and
+    // `add(offset)` stays inside the allocation. The slices cannot alias `out`'s unique borrow.
+    // None of the kernel's address arithmetic can wrap: every position it forms is at most that
+    // of a last element, inside a slice, and a slice spans at most isize::MAX bytes. Each
+    // stride converts to isize exactly: along a dimension of n ≥ 2 it is at most
+    // (n − 1)·stride < len ≤ isize::MAX, and along one of size 1 `gemm` has replaced any stride
+    // past isize::MAX by 0; `out`'s row stride is n ≤ m·n = its length. `read_dst = false`
+    // means the old contents of `out` are never read, so alpha is ignored; beta = 1 gives
+    // out = a·b.
     unsafe {
         gemm::gemm(
             m,
@@ -344,6 +380,61 @@ mod tests {
             row_stride: cols,
             col_stride: 1,
         }
+    }
+
+    #[test]
+    fn a_matrix_whose_last_position_wraps_around_does_not_fit() {
+        // Two rows 2^64 − 11 apart and 12 columns: the last element sits at 2^64, which wrapped
+        // around to 0 and looked in bounds of 64 elements.
+        let data = [0.0f64; 64];
+        let wraps = MatRef {
+            data: &data,
+            offset: 0,
+            row_stride: usize::MAX - 10,
+            col_stride: 1,
+        };
+        assert!(!wraps.fits(2, 12));
+        assert!(wraps.fits(1, 12) && wraps.fits(2, 0));
+        let far = MatRef {
+            offset: usize::MAX,
+            row_stride: 0,
+            ..wraps
+        };
+        assert!(!far.fits(1, 2));
+        // The shape of the matmul that read out of bounds: 64 × (2^62 + 1) by (2^62 + 1) × 64.
+        let k = (1usize << 62) + 1;
+        let a = MatRef {
+            data: &data,
+            offset: 0,
+            row_stride: k,
+            col_stride: 1,
+        };
+        assert!(!a.fits(64, k));
+        let mut out = [0.0f64; 64 * 64];
+        let msg = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            gemm(64, k, 64, a, a, &mut out, false)
+        }))
+        .expect_err("gemm must refuse operands out of bounds");
+        assert_eq!(
+            msg.downcast_ref::<&str>(),
+            Some(&"gemm: operand out of bounds")
+        );
+    }
+
+    #[test]
+    fn a_unit_dimension_may_have_any_stride() {
+        // A 1 × k row whose row stride does not fit in isize: the product is still right.
+        let (k, n) = (300, 40);
+        let (a, b) = (small_ints(k, 9), small_ints(k * n, 10));
+        let row = MatRef {
+            data: &a,
+            offset: 0,
+            row_stride: usize::MAX,
+            col_stride: 1,
+        };
+        let mut out = vec![0.0f64; n];
+        gemm(1, k, n, row, row_major(&b, 0, n), &mut out, false);
+        assert_eq!(out, triple_loop(1, k, n, &a, &b));
     }
 
     #[test]
