@@ -9,7 +9,7 @@ use std::ops::{Add, Div, Mul, Neg, Sub};
 use crate::cpu::map::{map2, map3};
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{broadcast_shapes, dims};
+use crate::shape::{broadcast_shapes, checked_numel, dims};
 use crate::tensor::Tensor;
 
 impl<T: Element> Tensor<T> {
@@ -31,6 +31,7 @@ impl<T: Element> Tensor<T> {
             return Tensor::from_parts(data, Layout::contiguous(dims(self.shape())));
         }
         let shape = broadcast_shapes(op, self.shape(), other.shape());
+        checked_numel::<T>(op, &shape);
         let la = self.layout.broadcast_to(op, &shape);
         let lb = other.layout.broadcast_to(op, &shape);
         let data = map2((a, &la), (b, &lb), f);
@@ -173,6 +174,7 @@ impl<T: Element> Tensor<T> {
             &broadcast_shapes("where_cond", mask.shape(), a.shape()),
             b.shape(),
         );
+        checked_numel::<T>("where_cond", &shape);
         let lm = mask.layout.broadcast_to("where_cond", &shape);
         let la = a.layout.broadcast_to("where_cond", &shape);
         let lb = b.layout.broadcast_to("where_cond", &shape);

@@ -9,7 +9,7 @@ use rand_distr::{Distribution, StandardNormal};
 use crate::check::fail;
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{numel, IntoShape};
+use crate::shape::{checked_numel, IntoShape};
 use crate::storage::output_buffer;
 use crate::tensor::Tensor;
 
@@ -20,21 +20,30 @@ impl<T: Element> Tensor<T> {
     /// # use shendu_tensor::Tensor;
     /// assert_eq!(Tensor::full([2], 7.0f32).to_vec(), vec![7.0, 7.0]);
     /// ```
+    #[track_caller]
     pub fn full(shape: impl IntoShape, value: T) -> Self {
-        let shape = shape.into_dims();
-        let mut data = output_buffer(numel(&shape));
-        data.fill(value);
-        Self::from_parts(data, Layout::contiguous(shape))
+        Self::filled("full", shape, value)
     }
 
     /// A tensor of zeros.
+    #[track_caller]
     pub fn zeros(shape: impl IntoShape) -> Self {
-        Self::full(shape, T::zero())
+        Self::filled("zeros", shape, T::zero())
     }
 
     /// A tensor of ones.
+    #[track_caller]
     pub fn ones(shape: impl IntoShape) -> Self {
-        Self::full(shape, T::one())
+        Self::filled("ones", shape, T::one())
+    }
+
+    /// `full` under the name of the op that called it, for messages.
+    #[track_caller]
+    fn filled(op: &str, shape: impl IntoShape, value: T) -> Self {
+        let shape = shape.into_dims();
+        let mut data = output_buffer(checked_numel::<T>(op, &shape));
+        data.fill(value);
+        Self::from_parts(data, Layout::contiguous(shape))
     }
 
     /// Zeros of `other`'s shape.
@@ -53,7 +62,9 @@ impl<T: Element> Tensor<T> {
     /// # use shendu_tensor::Tensor;
     /// assert_eq!(Tensor::<f64>::arange(3).to_vec(), vec![0.0, 1.0, 2.0]);
     /// ```
+    #[track_caller]
     pub fn arange(n: usize) -> Self {
+        checked_numel::<T>("arange", &[n]);
         Self::from_vec((0..n).map(|i| T::from_usize(i).unwrap()).collect(), [n])
     }
 
@@ -66,11 +77,15 @@ impl<T: Element> Tensor<T> {
                 format!("start {start}, end {end} and step {step} must be finite with step ≠ 0"),
             );
         }
-        let count = ((end - start) / step)
-            .ceil()
-            .max(T::zero())
-            .to_usize()
-            .unwrap_or(0);
+        // A count past usize (or an infinite one, when end − start overflows T) cannot be a
+        // length; it is an error, not an empty range.
+        let Some(count) = ((end - start) / step).ceil().max(T::zero()).to_usize() else {
+            fail(
+                "arange_step",
+                format!("from {start} to {end} by {step} gives more values than a tensor can hold"),
+            )
+        };
+        checked_numel::<T>("arange_step", &[count]);
         Self::from_vec(
             (0..count)
                 .map(|i| start + T::from_usize(i).unwrap() * step)
@@ -85,7 +100,9 @@ impl<T: Element> Tensor<T> {
     /// # use shendu_tensor::Tensor;
     /// assert_eq!(Tensor::linspace(0.0f32, 1.0, 5).to_vec(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
     /// ```
+    #[track_caller]
     pub fn linspace(start: T, end: T, steps: usize) -> Self {
+        checked_numel::<T>("linspace", &[steps]);
         let data = match steps {
             0 => vec![],
             1 => vec![start],
@@ -107,8 +124,9 @@ impl<T: Element> Tensor<T> {
     }
 
     /// The `n × n` identity matrix.
+    #[track_caller]
     pub fn eye(n: usize) -> Self {
-        let mut t = Self::zeros([n, n]);
+        let mut t = Self::filled("eye", [n, n], T::zero());
         let data = t.make_mut();
         for i in 0..n {
             data[i * n + i] = T::one();
@@ -117,25 +135,27 @@ impl<T: Element> Tensor<T> {
     }
 
     /// Values drawn uniformly from `[lo, hi)` (rounding to `T` may reach `hi`).
+    #[track_caller]
     pub fn rand_uniform(shape: impl IntoShape, lo: T, hi: T, rng: &mut impl Rng) -> Self {
         let shape = shape.into_dims();
         let (lo64, width) = (lo.to_f64_exact(), hi.to_f64_exact() - lo.to_f64_exact());
-        let mut data = output_buffer(numel(&shape));
+        let mut data = output_buffer(checked_numel::<T>("rand_uniform", &shape));
         for x in &mut data {
             *x = T::from_f64_lossy(lo64 + width * rng.random::<f64>());
         }
-        Self::from_vec(data, shape)
+        Self::from_parts(data, Layout::contiguous(shape))
     }
 
     /// Values drawn from the normal distribution with this mean and standard deviation.
+    #[track_caller]
     pub fn rand_normal(shape: impl IntoShape, mean: T, std: T, rng: &mut impl Rng) -> Self {
         let shape = shape.into_dims();
         let (mean64, std64) = (mean.to_f64_exact(), std.to_f64_exact());
-        let mut data = output_buffer(numel(&shape));
+        let mut data = output_buffer(checked_numel::<T>("rand_normal", &shape));
         for x in &mut data {
             let z: f64 = StandardNormal.sample(rng);
             *x = T::from_f64_lossy(mean64 + std64 * z);
         }
-        Self::from_vec(data, shape)
+        Self::from_parts(data, Layout::contiguous(shape))
     }
 }

@@ -3,16 +3,17 @@
 //!
 //! The indices come as a tensor of whole-number floats with `self`'s rank (read and checked by
 //! `index::whole_indices`, which `one_hot` shares), no larger than `self` on the other axes. Every
-//! index is checked before any element moves, so the loops below never index out of bounds.
+//! index is checked before any element moves, so the kernels (`cpu::index`) never index out of
+//! bounds.
 //! `scatter_add` adds duplicates in row-major order of the indices, so its results do not vary
 //! between runs.
 
 use crate::check::{fail, fmt_shape};
-use crate::cpu::walk::Walk;
+use crate::cpu;
 use crate::element::Element;
 use crate::index::whole_indices;
 use crate::layout::Layout;
-use crate::shape::{contiguous_strides, dims, Axis};
+use crate::shape::{dims, Axis};
 use crate::storage::output_buffer;
 use crate::tensor::Tensor;
 
@@ -38,20 +39,8 @@ impl<T: Element> Tensor<T> {
                 fmt_shape(self.shape())
             )
         });
-        // Self over the indices' shape with stride 0 along `axis`: the index, times self's
-        // stride there, completes each element's position.
-        let (src, layout) = self.parts();
-        let along = layout.strides()[axis];
-        let mut strides = dims(layout.strides());
-        strides[axis] = 0;
-        let walk = Walk::new(indices.shape(), [&strides], [layout.offset()]);
-        let [s] = walk.row_strides();
         let mut out = output_buffer(idx.len());
-        walk.for_each_row(0, idx.len(), |pos, len, [o]| {
-            for i in 0..len {
-                out[pos + i] = src[o + i * s + idx[pos + i] * along];
-            }
-        });
+        cpu::index::gather(self.parts(), axis, indices.shape(), &idx, &mut out);
         Tensor::from_parts(out, Layout::contiguous(dims(indices.shape())))
     }
 
@@ -97,21 +86,14 @@ impl<T: Element> Tensor<T> {
             )
         });
         let mut out = self.to_vec();
-        let mut strides = contiguous_strides(self.shape());
-        let along = strides[axis];
-        strides[axis] = 0;
-        let (src, layout) = source.parts();
-        let walk = Walk::new(
+        cpu::index::scatter_add(
+            &mut out,
+            self.shape(),
+            axis,
             indices.shape(),
-            [&strides, layout.strides()],
-            [0, layout.offset()],
+            &idx,
+            source.parts(),
         );
-        let [d, s] = walk.row_strides();
-        walk.for_each_row(0, idx.len(), |pos, len, [o, so]| {
-            for i in 0..len {
-                out[o + i * d + idx[pos + i] * along] += src[so + i * s];
-            }
-        });
         Tensor::from_parts(out, Layout::contiguous(dims(self.shape())))
     }
 }

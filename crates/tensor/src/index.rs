@@ -4,15 +4,15 @@
 //!
 //! shendu's tensors hold floats only, so index tensors (of `one_hot`, `gather`, `scatter_add`)
 //! hold whole-number floats, read and checked by [`whole_indices`]. Every index is checked once,
-//! before any element moves, and a bad one panics with its value and position; the loops never
-//! index out of bounds. `index_add` adds duplicates in order, so its results do not vary between
-//! runs.
+//! before any element moves, and a bad one panics with its value and position; the kernels
+//! (`cpu::index`) never index out of bounds. `index_add` adds duplicates in order, so its results
+//! do not vary between runs.
 
 use crate::check::{fail, fmt_shape};
-use crate::cpu::copy::{copy_strided, Combine};
+use crate::cpu;
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{contiguous_strides, dims, numel, Axis, Dims};
+use crate::shape::{checked_numel, dims, Axis, Dims};
 use crate::storage::output_buffer;
 use crate::tensor::Tensor;
 
@@ -33,29 +33,8 @@ impl<T: Element> Tensor<T> {
         check_in_range("index_select", self.shape(), axis, indices);
         let mut shape = dims(self.shape());
         shape[axis] = indices.len();
-        let strides = contiguous_strides(&shape);
-        let mut out = output_buffer(numel(&shape));
-        if out.is_empty() {
-            // No indices, or an empty axis: nothing to copy.
-        } else if let Some(src) = self.as_slice() {
-            // The hot path (a data loader gathering the rows of a batch): each selected block
-            // is `inner` consecutive elements, one `copy_from_slice`.
-            let (size, inner) = (self.shape()[axis], numel(&self.shape()[axis + 1..]));
-            for (o, dst) in out.chunks_exact_mut(indices.len() * inner).enumerate() {
-                let src = &src[o * size * inner..];
-                for (block, &i) in dst.chunks_exact_mut(inner).zip(indices) {
-                    block.copy_from_slice(&src[i * inner..(i + 1) * inner]);
-                }
-            }
-        } else {
-            // A view: copy each selected slice from self's layout into its place.
-            let (src, layout) = self.parts();
-            for (k, &i) in indices.iter().enumerate() {
-                let slice = layout.narrow(axis, i, 1);
-                let at = k * strides[axis];
-                copy_strided(src, &slice, &mut out, &strides, at, Combine::Copy);
-            }
-        }
+        let mut out = output_buffer(checked_numel::<T>("index_select", &shape));
+        cpu::index::index_select(self.parts(), axis, indices, &mut out);
         Tensor::from_parts(out, Layout::contiguous(shape))
     }
 
@@ -89,13 +68,7 @@ impl<T: Element> Tensor<T> {
         }
         check_in_range("index_add", self.shape(), axis, indices);
         let mut out = self.to_vec();
-        let strides = contiguous_strides(self.shape());
-        let (src, layout) = source.parts();
-        for (k, &i) in indices.iter().enumerate() {
-            let slice = layout.narrow(axis, k, 1);
-            let at = i * strides[axis];
-            copy_strided(src, &slice, &mut out, &strides, at, Combine::Add);
-        }
+        cpu::index::index_add(&mut out, self.shape(), axis, indices, source.parts());
         Tensor::from_parts(out, Layout::contiguous(dims(self.shape())))
     }
 
@@ -114,11 +87,8 @@ impl<T: Element> Tensor<T> {
         });
         let mut shape = dims(self.shape());
         shape.push(classes);
-        let mut out = output_buffer(numel(&shape));
-        out.fill(T::zero());
-        for (row, &c) in idx.iter().enumerate() {
-            out[row * classes + c] = T::one();
-        }
+        let mut out = output_buffer(checked_numel::<T>("one_hot", &shape));
+        cpu::index::one_hot(&idx, classes, &mut out);
         Tensor::from_parts(out, Layout::contiguous(shape))
     }
 }

@@ -6,8 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::cpu::map::fill_chunks;
-use crate::cpu::walk::Walk;
+use crate::cpu::map::update;
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::dims;
@@ -41,25 +40,7 @@ impl<T: Element> Tensor<T> {
         }
         let dst = self.make_mut();
         let (src, layout) = other.parts();
-        if layout.is_contiguous() {
-            let src = &src[layout.offset()..layout.offset() + dst.len()];
-            fill_chunks(dst, |start, chunk| {
-                let end = start + chunk.len();
-                for (d, &x) in chunk.iter_mut().zip(&src[start..end]) {
-                    *d = f(*d, x);
-                }
-            });
-            return;
-        }
-        let walk = Walk::new(layout.shape(), [layout.strides()], [layout.offset()]);
-        let [s] = walk.row_strides();
-        fill_chunks(dst, |start, chunk| {
-            walk.for_each_row(start, start + chunk.len(), |pos, len, [o]| {
-                for (i, d) in chunk[pos..pos + len].iter_mut().enumerate() {
-                    *d = f(*d, src[o + i * s]);
-                }
-            })
-        });
+        update(dst, (src, layout), f);
     }
 
     /// `self += other`, with `other` broadcast to `self`'s shape.

@@ -9,7 +9,7 @@ use crate::check::{fail, fmt_shape};
 use crate::cpu::copy::{copy_strided, Combine};
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{contiguous_strides, dims, numel, Axis};
+use crate::shape::{checked_numel, contiguous_strides, dims, Axis};
 use crate::storage::output_buffer;
 use crate::tensor::Tensor;
 
@@ -46,7 +46,7 @@ impl<T: Element> Tensor<T> {
                 );
             }
         }
-        concat_along(tensors, axis)
+        concat_along("concat", tensors, axis)
     }
 
     /// Joins tensors of one shape along a new `axis` (`0..=rank`; `-1` appends it):
@@ -82,7 +82,7 @@ impl<T: Element> Tensor<T> {
             .iter()
             .map(|t| t.with_layout(t.layout.unsqueeze(axis)))
             .collect();
-        concat_along(&views.iter().collect::<Vec<_>>(), axis)
+        concat_along("stack", &views.iter().collect::<Vec<_>>(), axis)
     }
 
     /// Cuts `axis` into pieces of `size` entries, the last one smaller when `size` does not
@@ -182,12 +182,28 @@ impl<T: Element> Tensor<T> {
     }
 }
 
-/// `concat` of tensors already checked to agree on every axis but `axis`.
-fn concat_along<T: Element>(tensors: &[&Tensor<T>], axis: usize) -> Tensor<T> {
+/// `concat` of tensors already checked to agree on every axis but `axis`; `op` names the
+/// caller in messages.
+#[track_caller]
+fn concat_along<T: Element>(op: &str, tensors: &[&Tensor<T>], axis: usize) -> Tensor<T> {
     let mut shape = dims(tensors[0].shape());
-    shape[axis] = tensors.iter().map(|t| t.shape()[axis]).sum();
+    let total = tensors
+        .iter()
+        .try_fold(0usize, |sum, t| sum.checked_add(t.shape()[axis]));
+    let Some(total) = total else {
+        fail(
+            op,
+            format!(
+                "the sizes of axis {axis} add up to more than usize can count ({} tensors, the \
+                 first of shape {})",
+                tensors.len(),
+                fmt_shape(tensors[0].shape())
+            ),
+        )
+    };
+    shape[axis] = total;
+    let mut out = output_buffer(checked_numel::<T>(op, &shape));
     let strides = contiguous_strides(&shape);
-    let mut out = output_buffer(numel(&shape));
     let mut start = 0;
     for t in tensors {
         let (src, layout) = t.parts();

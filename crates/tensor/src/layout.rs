@@ -29,6 +29,11 @@ impl Clone for Layout {
 
 impl Layout {
     /// The row-major layout of a fresh tensor of this shape.
+    ///
+    /// # Panics
+    /// If a stride overflows `usize` (see [`contiguous_strides`]); the ops that make shapes check
+    /// them first, with a message naming the op (`shape::checked_numel`).
+    #[track_caller]
     pub fn contiguous(shape: Dims) -> Self {
         let strides = contiguous_strides(&shape);
         Layout {
@@ -66,12 +71,14 @@ impl Layout {
     /// Whether the elements are in row-major order with no gaps (axes of size 1 may have any
     /// stride), so the tensor is the slice `storage[offset..offset + numel]`.
     pub fn is_contiguous(&self) -> bool {
-        let mut expected = 1;
+        let mut expected: usize = 1;
         for (&d, &s) in self.shape.iter().zip(&self.strides).rev() {
             if d != 1 && s != expected {
                 return false;
             }
-            expected *= d;
+            // Saturating: a permuted empty view can have sizes whose product passes usize; no
+            // stride can then match it, as in the true product.
+            expected = expected.saturating_mul(d);
         }
         true
     }
@@ -309,5 +316,29 @@ impl Layout {
             strides,
             offset: self.offset,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Layout;
+    use crate::shape::dims;
+
+    #[test]
+    #[should_panic(
+        expected = "contiguous_strides: shape [0, 4294967296, 4294967296] is too large: its strides \
+                    overflow usize"
+    )]
+    fn contiguous_strides_that_overflow_panic_instead_of_wrapping() {
+        // No elements, but axis 0's stride would be 2^64, which wrapped around to 0.
+        Layout::contiguous(dims(&[0, 1 << 32, 1 << 32]));
+    }
+
+    #[test]
+    fn contiguous_strides_of_large_and_empty_shapes() {
+        let layout = Layout::contiguous(dims(&[1 << 31, 1 << 31]));
+        assert_eq!(layout.strides(), &[1 << 31, 1]);
+        assert_eq!(layout.numel(), 1 << 62);
+        assert_eq!(Layout::contiguous(dims(&[1 << 62, 0])).strides(), &[0, 1]);
     }
 }

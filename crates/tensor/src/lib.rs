@@ -7,8 +7,9 @@
 //! batched, broadcast operands. Large ops run in parallel on rayon, split in chunks that do not
 //! depend on the thread count, so results are bit-identical on 1 or N threads.
 //!
-//! Shape mismatches and bad axes are programming errors: they panic with a message that names the
-//! op, the shapes and the caller's line, like slice indexing in `std`.
+//! Shape mismatches, bad axes and shapes too large to exist (an element count past `usize`, a
+//! buffer past `isize::MAX` bytes) are programming errors: they panic with a message that names
+//! the op, the shapes and the caller's line, like slice indexing in `std`.
 //!
 //! ```
 //! use shendu_tensor::Tensor;

@@ -11,7 +11,7 @@ use crate::check::{fail, fmt_shape};
 use crate::cpu::gemm::{gemm, MatRef};
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{broadcast_shapes, dims, Dims};
+use crate::shape::{broadcast_shapes, dims, try_numel, Dims};
 use crate::storage::output_buffer;
 use crate::tensor::Tensor;
 
@@ -71,8 +71,21 @@ impl<T: Element> Tensor<T> {
             broadcast_shapes("matmul", batch_a, batch_b)
         };
         let full = |mat: &[usize]| -> Dims { batch.iter().chain(mat).copied().collect() };
-        let la = a.layout.broadcast_to("matmul", &full(&[m, k]));
-        let lb = b.layout.broadcast_to("matmul", &full(&[k, n]));
+        // The batch comes from both operands, so each broadcast operand (batch·m·k, batch·k·n)
+        // may be larger than either input, and so may the result (batch·m·n).
+        let (a_full, b_full, out_full) = (full(&[m, k]), full(&[k, n]), full(&[m, n]));
+        let operands = (self.shape(), other.shape());
+        check_size::<T>(operands, &a_full, |s| {
+            format!("the left operand broadcast to {s}")
+        });
+        check_size::<T>(operands, &b_full, |s| {
+            format!("the right operand broadcast to {s}")
+        });
+        check_size::<T>(operands, &out_full, |s| {
+            format!("the result, of shape {s},")
+        });
+        let la = a.layout.broadcast_to("matmul", &a_full);
+        let lb = b.layout.broadcast_to("matmul", &b_full);
         let out = batched_gemm(
             &batch,
             m,
@@ -82,7 +95,7 @@ impl<T: Element> Tensor<T> {
             (b.storage.as_slice(), &lb),
         );
 
-        let mut shape = full(&[m, n]);
+        let mut shape = out_full;
         if rb == 1 {
             shape.pop();
         }
@@ -103,6 +116,10 @@ impl<T: Element> Tensor<T> {
             [other.shape()[0], other.shape()[1]],
         );
         check_inner("matmul", self.shape(), other.shape(), k, k2);
+        // m·k and k·n are the operands' own element counts, checked when they were made.
+        check_size::<T>((self.shape(), other.shape()), &[m, n], |s| {
+            format!("the result, of shape {s},")
+        });
         let a = matrix(
             self.storage.as_slice(),
             &self.layout,
@@ -137,6 +154,27 @@ fn check_inner(op: &str, a: &[usize], b: &[usize], k: usize, k2: usize) {
     }
 }
 
+/// Panics unless a tensor of `shape` can exist (see `shape::try_numel`); `describe` names the
+/// shape in the message, after the operands' shapes.
+#[track_caller]
+fn check_size<T: Element>(
+    (a, b): (&[usize], &[usize]),
+    shape: &[usize],
+    describe: impl FnOnce(String) -> String,
+) {
+    if let Err(why) = try_numel::<T>(shape) {
+        fail(
+            "matmul",
+            format!(
+                "{} x {}: {} is too large: {why}",
+                fmt_shape(a),
+                fmt_shape(b),
+                describe(fmt_shape(shape))
+            ),
+        );
+    }
+}
+
 /// The matrix whose first element sits at `offset` and whose rows and columns are `layout`'s
 /// axes `axis` and `axis + 1`.
 fn matrix<'a, T>(data: &'a [T], layout: &Layout, offset: usize, axis: usize) -> MatRef<'a, T> {
@@ -157,6 +195,7 @@ fn batched_gemm<T: Element>(
     (a, la): (&[T], &Layout),
     (b, lb): (&[T], &Layout),
 ) -> Vec<T> {
+    // The caller has checked batch·m·n (and each operand's size), so these products fit.
     let count: usize = batch.iter().product();
     let mut out = output_buffer(count * m * n);
     let rank = batch.len();
@@ -184,7 +223,9 @@ fn batched_gemm<T: Element>(
     if m * n == 0 {
         return out;
     }
-    if count > 1 && m * n * k < SMALL_MATRIX_MACS && count * m * n * k >= SMALL_MATRIX_MACS {
+    // Multiply-add counts (·k) may pass usize when an operand is a broadcast view: saturate.
+    let macs = (m * n).saturating_mul(k);
+    if count > 1 && macs < SMALL_MATRIX_MACS && count.saturating_mul(macs) >= SMALL_MATRIX_MACS {
         out.par_chunks_mut(m * n)
             .enumerate()
             .for_each(|(i, dst)| one(i, dst, false));

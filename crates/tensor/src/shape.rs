@@ -3,10 +3,16 @@
 //! A shape is a list of dimension sizes, outermost first. `SmallVec` keeps shapes of rank ≤ 4 off
 //! the heap, which matters for the many tiny tensors of a small model. Axes may be given from the
 //! front (`0`, `1`, …) or, as in NumPy and PyTorch, from the back (`-1` is the last axis).
+//!
+//! Element counts and strides are computed with checked arithmetic. Every op that makes a shape
+//! (a constructor, `reshape`, a broadcast, a join, a product) passes it through
+//! [`checked_numel`], so a tensor's element count, its strides, and its size in bytes all fit:
+//! the kernels' index arithmetic over a tensor that exists cannot wrap around.
 
 use smallvec::SmallVec;
 
 use crate::check::{fail, fmt_shape};
+use crate::element::Element;
 
 /// Dimension sizes (or strides), inline up to rank 4.
 pub type Dims = SmallVec<[usize; 4]>;
@@ -162,20 +168,93 @@ impl<A: Axis> Axes for Vec<A> {
 }
 
 /// The number of elements of a shape (1 for a scalar).
+///
+/// # Panics
+/// If the count overflows `usize`.
+#[track_caller]
 pub fn numel(shape: &[usize]) -> usize {
-    shape.iter().product()
+    if shape.contains(&0) {
+        return 0;
+    }
+    match shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) {
+        Some(n) => n,
+        None => too_large("numel", shape, OVERFLOW_COUNT),
+    }
 }
 
 /// Row-major strides of a contiguous tensor of this shape.
+///
+/// # Panics
+/// If a stride, or the element count, overflows `usize`.
+#[track_caller]
 pub fn contiguous_strides(shape: &[usize]) -> Dims {
     let mut strides = dims(shape);
-    let mut acc = 1;
+    let mut acc: usize = 1;
     for s in strides.iter_mut().rev() {
         let d = *s;
         *s = acc;
-        acc *= d;
+        acc = match acc.checked_mul(d) {
+            Some(next) => next,
+            None => too_large("contiguous_strides", shape, overflow_reason(shape)),
+        };
     }
     strides
+}
+
+/// The element count of `shape` if a tensor of `T` of that shape can exist, else why not.
+///
+/// Taken from the back, the running product of the sizes is the stride of each next axis and in
+/// the end the element count: none may overflow `usize`. (An empty shape such as `[2^62, 0]` has
+/// strides `[0, 1]` and passes; `[0, 2^32, 2^32]` would need a stride of 2^64 and does not.) Then
+/// the elements must fit in one buffer, which Rust caps at `isize::MAX` bytes, so every position
+/// in bytes fits in `isize` as pointer arithmetic requires.
+pub(crate) fn try_numel<T: Element>(shape: &[usize]) -> Result<usize, String> {
+    let mut count: usize = 1;
+    for &d in shape.iter().rev() {
+        count = count
+            .checked_mul(d)
+            .ok_or_else(|| overflow_reason(shape).to_string())?;
+    }
+    let size = size_of::<T>();
+    if count > isize::MAX as usize / size {
+        return Err(format!(
+            "its {count} elements of {} take {} bytes, more than a buffer can hold (isize::MAX)",
+            T::NAME,
+            count as u128 * size as u128
+        ));
+    }
+    Ok(count)
+}
+
+/// The element count of `shape` for a tensor of `T`, panicking through [`fail`] with `op` and
+/// the shape when no such tensor can exist (see [`try_numel`]).
+#[track_caller]
+pub(crate) fn checked_numel<T: Element>(op: &str, shape: &[usize]) -> usize {
+    match try_numel::<T>(shape) {
+        Ok(count) => count,
+        Err(why) => too_large(op, shape, why),
+    }
+}
+
+const OVERFLOW_COUNT: &str = "its element count overflows usize";
+
+/// Why the running product of `shape`'s sizes overflowed: an empty shape has no element count
+/// to overflow, only strides.
+fn overflow_reason(shape: &[usize]) -> &'static str {
+    if shape.contains(&0) {
+        "its strides overflow usize"
+    } else {
+        OVERFLOW_COUNT
+    }
+}
+
+#[track_caller]
+#[cold]
+fn too_large(op: &str, shape: &[usize], why: impl std::fmt::Display) -> ! {
+    fail(
+        op,
+        format!("shape {} is too large: {why}", fmt_shape(shape)),
+    )
 }
 
 /// The shape two shapes broadcast to under NumPy's rule: align from the back; each pair of sizes

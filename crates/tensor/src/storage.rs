@@ -42,7 +42,8 @@ impl<T: Element> BufferPool<T> {
     }
 
     fn is_pooled(len: usize) -> bool {
-        len * size_of::<T>() >= POOL_MIN_BYTES
+        // Saturating: a length too large to allocate must not wrap around to a small one.
+        len.saturating_mul(size_of::<T>()) >= POOL_MIN_BYTES
     }
 
     /// A buffer of exactly `len` elements whose contents are unspecified: the caller overwrites

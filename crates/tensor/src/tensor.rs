@@ -9,7 +9,7 @@ use crate::check::{fail, fmt_shape};
 use crate::cpu::map::map1;
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{dims, numel, Axis, Dims, IntoShape};
+use crate::shape::{checked_numel, dims, Axis, Dims, IntoShape};
 use crate::storage::Storage;
 
 /// An n-dimensional array of `T` (`f32` unless stated), row-major, with NumPy broadcasting.
@@ -50,14 +50,14 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn from_vec(data: Vec<T>, shape: impl IntoShape) -> Self {
         let shape = shape.into_dims();
-        if data.len() != numel(&shape) {
+        let count = checked_numel::<T>("from_vec", &shape);
+        if data.len() != count {
             fail(
                 "from_vec",
                 format!(
-                    "{} elements cannot fill shape {} ({} elements)",
+                    "{} elements cannot fill shape {} ({count} elements)",
                     data.len(),
                     fmt_shape(&shape),
-                    numel(&shape)
                 ),
             );
         }
@@ -211,15 +211,15 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn reshape(&self, shape: impl IntoShape) -> Tensor<T> {
         let shape = shape.into_dims();
-        if numel(&shape) != self.numel() {
+        let count = checked_numel::<T>("reshape", &shape);
+        if count != self.numel() {
             fail(
                 "reshape",
                 format!(
-                    "cannot reshape {} ({} elements) to {} ({} elements)",
+                    "cannot reshape {} ({} elements) to {} ({count} elements)",
                     fmt_shape(self.shape()),
                     self.numel(),
                     fmt_shape(&shape),
-                    numel(&shape)
                 ),
             );
         }
@@ -256,9 +256,14 @@ impl<T: Element> Tensor<T> {
 
     /// Repeats axes of size 1 (and prepends axes) to reach `shape`, NumPy style (a view: the
     /// repeated axes have stride 0).
+    ///
+    /// The view must be able to exist as a tensor of its own: its element count and size in
+    /// bytes are checked as a fresh tensor's are, so that copying it can never overflow.
     #[track_caller]
     pub fn broadcast_to(&self, shape: impl IntoShape) -> Tensor<T> {
-        self.with_layout(self.layout.broadcast_to("broadcast_to", &shape.into_dims()))
+        let shape = shape.into_dims();
+        checked_numel::<T>("broadcast_to", &shape);
+        self.with_layout(self.layout.broadcast_to("broadcast_to", &shape))
     }
 
     /// Removes `axis`, which must have size 1 (a view).

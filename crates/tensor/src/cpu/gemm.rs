@@ -19,14 +19,17 @@
 //! innermost one reads contiguous memory in the two layouts such a step produces: rows of B
 //! (`x·W`, and every gradient product) and columns of B against rows of A (`x·Wᵀ`).
 
+use std::marker::PhantomData;
+
 use gemm::Parallelism;
 use rayon::prelude::*;
 
 use crate::element::Element;
 
 /// Products of fewer multiply-adds (m·n·k) than this, twice a 128³ product, run on the calling
-/// thread. A 128³ product takes about 40 µs on one core here; split in two it took anywhere from
-/// 24 to 57 µs, depending on how fast the host ran the second core and woke its thread.
+/// thread: below it, splitting a product in two gained nothing reliable over one thread, because
+/// waking the second thread costs as much as the half it takes over. The measurement is under
+/// "Dividing a product among threads" in `benches/README.md`.
 const PAR_MIN_MACS: usize = 1 << 22;
 
 /// Products of at most this many multiply-adds (m·n·k) use the plain loops of `small_gemm`:
@@ -50,12 +53,36 @@ impl<T: Copy> MatRef<'_, T> {
         self.data[self.offset + i * self.row_stride + j * self.col_stride]
     }
 
-    /// Whether every element of a `rows × cols` matrix lies inside `data`.
+    /// Whether every element of a `rows × cols` matrix lies inside `data`. The last element's
+    /// position is computed with checked arithmetic: one past `usize::MAX` is out of bounds, not
+    /// wrapped around to a small position that looks in bounds.
     fn fits(&self, rows: usize, cols: usize) -> bool {
-        rows == 0
-            || cols == 0
-            || self.offset + (rows - 1) * self.row_stride + (cols - 1) * self.col_stride
-                < self.data.len()
+        if rows == 0 || cols == 0 {
+            return true;
+        }
+        let last = (rows - 1)
+            .checked_mul(self.row_stride)
+            .zip((cols - 1).checked_mul(self.col_stride))
+            .and_then(|(down, across)| down.checked_add(across))
+            .and_then(|from_first| from_first.checked_add(self.offset));
+        last.is_some_and(|last| last < self.data.len())
+    }
+
+    /// The same matrix with the stride of a dimension of size 1 set to 0 when it does not fit in
+    /// `isize`: it is only ever multiplied by index 0, and the kernel takes strides as `isize`.
+    fn with_isize_strides(self, rows: usize, cols: usize) -> Self {
+        let fix = |len: usize, stride: usize| {
+            if len <= 1 && stride > isize::MAX as usize {
+                0
+            } else {
+                stride
+            }
+        };
+        MatRef {
+            row_stride: fix(rows, self.row_stride),
+            col_stride: fix(cols, self.col_stride),
+            ..self
+        }
     }
 }
 
@@ -71,7 +98,7 @@ pub(crate) fn gemm<T: Element>(
     parallel: bool,
 ) {
     assert!(
-        a.fits(m, k) && b.fits(k, n) && out.len() == m * n,
+        a.fits(m, k) && b.fits(k, n) && m.checked_mul(n) == Some(out.len()),
         "gemm: operand out of bounds"
     );
     if m == 0 || n == 0 {
@@ -81,18 +108,20 @@ pub(crate) fn gemm<T: Element>(
         out.fill(T::zero());
         return;
     }
-    let macs = m * n * k;
+    let (a, b) = (a.with_isize_strides(m, k), b.with_isize_strides(k, n));
+    // m·n is out.len(); times k it may pass usize when an operand is a broadcast view.
+    let macs = (m * n).saturating_mul(k);
     if macs <= SMALL_MACS {
         small_gemm(k, n, a, b, out);
         return;
     }
     let cols = column_block(n);
-    let out = OutPtr {
-        ptr: out.as_mut_ptr(),
-        row_stride: n,
-    };
+    let out = OutPtr::new(out, n);
     // SAFETY (all three calls): `out` comes from a unique borrow of exactly m·n elements at row
-    // stride n. The blocks of the last branch write disjoint columns j..j + width of every row.
+    // stride n (m·n checked above without overflow). The blocks of the last branch write
+    // disjoint columns j..j + width of every row, with j + width ≤ n, so `out.at(j)` stays in the
+    // slice; their `b` starts at column j < n, whose offset j·col_stride is at most the
+    // (n − 1)·col_stride that `fits` computed without overflow.
     if !parallel || macs < PAR_MIN_MACS {
         unsafe { gemm_into(m, n, k, out, a, b, Parallelism::None) };
     } else if cols >= n {
@@ -120,18 +149,30 @@ fn column_block(n: usize) -> usize {
 }
 
 /// Where a product's output goes: element (i, j) at `ptr + i·row_stride + j`. Shared by the
-/// blocks of a parallel product, which write disjoint columns.
+/// blocks of a parallel product, which write disjoint columns. It holds the unique borrow of the
+/// output slice for `'a`, so it cannot outlive the slice it points into.
 #[derive(Clone, Copy)]
-struct OutPtr<T> {
+struct OutPtr<'a, T> {
     ptr: *mut T,
     row_stride: usize,
+    _borrow: PhantomData<&'a mut [T]>,
 }
 
-// SAFETY: the blocks that share it write disjoint elements (see `gemm`).
-unsafe impl<T: Send> Send for OutPtr<T> {}
-unsafe impl<T: Send> Sync for OutPtr<T> {}
+// SAFETY: the blocks that share it write disjoint elements (see `gemm`), and the borrow it holds
+// keeps every other access to the slice out while they do.
+unsafe impl<T: Send> Send for OutPtr<'_, T> {}
+unsafe impl<T: Send> Sync for OutPtr<'_, T> {}
 
-impl<T> OutPtr<T> {
+impl<'a, T> OutPtr<'a, T> {
+    /// The output `out`, rows of `row_stride` elements.
+    fn new(out: &'a mut [T], row_stride: usize) -> Self {
+        OutPtr {
+            ptr: out.as_mut_ptr(),
+            row_stride,
+            _borrow: PhantomData,
+        }
+    }
+
     /// The output from column `j` on. A method, so that closures capture the whole `OutPtr`.
     fn at(self, j: usize) -> Self {
         OutPtr {
@@ -150,15 +191,22 @@ unsafe fn gemm_into<T: Element>(
     m: usize,
     n: usize,
     k: usize,
-    out: OutPtr<T>,
+    out: OutPtr<'_, T>,
     a: MatRef<T>,
     b: MatRef<T>,
     parallelism: Parallelism,
 ) {
-    // SAFETY: the caller vouches for `out`; `fits` (checked by `gemm`) proves every element the
-    // kernel reads lies within `a.data` and `b.data`, which cannot alias `out`'s unique borrow.
-    // Strides fit in isize because they index existing slices. `read_dst = false` means the old
-    // contents of `out` are never read, so alpha is ignored; beta = 1 gives out = a·b.
+    // SAFETY: the caller vouches for `out`; `fits` (checked by `gemm`, with overflow checks)
+    // proves that the last element of each operand, offset + (rows − 1)·row_stride +
+    // (cols − 1)·col_stride, lies within its slice, so every element the kernel reads does, and
+    // `add(offset)` stays inside the allocation. The slices cannot alias `out`'s unique borrow.
+    // None of the kernel's address arithmetic can wrap: every position it forms is at most that
+    // of a last element, inside a slice, and a slice spans at most isize::MAX bytes. Each
+    // stride converts to isize exactly: along a dimension of n ≥ 2 it is at most
+    // (n − 1)·stride < len ≤ isize::MAX, and along one of size 1 `gemm` has replaced any stride
+    // past isize::MAX by 0; `out`'s row stride is n ≤ m·n = its length. `read_dst = false`
+    // means the old contents of `out` are never read, so alpha is ignored; beta = 1 gives
+    // out = a·b.
     unsafe {
         gemm::gemm(
             m,
@@ -247,4 +295,191 @@ fn row_block<T: Element, const W: usize>(
         }
     }
     acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{column_block, gemm, MatRef, PAR_MIN_MACS};
+    use crate::element::Element;
+
+    /// Whole numbers in -4..=4 from a fixed formula: products and sums of a few hundred of them
+    /// are whole numbers far below 2^24, exact in f32 and f64 whatever the order of the additions,
+    /// so a blocked kernel must match the plain loop exactly.
+    fn small_ints(len: usize, seed: usize) -> Vec<f64> {
+        (0..len)
+            .map(|i| ((i * 7 + seed * 13 + i / 5) % 9) as f64 - 4.0)
+            .collect()
+    }
+
+    /// The `rows × cols` matrix stored at `offset` in `data` with the given strides, as a plain
+    /// row-major `Vec<f64>`.
+    fn dense(m: &MatRef<f64>, rows: usize, cols: usize) -> Vec<f64> {
+        let mut out = Vec::with_capacity(rows * cols);
+        for i in 0..rows {
+            for j in 0..cols {
+                out.push(m.data[m.offset + i * m.row_stride + j * m.col_stride]);
+            }
+        }
+        out
+    }
+
+    /// a · b by the textbook triple loop in f64.
+    fn triple_loop(m: usize, k: usize, n: usize, a: &[f64], b: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                for p in 0..k {
+                    out[i * n + j] += a[i * k + p] * b[p * n + j];
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs `gemm` with `parallel = true` inside a pool of two threads, in `T`, on operands given
+    /// as f64 storage, and compares with the triple loop exactly.
+    fn check<T: Element>(m: usize, k: usize, n: usize, a: MatRef<f64>, b: MatRef<f64>) {
+        let want = triple_loop(m, k, n, &dense(&a, m, k), &dense(&b, k, n));
+        let cast = |v: &[f64]| -> Vec<T> { v.iter().map(|&x| T::from_f64_lossy(x)).collect() };
+        let (a_data, b_data) = (cast(a.data), cast(b.data));
+        let a_t = MatRef {
+            data: &a_data,
+            offset: a.offset,
+            row_stride: a.row_stride,
+            col_stride: a.col_stride,
+        };
+        let b_t = MatRef {
+            data: &b_data,
+            offset: b.offset,
+            row_stride: b.row_stride,
+            col_stride: b.col_stride,
+        };
+        let mut out = vec![T::nan(); m * n];
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        pool.install(|| gemm(m, k, n, a_t, b_t, &mut out, true));
+        for (i, (&got, &w)) in out.iter().zip(&want).enumerate() {
+            assert_eq!(
+                got.to_f64_exact(),
+                w,
+                "{} {m}x{k}x{n}: element ({}, {})",
+                T::NAME,
+                i / n,
+                i % n
+            );
+        }
+    }
+
+    /// A row-major `rows × cols` matrix at `offset` in a buffer with a little room around it.
+    fn row_major(data: &[f64], offset: usize, cols: usize) -> MatRef<'_, f64> {
+        MatRef {
+            data,
+            offset,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    #[test]
+    fn a_matrix_whose_last_position_wraps_around_does_not_fit() {
+        // Two rows 2^64 − 11 apart and 12 columns: the last element sits at 2^64, which wrapped
+        // around to 0 and looked in bounds of 64 elements.
+        let data = [0.0f64; 64];
+        let wraps = MatRef {
+            data: &data,
+            offset: 0,
+            row_stride: usize::MAX - 10,
+            col_stride: 1,
+        };
+        assert!(!wraps.fits(2, 12));
+        assert!(wraps.fits(1, 12) && wraps.fits(2, 0));
+        let far = MatRef {
+            offset: usize::MAX,
+            row_stride: 0,
+            ..wraps
+        };
+        assert!(!far.fits(1, 2));
+        // The shape of the matmul that read out of bounds: 64 × (2^62 + 1) by (2^62 + 1) × 64.
+        let k = (1usize << 62) + 1;
+        let a = MatRef {
+            data: &data,
+            offset: 0,
+            row_stride: k,
+            col_stride: 1,
+        };
+        assert!(!a.fits(64, k));
+        let mut out = [0.0f64; 64 * 64];
+        let msg = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            gemm(64, k, 64, a, a, &mut out, false)
+        }))
+        .expect_err("gemm must refuse operands out of bounds");
+        assert_eq!(
+            msg.downcast_ref::<&str>(),
+            Some(&"gemm: operand out of bounds")
+        );
+    }
+
+    #[test]
+    fn a_unit_dimension_may_have_any_stride() {
+        // A 1 × k row whose row stride does not fit in isize: the product is still right.
+        let (k, n) = (300, 40);
+        let (a, b) = (small_ints(k, 9), small_ints(k * n, 10));
+        let row = MatRef {
+            data: &a,
+            offset: 0,
+            row_stride: usize::MAX,
+            col_stride: 1,
+        };
+        let mut out = vec![0.0f64; n];
+        gemm(1, k, n, row, row_major(&b, 0, n), &mut out, false);
+        assert_eq!(out, triple_loop(1, k, n, &a, &b));
+    }
+
+    #[test]
+    fn whole_width_parallel_branch_matches_the_triple_loop() {
+        // n ≤ 64: one column block as wide as the output, left to the crate's own division.
+        let (m, k, n) = (256, 384, 48);
+        assert!(column_block(n) >= n && m * n * k >= PAR_MIN_MACS);
+        let (a, b) = (small_ints(m * k + 3, 1), small_ints(k * n + 5, 2));
+        check::<f32>(m, k, n, row_major(&a, 3, k), row_major(&b, 5, n));
+        check::<f64>(m, k, n, row_major(&a, 3, k), row_major(&b, 5, n));
+    }
+
+    #[test]
+    fn column_block_branch_matches_the_triple_loop() {
+        // n = 200: blocks of 64 columns and a last one of 8.
+        let (m, k, n) = (160, 200, 200);
+        assert!(column_block(n) < n && n % column_block(n) != 0);
+        assert!(m * n * k >= PAR_MIN_MACS);
+        let (a, b) = (small_ints(m * k, 3), small_ints(k * n, 4));
+        check::<f32>(m, k, n, row_major(&a, 0, k), row_major(&b, 0, n));
+        check::<f64>(m, k, n, row_major(&a, 0, k), row_major(&b, 0, n));
+    }
+
+    #[test]
+    fn transposed_operands_in_both_parallel_branches() {
+        // a stored as its k × m transpose and b as its n × k transpose (x·Wᵀ), each at an offset.
+        for (m, k, n) in [(256, 384, 48), (160, 200, 200)] {
+            assert!(m * n * k >= PAR_MIN_MACS);
+            let (a, b) = (small_ints(m * k + 7, 5), small_ints(k * n + 2, 6));
+            let a_t = MatRef {
+                data: &a,
+                offset: 7,
+                row_stride: 1,
+                col_stride: m,
+            };
+            let b_t = MatRef {
+                data: &b,
+                offset: 2,
+                row_stride: 1,
+                col_stride: k,
+            };
+            check::<f32>(m, k, n, a_t, b_t);
+            check::<f64>(m, k, n, a_t, b_t);
+            // One transposed, one not.
+            check::<f32>(m, k, n, a_t, row_major(&small_ints(k * n, 8), 0, n));
+        }
+    }
 }

@@ -1,5 +1,5 @@
 //! Elementwise kernels: one, two or three operands of one broadcast shape into a fresh
-//! contiguous buffer.
+//! contiguous buffer, and the in-place update of a contiguous buffer by a broadcast operand.
 //!
 //! Contiguous operands take a straight zip loop that the compiler vectorises; everything else
 //! goes through [`Walk`], with the row loop specialised for the common stride patterns (both
@@ -187,4 +187,33 @@ pub(crate) fn map3<T: Element>(
         });
     });
     out
+}
+
+/// `dst[i] = f(dst[i], src[i])` over `dst`'s elements in row-major order, `src` being read
+/// through `layout` (of `dst`'s shape; broadcast axes have stride 0): the loop of the in-place
+/// updates.
+pub(crate) fn update<T: Element>(
+    dst: &mut [T],
+    (src, layout): (&[T], &Layout),
+    f: impl Fn(T, T) -> T + Sync,
+) {
+    if layout.is_contiguous() {
+        let src = &src[layout.offset()..layout.offset() + dst.len()];
+        fill_chunks(dst, |start, chunk| {
+            let end = start + chunk.len();
+            for (d, &x) in chunk.iter_mut().zip(&src[start..end]) {
+                *d = f(*d, x);
+            }
+        });
+        return;
+    }
+    let walk = Walk::new(layout.shape(), [layout.strides()], [layout.offset()]);
+    let [s] = walk.row_strides();
+    fill_chunks(dst, |start, chunk| {
+        walk.for_each_row(start, start + chunk.len(), |pos, len, [o]| {
+            for (i, d) in chunk[pos..pos + len].iter_mut().enumerate() {
+                *d = f(*d, src[o + i * s]);
+            }
+        })
+    });
 }

@@ -7,7 +7,9 @@
 
 pub(crate) mod copy;
 pub(crate) mod gemm;
+pub(crate) mod index;
 pub(crate) mod map;
+pub(crate) mod math;
 pub(crate) mod memory;
 pub(crate) mod reduce;
 pub(crate) mod walk;

@@ -25,7 +25,9 @@ impl<const K: usize> Walk<K> {
                 continue;
             }
             let can_merge = !dims.is_empty()
-                && (0..K).all(|k| merged[k][merged[k].len() - 1] == strides[k][axis] * d);
+                && (0..K).all(|k| {
+                    Some(merged[k][merged[k].len() - 1]) == strides[k][axis].checked_mul(d)
+                });
             if can_merge {
                 *dims.last_mut().unwrap() *= d;
                 for (m, s) in merged.iter_mut().zip(strides) {

@@ -1,0 +1,94 @@
+//! Speed of f32 sums along each reduction path, on 2^24 elements, in pools of 1 and 2 threads.
+//!
+//! cargo run --release -p shendu-tensor --example reduce_speed
+//!
+//! Prints the median of 9 repetitions of each case in milliseconds and in GB/s of input read
+//! (4 bytes per element). A figure for comparing kernels on one machine, not a test.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use rand::{rngs::StdRng, SeedableRng};
+use shendu_tensor::Tensor;
+
+/// Median seconds per call of `f` over 9 repetitions of enough calls to last 0.1 s.
+fn timed<R>(mut f: impl FnMut() -> R) -> f64 {
+    black_box(f());
+    let t = Instant::now();
+    black_box(f());
+    let inner = (0.1 / t.elapsed().as_secs_f64()).ceil().max(1.0) as u32;
+    let mut s: Vec<f64> = (0..9)
+        .map(|_| {
+            let t = Instant::now();
+            (0..inner).for_each(|_| drop(black_box(f())));
+            t.elapsed().as_secs_f64() / f64::from(inner)
+        })
+        .collect();
+    s.sort_by(f64::total_cmp);
+    s[4]
+}
+
+fn main() {
+    let n = 1usize << 24;
+    let mut rng = StdRng::seed_from_u64(0);
+    let flat = Tensor::<f32>::rand_uniform([n], 0.0, 1.0, &mut rng);
+    let square = flat.reshape([1 << 12, 1 << 12]);
+    let cube = flat.reshape([1 << 8, 1 << 8, 1 << 8]);
+    type Case<'a> = (&'static str, Box<dyn Fn() -> Tensor<f32> + Sync + 'a>);
+    let cases: Vec<Case> = vec![
+        (
+            "[4096, 4096] sum(-1)  rows",
+            Box::new(|| square.sum(-1, false)),
+        ),
+        (
+            "[2^20, 16] sum(-1)    short rows",
+            Box::new(|| flat.reshape([1 << 20, 16]).sum(-1, false)),
+        ),
+        (
+            "[4096, 4096] sum(0)   columns",
+            Box::new(|| square.sum(0, false)),
+        ),
+        (
+            "[16, 2^20] sum(0)     few rows",
+            Box::new(|| flat.reshape([16, 1 << 20]).sum(0, false)),
+        ),
+        (
+            "[2^23, 2] sum(0)      narrow",
+            Box::new(|| flat.reshape([1 << 23, 2]).sum(0, false)),
+        ),
+        (
+            "[2^22, 4] sum(0)      narrow",
+            Box::new(|| flat.reshape([1 << 22, 4]).sum(0, false)),
+        ),
+        (
+            "[256^3] sum(1)        middle",
+            Box::new(|| cube.sum(1, false)),
+        ),
+        (
+            "[256^3] sum([0, 2])   two axes",
+            Box::new(|| cube.sum([0, 2], false)),
+        ),
+        (
+            "[4096^2].t() sum(-1)  strided",
+            Box::new(|| square.t().sum(-1, false)),
+        ),
+        ("[2^24] sum_all", Box::new(|| flat.sum_all())),
+        ("[4096, 4096] mean(0)", Box::new(|| square.mean(0, false))),
+    ];
+    println!(
+        "{:32} {:>16} {:>16}",
+        "f32, 2^24 elements", "1 thread", "2 threads"
+    );
+    for (name, f) in &cases {
+        let mut line = format!("{name:32}");
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let secs = pool.install(|| timed(f));
+            line += &format!(" {:7.2} ms {:4.1}", secs * 1e3, 4.0 * n as f64 / secs / 1e9);
+        }
+        println!("{line}");
+    }
+}
