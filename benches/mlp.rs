@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use rand::{rngs::StdRng, Rng};
-use shendu::tensor::Tensor;
+use shendu::tensor::{Indices, Tensor};
 use shendu_autograd::{Tape, Var};
 
 /// An MLP as plain tensors `[w1, b1, w2, b2, …]`, with its data and its training settings.
@@ -13,20 +13,28 @@ use shendu_autograd::{Tape, Var};
 pub struct Net {
     pub params: Vec<Tensor>,
     x: Tensor,
-    target: Tensor,
+    target: Target,
     act: fn(&Var) -> Var,
-    loss: fn(&Var, &Var) -> Var,
     lr: f32,
 }
 
-/// Binary cross-entropy with logits, mean(softplus(z) − y·z); softplus is stable for any z.
-fn bce_with_logits(z: &Var, y: &Var) -> Var {
-    (z.softplus() - &(z * y)).mean_all()
+/// What the loss compares the output with.
+enum Target {
+    /// 0/1 targets of binary cross-entropy with logits.
+    Binary(Tensor),
+    /// Class indices of softmax cross-entropy, `[batch, 1]`.
+    Classes(Indices),
 }
 
-/// Softmax cross-entropy on class indices (`labels`: `[batch, 1]`, whole numbers as floats).
-fn cross_entropy(logits: &Var, labels: &Var) -> Var {
-    -logits.log_softmax(-1).gather(1, labels).mean_all()
+impl Target {
+    /// The loss of `out` against this target, recorded on `out`'s tape.
+    fn loss(&self, out: &Var) -> Var {
+        match self {
+            // mean(softplus(z) − y·z); softplus is stable for any z.
+            Target::Binary(y) => (out.softplus() - &(out * &out.constant(y.clone()))).mean_all(),
+            Target::Classes(labels) => -out.log_softmax(-1).gather(1, labels).mean_all(),
+        }
+    }
 }
 
 impl Net {
@@ -55,9 +63,8 @@ impl Net {
         Net {
             params,
             x,
-            target: y,
+            target: Target::Binary(y),
             act: Var::tanh,
-            loss: bce_with_logits,
             lr: 0.03,
         }
     }
@@ -65,15 +72,14 @@ impl Net {
     /// W3: 784→256→128→10, relu, softmax cross-entropy, batch 128, x ~ N(0, 1), lr 0.01.
     pub fn w3(rng: &mut StdRng) -> Net {
         let x = Tensor::rand_normal([128, 784], 0.0, 1.0, rng);
-        let labels = (0..128).map(|_| rng.random_range(0..10) as f32).collect();
-        let labels = Tensor::from_vec(labels, [128, 1]);
+        let labels = (0..128).map(|_| rng.random_range(0..10)).collect();
+        let labels = Indices::from_vec(labels, [128, 1]);
         let params = Net::init(&[784, 256, 128, 10], rng);
         Net {
             params,
             x,
-            target: labels,
+            target: Target::Classes(labels),
             act: Var::relu,
-            loss: cross_entropy,
             lr: 0.01,
         }
     }
@@ -95,7 +101,7 @@ impl Net {
     pub fn record(&self, tape: &Tape) -> (Vec<Var>, Var) {
         let vars: Vec<Var> = self.params.iter().map(|p| tape.var(p.clone())).collect();
         let out = self.forward(&vars, &tape.constant(self.x.clone()));
-        let loss = (self.loss)(&out, &tape.constant(self.target.clone()));
+        let loss = self.target.loss(&out);
         (vars, loss)
     }
 

@@ -30,7 +30,7 @@ use proptest::sample::Index;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 use shendu::autograd::strategies::{self as st, View};
 use shendu::autograd::{gradcheck, gradgradcheck, CustomOp, GradcheckError, OpKind, Var};
-use shendu::tensor::{broadcast_shapes, Correction, Tensor};
+use shendu::tensor::{broadcast_shapes, Correction, Indices, Tensor};
 
 /// Largest rank and dimension of the drawn inputs: small, since a check costs two evaluations
 /// per input element.
@@ -237,19 +237,16 @@ fn group(factors: &[usize], cuts: &[bool]) -> Vec<usize> {
     shape
 }
 
-/// An index tensor for `gather`/`scatter_add` into `shape` along `axis`, from plain draws (so
-/// that it shrinks well): no larger than `shape` on the other axes and of any length along
-/// `axis` (`sizes` picks each), with values in range picked by `picks` (duplicates are likely).
-fn index_tensor(shape: &[usize], axis: usize, sizes: &[Index], picks: &[Index]) -> Tensor<f64> {
+/// Indices for `gather`/`scatter_add` into `shape` along `axis`, from plain draws (so that they
+/// shrink well): no larger than `shape` on the other axes and of any length along `axis`
+/// (`sizes` picks each), with values in range picked by `picks` (duplicates are likely).
+fn index_tensor(shape: &[usize], axis: usize, sizes: &[Index], picks: &[Index]) -> Indices {
     let idx_shape: Vec<usize> = (0..shape.len())
         .map(|d| 1 + sizes[d].index(if d == axis { DIM } else { shape[d] }))
         .collect();
     let n: usize = idx_shape.iter().product();
-    let values = picks[..n]
-        .iter()
-        .map(|i| i.index(shape[axis]) as f64)
-        .collect();
-    Tensor::from_vec(values, &idx_shape[..])
+    let values = picks[..n].iter().map(|i| i.index(shape[axis])).collect();
+    Indices::from_vec(values, &idx_shape[..])
 }
 
 /// Draws for [`index_tensor`]: sizes, then enough picks for the largest index tensor.
@@ -605,7 +602,7 @@ fn case(kind: OpKind) -> Case {
                         .prop_map(move |t| (vec![t], (axis, idx.clone())))
                 },
             ),
-            |x, (axis, idx)| x[0].gather(*axis, &x[0].constant(idx.clone())),
+            |x, (axis, idx)| x[0].gather(*axis, idx),
         ),
         // The source may be larger than the indices on every axis; only its leading block is used.
         K::ScatterAdd => case_of(
@@ -626,7 +623,7 @@ fn case(kind: OpKind) -> Case {
                     )
                         .prop_map(move |(t, s)| (vec![t, s], (axis, idx.clone())))
                 }),
-            |x, (axis, idx)| x[0].scatter_add(*axis, &x[0].constant(idx.clone()), &x[1]),
+            |x, (axis, idx)| x[0].scatter_add(*axis, idx, &x[1]),
         ),
 
         K::Custom => case_of(

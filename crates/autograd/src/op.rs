@@ -111,7 +111,7 @@ pub(crate) fn backward<T: Element>(
         Op::Softmax { axis, log } => reduce::softmax_backward(*axis, *log, output, grad),
         Op::Matmul => matmul::backward(inputs, grad),
         Op::Movement(m) => movement::backward(m, inputs, grad),
-        Op::Index(i) => index::backward(i, inputs, grad, tape),
+        Op::Index(i) => index::backward(i, inputs, grad),
         Op::Custom(custom) => {
             let grads = custom.backward(inputs, output, grad);
             if grads.len() != inputs.len() {

@@ -1,17 +1,16 @@
 //! Indexing element by element along an axis, PyTorch style: `gather` picks one element per
 //! index, and its backward `scatter_add` adds each element back at its index.
 //!
-//! The indices come as a tensor of whole-number floats with `self`'s rank (read and checked by
-//! `index::whole_indices`, which `one_hot` shares), no larger than `self` on the other axes. Every
-//! index is checked before any element moves, so the kernels (`cpu::index`) never index out of
-//! bounds.
+//! The indices come as [`Indices`] with `self`'s rank, no larger than `self` on the other axes.
+//! Every index is checked before any element moves, so the kernels (`cpu::index`) never index out
+//! of bounds.
 //! `scatter_add` adds duplicates in row-major order of the indices, so its results do not vary
 //! between runs.
 
 use crate::check::{fail, fmt_shape};
 use crate::cpu;
 use crate::element::Element;
-use crate::index::whole_indices;
+use crate::indices::Indices;
 use crate::layout::Layout;
 use crate::shape::{dims, Axis};
 use crate::storage::output_buffer;
@@ -19,28 +18,29 @@ use crate::tensor::Tensor;
 
 impl<T: Element> Tensor<T> {
     /// Picks one element along `axis` per index (PyTorch's `gather`): for axis 1 of a matrix,
-    /// `out[i][j] = self[i][indices[i][j]]`. `indices` holds whole numbers, has `self`'s rank and
-    /// is no larger than `self` on the other axes; the result has `indices`' shape.
+    /// `out[i][j] = self[i][indices[i][j]]`. `indices` has `self`'s rank and is no larger than
+    /// `self` on the other axes; the result has `indices`' shape.
     ///
     /// ```
-    /// # use shendu_tensor::Tensor;
+    /// # use shendu_tensor::{Indices, Tensor};
     /// let t = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], [2, 2]);
-    /// let idx = Tensor::from_vec(vec![0.0, 0.0, 1.0, 0.0], [2, 2]);
+    /// let idx = Indices::from_vec(vec![0, 0, 1, 0], [2, 2]);
     /// assert_eq!(t.gather(1, &idx).to_vec(), vec![1.0, 1.0, 4.0, 3.0]);
     /// ```
     #[track_caller]
-    pub fn gather(&self, axis: impl Axis, indices: &Tensor<T>) -> Tensor<T> {
+    pub fn gather(&self, axis: impl Axis, indices: &Indices) -> Tensor<T> {
         let axis = axis.resolve("gather", self.rank());
         check_fits("gather", "self", self.shape(), indices.shape(), Some(axis));
-        let idx = whole_indices("gather", "index", indices, self.shape()[axis], || {
+        indices.check_below("gather", self.shape()[axis], || {
             format!(
                 "axis {axis} of size {} in shape {}",
                 self.shape()[axis],
                 fmt_shape(self.shape())
             )
         });
+        let idx = indices.as_slice();
         let mut out = output_buffer(idx.len());
-        cpu::index::gather(self.parts(), axis, indices.shape(), &idx, &mut out);
+        cpu::index::gather(self.parts(), axis, indices.shape(), idx, &mut out);
         Tensor::from_parts(out, Layout::contiguous(dims(indices.shape())))
     }
 
@@ -50,19 +50,14 @@ impl<T: Element> Tensor<T> {
     /// of `indices`. The backward of [`gather`](Tensor::gather).
     ///
     /// ```
-    /// # use shendu_tensor::Tensor;
-    /// let idx = Tensor::from_vec(vec![0.0f32, 1.0, 0.0, 2.0, 0.0], [5]);
-    /// let source = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0], [5]);
+    /// # use shendu_tensor::{Indices, Tensor};
+    /// let idx = Indices::from(vec![0, 1, 0, 2, 0]);
+    /// let source = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0], [5]);
     /// let out = Tensor::zeros([3]).scatter_add(0, &idx, &source);
     /// assert_eq!(out.to_vec(), vec![9.0, 2.0, 4.0]);
     /// ```
     #[track_caller]
-    pub fn scatter_add(
-        &self,
-        axis: impl Axis,
-        indices: &Tensor<T>,
-        source: &Tensor<T>,
-    ) -> Tensor<T> {
+    pub fn scatter_add(&self, axis: impl Axis, indices: &Indices, source: &Tensor<T>) -> Tensor<T> {
         let axis = axis.resolve("scatter_add", self.rank());
         check_fits(
             "scatter_add",
@@ -78,7 +73,7 @@ impl<T: Element> Tensor<T> {
             indices.shape(),
             None,
         );
-        let idx = whole_indices("scatter_add", "index", indices, self.shape()[axis], || {
+        indices.check_below("scatter_add", self.shape()[axis], || {
             format!(
                 "axis {axis} of size {} in shape {}",
                 self.shape()[axis],
@@ -91,7 +86,7 @@ impl<T: Element> Tensor<T> {
             self.shape(),
             axis,
             indices.shape(),
-            &idx,
+            indices.as_slice(),
             source.parts(),
         );
         Tensor::from_parts(out, Layout::contiguous(dims(self.shape())))
@@ -133,15 +128,19 @@ fn check_fits(op: &str, what: &str, target: &[usize], indices: &[usize], axis: O
 #[cfg(test)]
 mod tests {
     use crate::index::tests::{narrowed, panic_message, t, transposed};
-    use crate::Tensor;
+    use crate::{Indices, Tensor};
+
+    fn ix(data: &[usize], shape: &[usize]) -> Indices {
+        Indices::from_vec(data.to_vec(), shape)
+    }
 
     #[test]
     fn panics_name_the_callers_line() {
         let here = |line: u32| format!("(at {}:{line})", file!());
         let line = line!() + 1;
-        let msg = panic_message(|| drop(Tensor::<f32>::zeros([3]).gather(0, &t(&[5.0], &[1]))));
+        let msg = panic_message(|| drop(Tensor::<f32>::zeros([3]).gather(0, &ix(&[5], &[1]))));
         assert!(msg.ends_with(&here(line)), "{msg}");
-        let (x, idx) = (Tensor::<f32>::zeros([2]), Tensor::zeros([1, 1]));
+        let (x, idx) = (Tensor::<f32>::zeros([2]), ix(&[0], &[1, 1]));
         let line = line!() + 1;
         let msg = panic_message(|| drop(x.gather(0, &idx)));
         assert!(msg.ends_with(&here(line)), "{msg}");
@@ -150,10 +149,10 @@ mod tests {
     #[test]
     fn gather_follows_pytorch() {
         let x = t(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
-        let out = x.gather(1, &t(&[0.0, 0.0, 1.0, 0.0], &[2, 2]));
+        let out = x.gather(1, &ix(&[0, 0, 1, 0], &[2, 2]));
         assert_eq!(out.to_vec(), vec![1.0, 1.0, 4.0, 3.0]);
         let y = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
-        let out = y.gather(0, &t(&[1.0, 0.0, 1.0], &[1, 3]));
+        let out = y.gather(0, &ix(&[1, 0, 1], &[1, 3]));
         assert_eq!(out.shape(), &[1, 3]);
         assert_eq!(out.to_vec(), vec![4.0, 2.0, 6.0]);
     }
@@ -162,20 +161,15 @@ mod tests {
     fn gather_with_indices_smaller_than_self() {
         // [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
         let x = Tensor::<f32>::arange(9).reshape([3, 3]);
-        let out = x.gather(1, &t(&[2.0, 0.0], &[2, 1]));
+        let out = x.gather(1, &ix(&[2, 0], &[2, 1]));
         assert_eq!(out.shape(), &[2, 1]);
         assert_eq!(out.to_vec(), vec![2.0, 3.0]);
     }
 
     #[test]
     fn gather_of_views_along_negative_axis() {
-        let idx = t(&[1.0, 0.0, 1.0], &[3, 1]);
+        let idx = ix(&[1, 0, 1], &[3, 1]);
         assert_eq!(transposed().gather(-1, &idx).to_vec(), vec![3.0, 1.0, 5.0]);
-        let idx_t = t(&[1.0, 0.0, 1.0], &[1, 3]).t();
-        assert_eq!(
-            transposed().gather(-1, &idx_t).to_vec(),
-            vec![3.0, 1.0, 5.0]
-        );
         assert_eq!(narrowed().gather(-1, &idx).to_vec(), vec![2.0, 5.0, 10.0]);
     }
 
@@ -184,21 +178,7 @@ mod tests {
         expected = "gather: index 3 at [1, 0] of indices of shape [2, 1] is out of range 0..3 for axis 1 of size 3 in shape [3, 3]"
     )]
     fn gather_index_out_of_range() {
-        Tensor::<f32>::zeros([3, 3]).gather(1, &t(&[0.0, 3.0], &[2, 1]));
-    }
-
-    #[test]
-    #[should_panic(
-        expected = "gather: index 0.5 at [1] of indices of shape [2] is not a whole number"
-    )]
-    fn gather_fractional_index() {
-        Tensor::<f32>::zeros([3]).gather(0, &t(&[1.0, 0.5], &[2]));
-    }
-
-    #[test]
-    #[should_panic(expected = "gather: index -1 at [0] of indices of shape [1] is negative")]
-    fn gather_negative_index() {
-        Tensor::<f32>::zeros([3]).gather(0, &t(&[-1.0], &[1]));
+        Tensor::<f32>::zeros([3, 3]).gather(1, &ix(&[0, 3], &[2, 1]));
     }
 
     #[test]
@@ -206,7 +186,7 @@ mod tests {
         expected = "gather: indices of shape [2] must have the rank of self of shape [2, 2] (2, not 1)"
     )]
     fn gather_rank_mismatch() {
-        Tensor::<f32>::zeros([2, 2]).gather(0, &t(&[0.0, 1.0], &[2]));
+        Tensor::<f32>::zeros([2, 2]).gather(0, &ix(&[0, 1], &[2]));
     }
 
     #[test]
@@ -214,12 +194,12 @@ mod tests {
         expected = "gather: indices of shape [3, 1] are larger than self of shape [2, 2] at axis 0 (3 > 2)"
     )]
     fn gather_indices_too_large() {
-        Tensor::<f32>::zeros([2, 2]).gather(1, &Tensor::zeros([3, 1]));
+        Tensor::<f32>::zeros([2, 2]).gather(1, &ix(&[0; 3], &[3, 1]));
     }
 
     #[test]
     fn scatter_add_accumulates_duplicates_in_order() {
-        let idx = t(&[0.0, 1.0, 0.0, 2.0, 0.0], &[5]);
+        let idx = ix(&[0, 1, 0, 2, 0], &[5]);
         let source = t(&[1.0, 2.0, 3.0, 4.0, 5.0], &[5]);
         assert_eq!(
             Tensor::zeros([3]).scatter_add(0, &idx, &source).to_vec(),
@@ -230,7 +210,7 @@ mod tests {
     #[test]
     fn scatter_add_2d_with_larger_source() {
         // out[idx[i][j]][j] += src[i][j]; the source's last column lies outside the indices.
-        let idx = t(&[0.0, 1.0, 0.0, 1.0, 1.0, 0.0], &[2, 3]);
+        let idx = ix(&[0, 1, 0, 1, 1, 0], &[2, 3]);
         let source = t(&[1.0, 2.0, 3.0, 100.0, 4.0, 5.0, 6.0, 100.0], &[2, 4]);
         let out = Tensor::zeros([2, 3]).scatter_add(0, &idx, &source);
         assert_eq!(out.to_vec(), vec![1.0, 0.0, 9.0, 4.0, 7.0, 0.0]);
@@ -238,14 +218,14 @@ mod tests {
 
     #[test]
     fn scatter_add_along_negative_axis_and_into_views() {
-        let idx = t(&[1.0, 1.0, 0.0, 0.0], &[2, 2]);
+        let idx = ix(&[1, 1, 0, 0], &[2, 2]);
         let source = t(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
         let out = Tensor::ones([2, 2]).scatter_add(-1, &idx, &source);
         assert_eq!(out.to_vec(), vec![1.0, 4.0, 8.0, 1.0]);
         // Into [[1, 3], [2, 4]] (transposed) from a transposed source [[10, 20]].
         let x = t(&[1.0, 2.0, 3.0, 4.0], &[2, 2]).t();
         let src = t(&[10.0, 20.0], &[2, 1]).t();
-        let out = x.scatter_add(0, &t(&[1.0, 0.0], &[1, 2]), &src);
+        let out = x.scatter_add(0, &ix(&[1, 0], &[1, 2]), &src);
         assert_eq!(out.to_vec(), vec![1.0, 23.0, 12.0, 4.0]);
     }
 
@@ -253,7 +233,7 @@ mod tests {
     fn scatter_add_is_the_adjoint_of_gather() {
         // <gather(x, idx), g> = <x, scatter_add(0, idx, g)> for every x and g.
         let x = Tensor::<f64>::from_vec(vec![1.0, -2.0, 3.0, 0.5, 4.0, -1.0], [3, 2]);
-        let idx = Tensor::from_vec(vec![2.0, 0.0, 2.0, 2.0, 1.0, 0.0, 0.0, 1.0], [4, 2]);
+        let idx = ix(&[2, 0, 2, 2, 1, 0, 0, 1], &[4, 2]);
         let g = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], [4, 2]);
         let lhs = x.gather(0, &idx).mul(&g).to_vec().iter().sum::<f64>();
         let back = Tensor::zeros([3, 2]).scatter_add(0, &idx, &g);
@@ -266,7 +246,7 @@ mod tests {
         expected = "scatter_add: indices of shape [2, 2] are larger than source of shape [2, 1] at axis 1 (2 > 1)"
     )]
     fn scatter_add_source_too_small() {
-        Tensor::<f32>::zeros([2, 2]).scatter_add(0, &Tensor::zeros([2, 2]), &Tensor::zeros([2, 1]));
+        Tensor::<f32>::zeros([2, 2]).scatter_add(0, &ix(&[0; 4], &[2, 2]), &Tensor::zeros([2, 1]));
     }
 
     #[test]
@@ -274,7 +254,7 @@ mod tests {
         expected = "scatter_add: index 2 at [0, 1] of indices of shape [1, 2] is out of range 0..2"
     )]
     fn scatter_add_bad_index() {
-        let idx = t(&[0.0, 2.0], &[1, 2]);
+        let idx = ix(&[0, 2], &[1, 2]);
         Tensor::<f32>::zeros([2, 2]).scatter_add(0, &idx, &Tensor::zeros([1, 2]));
     }
 }

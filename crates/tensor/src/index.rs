@@ -1,18 +1,18 @@
 //! Indexing by lists of positions, PyTorch style: `index_select` takes whole slices along an axis
-//! and its backward `index_add` adds them back; `one_hot` encodes class indices. Indexing element
-//! by element (`gather`, `scatter_add`) is in `gather.rs`.
+//! and its backward `index_add` adds them back; the one-hot encoding of [`Indices`] is built
+//! here. Indexing element by element (`gather`, `scatter_add`) is in `gather.rs`.
 //!
-//! shendu's tensors hold floats only, so index tensors (of `one_hot`, `gather`, `scatter_add`)
-//! hold whole-number floats, read and checked by [`whole_indices`]. Every index is checked once,
-//! before any element moves, and a bad one panics with its value and position; the kernels
-//! (`cpu::index`) never index out of bounds. `index_add` adds duplicates in order, so its results
-//! do not vary between runs.
+//! Every index is checked once, before any element moves, and a bad one panics with its value
+//! and position; the kernels (`cpu::index`) never index out of bounds. `index_add` adds
+//! duplicates in order, so its results do not vary between runs.
+//!
+//! [`Indices`]: crate::Indices
 
 use crate::check::{fail, fmt_shape};
 use crate::cpu;
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{checked_numel, dims, Axis, Dims};
+use crate::shape::{checked_numel, dims, Axis};
 use crate::storage::output_buffer;
 use crate::tensor::Tensor;
 
@@ -72,23 +72,14 @@ impl<T: Element> Tensor<T> {
         Tensor::from_parts(out, Layout::contiguous(dims(self.shape())))
     }
 
-    /// One-hot encoding of class indices: `self` holds whole numbers in `0..classes`, and the
-    /// result, of shape `self.shape + [classes]`, is 1 at each class and 0 elsewhere.
-    ///
-    /// ```
-    /// # use shendu_tensor::Tensor;
-    /// let labels = Tensor::from_vec(vec![2.0f32, 0.0], [2]);
-    /// assert_eq!(labels.one_hot(3).to_vec(), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
-    /// ```
+    /// The one-hot encoding of `indices` (row-major, of shape `shape`, each below `classes`):
+    /// shape `shape + [classes]`, 1 at each index and 0 elsewhere. See `Indices::one_hot`.
     #[track_caller]
-    pub fn one_hot(&self, classes: usize) -> Tensor<T> {
-        let idx = whole_indices("one_hot", "class", self, classes, || {
-            format!("{classes} classes")
-        });
-        let mut shape = dims(self.shape());
+    pub(crate) fn one_hot_of(indices: &[usize], shape: &[usize], classes: usize) -> Tensor<T> {
+        let mut shape = dims(shape);
         shape.push(classes);
         let mut out = output_buffer(checked_numel::<T>("one_hot", &shape));
-        cpu::index::one_hot(&idx, classes, &mut out);
+        cpu::index::one_hot(indices, classes, &mut out);
         Tensor::from_parts(out, Layout::contiguous(shape))
     }
 }
@@ -109,54 +100,6 @@ fn check_in_range(op: &str, shape: &[usize], axis: usize, indices: &[usize]) {
             );
         }
     }
-}
-
-/// The values of an index tensor as `usize`s in row-major order, each checked to be a whole
-/// number in `0..bound`. `noun` names one value ("index", "class") and `range` describes where
-/// the bound comes from, for the message.
-#[track_caller]
-pub(crate) fn whole_indices<T: Element>(
-    op: &str,
-    noun: &str,
-    indices: &Tensor<T>,
-    bound: usize,
-    range: impl FnOnce() -> String,
-) -> Vec<usize> {
-    let values = indices.to_vec();
-    let mut out = Vec::with_capacity(values.len());
-    for (pos, &v) in values.iter().enumerate() {
-        let x = v.to_f64_exact();
-        if x >= 0.0 && x.fract() == 0.0 && x < bound as f64 {
-            out.push(x as usize);
-            continue;
-        }
-        let problem = if x.is_nan() || x.fract() != 0.0 {
-            "is not a whole number".to_string()
-        } else if x < 0.0 {
-            "is negative".to_string()
-        } else {
-            format!("is out of range 0..{bound} for {}", range())
-        };
-        fail(
-            op,
-            format!(
-                "{noun} {v} at {:?} of indices of shape {} {problem}",
-                unravel(pos, indices.shape()),
-                fmt_shape(indices.shape())
-            ),
-        );
-    }
-    out
-}
-
-/// The multi-index of row-major position `pos` in `shape`.
-fn unravel(mut pos: usize, shape: &[usize]) -> Dims {
-    let mut index = Dims::from_elem(0, shape.len());
-    for (i, &d) in index.iter_mut().zip(shape).rev() {
-        *i = pos % d;
-        pos /= d;
-    }
-    index
 }
 
 #[cfg(test)]
@@ -186,9 +129,6 @@ pub(crate) mod tests {
     #[test]
     fn panics_name_the_callers_line() {
         let here = |line: u32| format!("(at {}:{line})", file!());
-        let line = line!() + 1;
-        let msg = panic_message(|| drop(t(&[-2.0], &[1]).one_hot(2)));
-        assert!(msg.ends_with(&here(line)), "{msg}");
         let line = line!() + 1;
         let msg = panic_message(|| drop(Tensor::<f32>::zeros([2]).index_select(0, &[2])));
         assert!(msg.ends_with(&here(line)), "{msg}");
@@ -313,35 +253,5 @@ pub(crate) mod tests {
     )]
     fn index_add_bad_index() {
         Tensor::<f32>::zeros([3, 2]).index_add(1, &[5], &Tensor::zeros([3, 1]));
-    }
-
-    #[test]
-    fn one_hot_of_vectors_matrices_and_scalars() {
-        let out = t(&[2.0, 0.0, 1.0], &[3]).one_hot(3);
-        assert_eq!(out.shape(), &[3, 3]);
-        assert_eq!(
-            out.to_vec(),
-            vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-        );
-        let out = t(&[1.0, 0.0], &[2, 1]).one_hot(2);
-        assert_eq!(out.shape(), &[2, 1, 2]);
-        assert_eq!(out.to_vec(), vec![0.0, 1.0, 1.0, 0.0]);
-        let out = Tensor::scalar(1.0f64).one_hot(2);
-        assert_eq!(out.shape(), &[2]);
-        assert_eq!(out.to_vec(), vec![0.0, 1.0]);
-        // Non-contiguous labels: [[0, 2], [1, 0]] transposed is [[0, 1], [2, 0]].
-        let labels = t(&[0.0, 2.0, 1.0, 0.0], &[2, 2]).t();
-        assert_eq!(
-            labels.one_hot(3).to_vec(),
-            vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0]
-        );
-    }
-
-    #[test]
-    #[should_panic(
-        expected = "one_hot: class 3 at [1] of indices of shape [2] is out of range 0..3 for 3 classes"
-    )]
-    fn one_hot_class_out_of_range() {
-        t(&[0.0, 3.0], &[2]).one_hot(3);
     }
 }

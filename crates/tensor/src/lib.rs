@@ -27,6 +27,7 @@ mod display;
 mod element;
 mod gather;
 mod index;
+mod indices;
 mod inplace;
 mod join;
 mod layout;
@@ -38,6 +39,7 @@ mod tensor;
 mod unary;
 
 pub use element::Element;
+pub use indices::Indices;
 pub use layout::Layout;
 pub use reduce::Correction;
 pub use shape::{broadcast_shapes, contiguous_strides, numel, Axes, Axis, Dims, IntoShape};

@@ -8,6 +8,7 @@
 use crate::check::{fail, fmt_shape};
 use crate::cpu::reduce::{arg_best, reduce, softmax_rows};
 use crate::element::Element;
+use crate::indices::Indices;
 use crate::layout::Layout;
 use crate::shape::{dims, Axes, Axis, Dims};
 use crate::tensor::Tensor;
@@ -194,23 +195,23 @@ impl<T: Element> Tensor<T> {
         self.var((0..self.rank()).collect::<Vec<usize>>(), correction, false)
     }
 
-    /// Index of the first maximum along `axis`, as whole-number values of `T`.
+    /// Position of the first maximum along `axis` (a NaN counts as the maximum).
     ///
     /// ```
     /// # use shendu_tensor::Tensor;
     /// let t = Tensor::from_vec(vec![1.0f32, 7.0, 7.0, 9.0, 0.0, 2.0], [2, 3]);
-    /// assert_eq!(t.argmax(1, false).to_vec(), vec![1.0, 0.0]);
+    /// assert_eq!(t.argmax(1, false).to_vec(), vec![1, 0]);
     /// ```
     #[track_caller]
-    pub fn argmax(&self, axis: impl Axis, keepdim: bool) -> Tensor<T> {
+    pub fn argmax(&self, axis: impl Axis, keepdim: bool) -> Indices {
         self.arg_along("argmax", axis, keepdim, |x, best| {
             x > best || (x.is_nan() && !best.is_nan())
         })
     }
 
-    /// Index of the first minimum along `axis`, as whole-number values of `T`.
+    /// Position of the first minimum along `axis` (a NaN counts as the minimum).
     #[track_caller]
-    pub fn argmin(&self, axis: impl Axis, keepdim: bool) -> Tensor<T> {
+    pub fn argmin(&self, axis: impl Axis, keepdim: bool) -> Indices {
         self.arg_along("argmin", axis, keepdim, |x, best| {
             x < best || (x.is_nan() && !best.is_nan())
         })
@@ -241,19 +242,12 @@ impl<T: Element> Tensor<T> {
         axis: impl Axis,
         keepdim: bool,
         better: impl Fn(T, T) -> bool,
-    ) -> Tensor<T> {
+    ) -> Indices {
         let axis = axis.resolve(op, self.rank());
         self.check_nonempty(op, &[axis]);
         let rows = self.move_axis_last(axis).to_vec();
         let best = arg_best(&rows, self.shape()[axis], better);
-        let values = best
-            .into_iter()
-            .map(|i| T::from_usize(i).unwrap())
-            .collect();
-        Tensor::from_parts(
-            values,
-            Layout::contiguous(self.reduced_shape(&[axis], keepdim)),
-        )
+        Indices::from_vec(best, self.reduced_shape(&[axis], keepdim))
     }
 
     /// A view with `axis` moved to the back.

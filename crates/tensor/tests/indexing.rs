@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use proptest::prelude::*;
-use shendu_tensor::Tensor;
+use shendu_tensor::{Indices, Tensor};
 
 fn t32(values: &[f32], shape: &[usize]) -> Tensor<f32> {
     Tensor::from_vec(values.to_vec(), shape)
@@ -34,15 +34,18 @@ fn index_select_picks_whole_slices_in_order() {
 #[test]
 fn gather_picks_one_element_per_index() {
     // out[i][j] = m[i][idx[i][j]].
-    let idx = t32(&[2.0, 0.0, 1.0, 1.0], &[2, 2]);
+    let idx = Indices::from_vec(vec![2, 0, 1, 1], [2, 2]);
     assert_eq!(m().gather(1, &idx).to_vec(), vec![2.0, 0.0, 4.0, 4.0]);
     // Along axis 0: out[i][j] = m[idx[i][j]][j], with fewer columns than m.
-    let idx = t32(&[1.0, 0.0, 0.0, 1.0], &[2, 2]);
+    let idx = Indices::from_vec(vec![1, 0, 0, 1], [2, 2]);
     assert_eq!(m().gather(0, &idx).to_vec(), vec![3.0, 1.0, 0.0, 4.0]);
     // The classic use: pick each row's target class.
     let logits = t32(&[0.1, 0.7, 0.2, 0.5, 0.3, 0.2], &[2, 3]);
-    let targets = t32(&[1.0, 0.0], &[2, 1]);
-    assert_eq!(logits.gather(1, &targets).to_vec(), vec![0.7, 0.5]);
+    let targets = Indices::from(vec![1, 0]);
+    assert_eq!(
+        logits.gather(1, &targets.unsqueeze(1)).to_vec(),
+        vec![0.7, 0.5]
+    );
 }
 
 #[test]
@@ -60,20 +63,20 @@ fn index_add_adds_slices_back_and_accumulates_repeats() {
 #[test]
 fn scatter_add_adds_elements_back_and_accumulates_repeats() {
     // out[i][idx[i][j]] += src[i][j].
-    let idx = t32(&[0.0, 0.0, 2.0, 1.0, 1.0, 1.0], &[2, 3]);
+    let idx = Indices::from_vec(vec![0, 0, 2, 1, 1, 1], [2, 3]);
     let src = t32(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
     let out = Tensor::<f32>::zeros([2, 3]).scatter_add(1, &idx, &src);
     assert_eq!(out.to_vec(), vec![3.0, 0.0, 3.0, 0.0, 15.0, 0.0]);
     // Along axis 0 onto a non-zero base.
-    let idx = t32(&[1.0, 0.0, 1.0], &[1, 3]);
+    let idx = Indices::from_vec(vec![1, 0, 1], [1, 3]);
     let out = m().scatter_add(0, &idx, &t32(&[10.0, 20.0, 30.0], &[1, 3]));
     assert_eq!(out.to_vec(), vec![0.0, 21.0, 2.0, 13.0, 4.0, 35.0]);
 }
 
 #[test]
 fn one_hot_encodes_classes_along_a_new_last_axis() {
-    let labels = t32(&[2.0, 0.0, 1.0, 2.0], &[2, 2]);
-    let h = labels.one_hot(3);
+    let labels = Indices::from_vec(vec![2, 0, 1, 2], [2, 2]);
+    let h = labels.one_hot::<f32>(3);
     assert_eq!(h.shape(), &[2, 2, 3]);
     assert_eq!(
         h.to_vec(),
@@ -81,7 +84,7 @@ fn one_hot_encodes_classes_along_a_new_last_axis() {
     );
     assert_eq!(h.sum(-1, false).to_vec(), vec![1.0; 4]);
     // The argmax of a one-hot row is its class.
-    assert_eq!(h.argmax(-1, false).to_vec(), labels.to_vec());
+    assert_eq!(h.argmax(-1, false), labels);
 }
 
 #[test]
@@ -375,7 +378,8 @@ proptest! {
         let t = v.tensor::<f64>();
         let (shape, x) = (v.shape(), v.values());
         let (idx_shape, idx) = (idx_view.shape(), idx_view.values());
-        let indices = idx_view.tensor::<f64>();
+        // Drawn as whole-number floats in 0..bound, in the view's logical order.
+        let indices = Indices::from_vec(idx.iter().map(|&i| i as usize).collect(), &idx_shape[..]);
         // gather: out[p] = t[p with p[axis] = idx[p]].
         let got = t.gather(axis, &indices);
         prop_assert_eq!(got.shape(), &idx_shape[..]);
@@ -400,7 +404,7 @@ proptest! {
         // one_hot of the indices, as classes out of `bound`.
         let bound = shape[axis];
         if bound > 0 {
-            let h = indices.one_hot(bound);
+            let h = indices.one_hot::<f64>(bound);
             let mut want_shape = idx_shape.clone();
             want_shape.push(bound);
             prop_assert_eq!(h.shape(), &want_shape[..]);

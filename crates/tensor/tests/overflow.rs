@@ -10,7 +10,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use shendu_tensor::{contiguous_strides, numel, Tensor};
+use shendu_tensor::{contiguous_strides, numel, Indices, Tensor};
 
 /// 2^62 + 1: times 64 it wraps around to 64.
 const HUGE: usize = (1 << 62) + 1;
@@ -240,9 +240,9 @@ fn index_select_checks_the_selected_shape() {
 
 #[test]
 fn one_hot_checks_shape_and_classes() {
-    let labels = Tensor::from_vec(vec![0.0f32, 1.0, 2.0, 3.0], [4]);
+    let labels = Indices::from(vec![0, 1, 2, 3]);
     assert_rejected(
         "one_hot: shape [4, 4611686018427387904] is too large: its element count overflows",
-        || labels.one_hot(1 << 62),
+        || labels.one_hot::<f32>(1 << 62),
     );
 }

@@ -3,16 +3,15 @@
 //!
 //! The four form two pairs whose gradients are each other: the gradient of a selection adds the
 //! output gradient back at the selected places, and the gradient of an addition at places
-//! selects from the output gradient. Indices are constants.
+//! selects from the output gradient. Indices are constants, kept in the node.
 
 use std::rc::Rc;
 
-use shendu_tensor::{Axis, Element, Tensor};
+use shendu_tensor::{Axis, Element, Indices, Tensor};
 use smallvec::smallvec;
 
 use crate::op::{if_tracked, InputGrads, Op, OpKind};
 use crate::ops::movement::pad_end_with_zeros;
-use crate::tape::{ConstantId, TapeState};
 use crate::var::Var;
 
 /// A recorded indexing op: its axis and its (constant) indices.
@@ -20,8 +19,8 @@ use crate::var::Var;
 pub(crate) enum Indexing {
     IndexSelect { axis: usize, indices: Rc<[usize]> },
     IndexAdd { axis: usize, indices: Rc<[usize]> },
-    Gather { axis: usize, indices: ConstantId },
-    ScatterAdd { axis: usize, indices: ConstantId },
+    Gather { axis: usize, indices: Indices },
+    ScatterAdd { axis: usize, indices: Indices },
 }
 
 impl Indexing {
@@ -36,12 +35,7 @@ impl Indexing {
 }
 
 /// The gradients of an indexing op's `inputs`, given the output gradient `g`.
-pub(crate) fn backward<T: Element>(
-    op: &Indexing,
-    inputs: &[Var<T>],
-    g: &Var<T>,
-    tape: &TapeState<T>,
-) -> InputGrads<T> {
+pub(crate) fn backward<T: Element>(op: &Indexing, inputs: &[Var<T>], g: &Var<T>) -> InputGrads<T> {
     let x = &inputs[0];
     let zeros_like_x = || x.constant(Tensor::zeros(x.shape()));
     match op {
@@ -53,18 +47,16 @@ pub(crate) fn backward<T: Element>(
             if_tracked(&inputs[1], || g.index_select(*axis, indices))
         ],
         Indexing::Gather { axis, indices } => {
-            let indices = x.constant(tape.constant(*indices));
-            smallvec![Some(zeros_like_x().scatter_add(*axis, &indices, g))]
+            smallvec![Some(zeros_like_x().scatter_add(*axis, indices, g))]
         }
         Indexing::ScatterAdd { axis, indices } => {
-            let indices = g.constant(tape.constant(*indices));
             let source = &inputs[1];
             // Only the leading block of the source, of the indices' shape, is scattered; the
             // rest of it gets gradient zero.
             smallvec![
                 if_tracked(x, || g.clone()),
                 if_tracked(source, || pad_end_with_zeros(
-                    &g.gather(*axis, &indices),
+                    &g.gather(*axis, indices),
                     source.shape()
                 ))
             ]
@@ -110,29 +102,43 @@ impl<T: Element> Var<T> {
     }
 
     /// `out[i][j] = self[indices[i][j]][j]` for axis 0 (and likewise for other axes), PyTorch's
-    /// `gather`; `indices` holds whole numbers and is a constant.
+    /// `gather`; the gradient adds back at the gathered places. The classic use picks each row's
+    /// log-probability at its label:
+    ///
+    /// ```
+    /// # use shendu_autograd::Tape;
+    /// # use shendu_tensor::{Indices, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let logits = tape.var(Tensor::from_vec(vec![0.0, 1.0, 2.0, 2.0, 0.0, 1.0], [2, 3]));
+    /// let labels = Indices::from(vec![2, 0]);
+    /// let loss = -logits.log_softmax(-1).gather(1, &labels.unsqueeze(1)).mean_all();
+    /// let grads = loss.backward();
+    /// // d/dz of the mean cross-entropy: (softmax − one_hot) / batch.
+    /// let expected = logits.value().softmax(-1).sub(&labels.one_hot(3)).mul(&Tensor::scalar(0.5));
+    /// assert!(grads[&logits].allclose(&expected, 1e-12, 1e-12));
+    /// ```
     #[track_caller]
-    pub fn gather(&self, axis: impl Axis, indices: &Var<T>) -> Var<T> {
+    pub fn gather(&self, axis: impl Axis, indices: &Indices) -> Var<T> {
         let axis = axis.resolve("gather", self.rank());
-        let value = self.value.gather(axis, &indices.value);
+        let value = self.value.gather(axis, indices);
         Var::record(&[self], value, || {
             Op::Index(Indexing::Gather {
                 axis,
-                indices: self.tape.store_constant(indices.value.clone()),
+                indices: indices.clone(),
             })
         })
     }
 
     /// This var with `source` added at the places `indices` names along `axis` (the adjoint of
-    /// `gather`); `indices` is a constant.
+    /// `gather`).
     #[track_caller]
-    pub fn scatter_add(&self, axis: impl Axis, indices: &Var<T>, source: &Var<T>) -> Var<T> {
+    pub fn scatter_add(&self, axis: impl Axis, indices: &Indices, source: &Var<T>) -> Var<T> {
         let axis = axis.resolve("scatter_add", self.rank());
-        let value = self.value.scatter_add(axis, &indices.value, &source.value);
+        let value = self.value.scatter_add(axis, indices, &source.value);
         Var::record(&[self, source], value, || {
             Op::Index(Indexing::ScatterAdd {
                 axis,
-                indices: self.tape.store_constant(indices.value.clone()),
+                indices: indices.clone(),
             })
         })
     }
