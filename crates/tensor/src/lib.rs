@@ -40,6 +40,5 @@ mod unary;
 pub use element::Element;
 pub use layout::Layout;
 pub use shape::{broadcast_shapes, contiguous_strides, numel, Axes, Axis, Dims, IntoShape};
-pub use storage::{BufferPool, POOL_MAX_BYTES, POOL_MIN_BYTES};
 pub use tensor::Tensor;
 pub use unary::{gelu, sigmoid, softplus};
