@@ -251,7 +251,7 @@ impl Layout {
     /// Inserts an axis of size 1 at position `axis` (0..=rank; `-1` appends).
     #[track_caller]
     pub(crate) fn unsqueeze(&self, axis: impl Axis) -> Self {
-        let axis = axis.resolve("unsqueeze", self.rank() + 1);
+        let axis = axis.resolve_insert("unsqueeze", self.rank());
         let mut out = self.clone();
         let stride = self.strides.get(axis).map_or(1, |&s| s * self.shape[axis]);
         out.shape.insert(axis, 1);
