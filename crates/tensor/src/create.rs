@@ -134,9 +134,19 @@ impl<T: Element> Tensor<T> {
         t
     }
 
-    /// Values drawn uniformly from `[lo, hi)` (rounding to `T` may reach `hi`).
+    /// Values drawn uniformly from `[lo, hi)` (rounding to `T` may reach `hi`; `lo == hi` gives
+    /// that constant).
+    ///
+    /// # Panics
+    /// Unless `lo` and `hi` are finite with `lo ≤ hi`, as PyTorch's `uniform_`.
     #[track_caller]
     pub fn rand_uniform(shape: impl IntoShape, lo: T, hi: T, rng: &mut impl Rng) -> Self {
+        if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+            fail(
+                "rand_uniform",
+                format!("the bounds must be finite with lo ≤ hi, got lo = {lo} and hi = {hi}"),
+            );
+        }
         let shape = shape.into_dims();
         let (lo64, width) = (lo.to_f64_exact(), hi.to_f64_exact() - lo.to_f64_exact());
         let mut data = output_buffer(checked_numel::<T>("rand_uniform", &shape));
@@ -146,9 +156,23 @@ impl<T: Element> Tensor<T> {
         Self::from_parts(data, Layout::contiguous(shape))
     }
 
-    /// Values drawn from the normal distribution with this mean and standard deviation.
+    /// Values drawn from the normal distribution with this mean and standard deviation (`std`
+    /// of 0 gives the constant `mean`).
+    ///
+    /// # Panics
+    /// Unless `mean` is finite and `std` finite and ≥ 0, as PyTorch's `normal_` requires of
+    /// `std`.
     #[track_caller]
     pub fn rand_normal(shape: impl IntoShape, mean: T, std: T, rng: &mut impl Rng) -> Self {
+        if !mean.is_finite() {
+            fail("rand_normal", format!("mean must be finite, got {mean}"));
+        }
+        if !(std.is_finite() && std >= T::zero()) {
+            fail(
+                "rand_normal",
+                format!("std must be finite and ≥ 0, got {std}"),
+            );
+        }
         let shape = shape.into_dims();
         let (mean64, std64) = (mean.to_f64_exact(), std.to_f64_exact());
         let mut data = output_buffer(checked_numel::<T>("rand_normal", &shape));

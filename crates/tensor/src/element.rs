@@ -3,6 +3,10 @@
 //! `Element` gathers what the kernels need from a scalar type: float arithmetic (from num-traits),
 //! thread safety for rayon, a name for messages, and a buffer pool so that large results reuse
 //! memory instead of paying page faults on every fresh allocation.
+//!
+//! It is sealed: its supertrait `sealed::Sealed` cannot be named outside this crate, so `f32`
+//! and `f64` are its only implementations. The kernels are written and tested for those two,
+//! and the trait (the pool among its items) can change without breaking anyone's impl.
 
 use std::fmt::{Debug, Display};
 use std::iter::Sum;
@@ -11,9 +15,22 @@ use num_traits::{Float, FromPrimitive, NumAssign, ToPrimitive};
 
 use crate::storage::BufferPool;
 
-/// A scalar type a [`Tensor`](crate::Tensor) can hold: implemented for `f32` and `f64`.
+/// The private half of [`Element`], which only this crate can implement.
+mod sealed {
+    use crate::storage::BufferPool;
+
+    /// What the crate needs from an element type and keeps to itself.
+    pub trait Sealed: Sized + 'static {
+        /// The process-wide pool of large buffers of this type.
+        fn pool() -> &'static BufferPool<Self>;
+    }
+}
+
+/// A scalar type a [`Tensor`](crate::Tensor) can hold: `f32` or `f64`, and only those (the
+/// trait is sealed).
 pub trait Element:
-    Float
+    sealed::Sealed
+    + Float
     + NumAssign
     + FromPrimitive
     + ToPrimitive
@@ -28,9 +45,6 @@ pub trait Element:
     /// The type's name as it appears in messages and file headers (`"f32"`, `"f64"`).
     const NAME: &'static str;
 
-    /// The process-wide pool of large buffers of this type.
-    fn pool() -> &'static BufferPool<Self>;
-
     /// Converts from `f64`, rounding to the nearest representable value.
     fn from_f64_lossy(x: f64) -> Self;
 
@@ -41,20 +55,23 @@ pub trait Element:
     fn erf(self) -> Self;
 
     /// The hyperbolic tangent, within one ulp. For `f32` it is computed in `f64` by a branch-free
-    /// formula that vectorizes (about three times as fast as libm's `tanhf` here, and it rounds
-    /// better: within one ulp against about two); `f64` uses libm's `tanh`.
+    /// formula that vectorizes, correctly rounded but for rare near-halfway cases (libm's `tanhf`
+    /// is within about two ulps); its speed shows in W2 of `benches/README.md`. `f64` uses libm's
+    /// `tanh`.
     fn tanh_accurate(self) -> Self;
 }
 
 static POOL_F32: BufferPool<f32> = BufferPool::new();
 static POOL_F64: BufferPool<f64> = BufferPool::new();
 
-impl Element for f32 {
-    const NAME: &'static str = "f32";
-
+impl sealed::Sealed for f32 {
     fn pool() -> &'static BufferPool<Self> {
         &POOL_F32
     }
+}
+
+impl Element for f32 {
+    const NAME: &'static str = "f32";
 
     fn from_f64_lossy(x: f64) -> Self {
         x as f32
@@ -74,12 +91,14 @@ impl Element for f32 {
     }
 }
 
-impl Element for f64 {
-    const NAME: &'static str = "f64";
-
+impl sealed::Sealed for f64 {
     fn pool() -> &'static BufferPool<Self> {
         &POOL_F64
     }
+}
+
+impl Element for f64 {
+    const NAME: &'static str = "f64";
 
     fn from_f64_lossy(x: f64) -> Self {
         x

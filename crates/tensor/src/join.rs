@@ -64,7 +64,7 @@ impl<T: Element> Tensor<T> {
         let Some(first) = tensors.first() else {
             fail("stack", "needs at least one tensor, got an empty list")
         };
-        let axis = axis.resolve("stack", first.rank() + 1);
+        let axis = axis.resolve_insert("stack", first.rank());
         for (pos, t) in tensors.iter().enumerate().skip(1) {
             if t.shape() != first.shape() {
                 fail(
@@ -348,7 +348,9 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "stack: axis 3 is out of range for a tensor of rank 2")]
+    #[should_panic(
+        expected = "stack: axis 3 is out of range for a tensor of rank 1 (valid: -2..=1)"
+    )]
     fn stack_bad_axis() {
         let a = Tensor::<f32>::zeros([2]);
         Tensor::stack(&[&a, &a], 3);

@@ -34,7 +34,7 @@ impl Layout {
     /// If a stride overflows `usize` (see [`contiguous_strides`]); the ops that make shapes check
     /// them first, with a message naming the op (`shape::checked_numel`).
     #[track_caller]
-    pub fn contiguous(shape: Dims) -> Self {
+    pub(crate) fn contiguous(shape: Dims) -> Self {
         let strides = contiguous_strides(&shape);
         Layout {
             shape,
@@ -105,7 +105,7 @@ impl Layout {
 
     /// Swaps two axes.
     #[track_caller]
-    pub fn transpose(&self, a: impl Axis, b: impl Axis) -> Self {
+    pub(crate) fn transpose(&self, a: impl Axis, b: impl Axis) -> Self {
         let (a, b) = (
             a.resolve("transpose", self.rank()),
             b.resolve("transpose", self.rank()),
@@ -118,7 +118,7 @@ impl Layout {
 
     /// Reorders the axes: axis `i` of the result is axis `perm[i]` of `self`.
     #[track_caller]
-    pub fn permute(&self, perm: &[usize]) -> Self {
+    pub(crate) fn permute(&self, perm: &[usize]) -> Self {
         let rank = self.rank();
         let mut seen = Dims::from_elem(0, rank);
         let valid = perm.len() == rank
@@ -146,7 +146,7 @@ impl Layout {
 
     /// Broadcasts to `shape` (NumPy rule, new axes in front) by giving repeated axes stride 0.
     #[track_caller]
-    pub fn broadcast_to(&self, op: &str, shape: &[usize]) -> Self {
+    pub(crate) fn broadcast_to(&self, op: &str, shape: &[usize]) -> Self {
         let rank = shape.len();
         let lead = rank.wrapping_sub(self.rank());
         if self.rank() > rank {
@@ -184,7 +184,7 @@ impl Layout {
 
     /// Keeps `len` elements of `axis`, starting at `start`.
     #[track_caller]
-    pub fn narrow(&self, axis: impl Axis, start: usize, len: usize) -> Self {
+    pub(crate) fn narrow(&self, axis: impl Axis, start: usize, len: usize) -> Self {
         let axis = axis.resolve("narrow", self.rank());
         let size = self.shape[axis];
         if start.checked_add(len).is_none_or(|end| end > size) {
@@ -208,7 +208,7 @@ impl Layout {
 
     /// Removes `axis`, which must have size 1.
     #[track_caller]
-    pub fn squeeze(&self, axis: impl Axis) -> Self {
+    pub(crate) fn squeeze(&self, axis: impl Axis) -> Self {
         let axis = axis.resolve("squeeze", self.rank());
         if self.shape[axis] != 1 {
             fail(
@@ -227,7 +227,7 @@ impl Layout {
     }
 
     /// Removes every axis of size 1.
-    pub fn squeeze_all(&self) -> Self {
+    pub(crate) fn squeeze_all(&self) -> Self {
         let keep = |&(&d, _): &(&usize, &usize)| d != 1;
         Layout {
             shape: self
@@ -250,8 +250,8 @@ impl Layout {
 
     /// Inserts an axis of size 1 at position `axis` (0..=rank; `-1` appends).
     #[track_caller]
-    pub fn unsqueeze(&self, axis: impl Axis) -> Self {
-        let axis = axis.resolve("unsqueeze", self.rank() + 1);
+    pub(crate) fn unsqueeze(&self, axis: impl Axis) -> Self {
+        let axis = axis.resolve_insert("unsqueeze", self.rank());
         let mut out = self.clone();
         let stride = self.strides.get(axis).map_or(1, |&s| s * self.shape[axis]);
         out.shape.insert(axis, 1);

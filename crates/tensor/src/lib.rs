@@ -43,6 +43,5 @@ pub use indices::Indices;
 pub use layout::Layout;
 pub use reduce::Correction;
 pub use shape::{broadcast_shapes, contiguous_strides, numel, Axes, Axis, Dims, IntoShape};
-pub use storage::{BufferPool, POOL_MAX_BYTES, POOL_MIN_BYTES};
 pub use tensor::Tensor;
 pub use unary::{gelu, sigmoid, softplus};

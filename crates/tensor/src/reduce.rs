@@ -10,7 +10,7 @@ use crate::cpu::reduce::{arg_best, reduce, softmax_rows};
 use crate::element::Element;
 use crate::indices::Indices;
 use crate::layout::Layout;
-use crate::shape::{dims, Axes, Axis, Dims};
+use crate::shape::{checked_numel, dims, Axes, Axis, Dims};
 use crate::tensor::Tensor;
 
 fn add<T: Element>(a: T, b: T) -> T {
@@ -47,10 +47,11 @@ impl Correction {
 }
 
 impl<T: Element> Tensor<T> {
-    /// Folds `axes` with `f` from `init`; the shared body of every reduction.
+    /// Folds `axes` with `f` from `init`; the shared body of every reduction, `op` naming it.
     #[track_caller]
     fn fold_axes(
         &self,
+        op: &str,
         axes: &Dims,
         keepdim: bool,
         init: T,
@@ -59,9 +60,20 @@ impl<T: Element> Tensor<T> {
         let rank = self.rank();
         let kept: Dims = (0..rank).filter(|a| !axes.contains(a)).collect();
         let perm: Dims = kept.iter().chain(axes.iter()).copied().collect();
+        // Smaller than the input unless the input is empty: folding the empty axis of
+        // [2^40, 2^40, 0] would leave 2^80 elements.
+        let shape = self.reduced_shape(axes, keepdim);
+        checked_numel::<T>(op, &shape);
         let (data, layout) = self.parts();
         let out = reduce(data, &layout.permute(&perm), kept.len(), init, f);
-        Tensor::from_parts(out, Layout::contiguous(self.reduced_shape(axes, keepdim)))
+        Tensor::from_parts(out, Layout::contiguous(shape))
+    }
+
+    /// How many elements each output of a reduction over `axes` folds. Saturating: the product
+    /// passes usize only for an empty tensor, whose result is then empty too.
+    fn fold_count(&self, axes: &[usize]) -> usize {
+        axes.iter()
+            .fold(1usize, |n, &a| n.saturating_mul(self.shape()[a]))
     }
 
     fn all_axes(&self) -> Dims {
@@ -108,21 +120,20 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn sum(&self, axes: impl Axes, keepdim: bool) -> Tensor<T> {
         let axes = axes.resolve_all("sum", self.rank());
-        self.fold_axes(&axes, keepdim, T::zero(), add)
+        self.fold_axes("sum", &axes, keepdim, T::zero(), add)
     }
 
     /// Σ of all elements, as a rank-0 tensor.
     pub fn sum_all(&self) -> Tensor<T> {
-        self.fold_axes(&self.all_axes(), false, T::zero(), add)
+        self.fold_axes("sum_all", &self.all_axes(), false, T::zero(), add)
     }
 
     /// The mean over `axes` (NaN for an empty axis).
     #[track_caller]
     pub fn mean(&self, axes: impl Axes, keepdim: bool) -> Tensor<T> {
         let axes = axes.resolve_all("mean", self.rank());
-        let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
-        let scale = T::from_usize(count).unwrap().recip();
-        self.fold_axes(&axes, keepdim, T::zero(), add)
+        let scale = T::from_usize(self.fold_count(&axes)).unwrap().recip();
+        self.fold_axes("mean", &axes, keepdim, T::zero(), add)
             .map(|x| x * scale)
     }
 
@@ -137,14 +148,20 @@ impl<T: Element> Tensor<T> {
     pub fn max(&self, axes: impl Axes, keepdim: bool) -> Tensor<T> {
         let axes = axes.resolve_all("max", self.rank());
         self.check_nonempty("max", &axes);
-        self.fold_axes(&axes, keepdim, T::neg_infinity(), max_nan)
+        self.fold_axes("max", &axes, keepdim, T::neg_infinity(), max_nan)
     }
 
     /// The largest element, as a rank-0 tensor.
     #[track_caller]
     pub fn max_all(&self) -> Tensor<T> {
         self.check_nonempty("max_all", &self.all_axes());
-        self.fold_axes(&self.all_axes(), false, T::neg_infinity(), max_nan)
+        self.fold_axes(
+            "max_all",
+            &self.all_axes(),
+            false,
+            T::neg_infinity(),
+            max_nan,
+        )
     }
 
     /// The minimum over `axes` (NaN if any element is NaN).
@@ -152,14 +169,14 @@ impl<T: Element> Tensor<T> {
     pub fn min(&self, axes: impl Axes, keepdim: bool) -> Tensor<T> {
         let axes = axes.resolve_all("min", self.rank());
         self.check_nonempty("min", &axes);
-        self.fold_axes(&axes, keepdim, T::infinity(), min_nan)
+        self.fold_axes("min", &axes, keepdim, T::infinity(), min_nan)
     }
 
     /// The smallest element, as a rank-0 tensor.
     #[track_caller]
     pub fn min_all(&self) -> Tensor<T> {
         self.check_nonempty("min_all", &self.all_axes());
-        self.fold_axes(&self.all_axes(), false, T::infinity(), min_nan)
+        self.fold_axes("min_all", &self.all_axes(), false, T::infinity(), min_nan)
     }
 
     /// Variance over `axes`: Σ(x − mean)² / (N − correction), N the number of reduced elements.
@@ -175,10 +192,10 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn var(&self, axes: impl Axes, correction: Correction, keepdim: bool) -> Tensor<T> {
         let axes = axes.resolve_all("var", self.rank());
-        let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
+        let count = self.fold_count(&axes);
         let deviations = self.sub(
             &self
-                .fold_axes(&axes, true, T::zero(), add)
+                .fold_axes("var", &axes, true, T::zero(), add)
                 .map(|s| s / T::from_usize(count).unwrap()),
         );
         // PyTorch's rule: a correction at or above the count divides by zero (inf or NaN),
@@ -186,7 +203,7 @@ impl<T: Element> Tensor<T> {
         let divisor = T::from_usize(count.saturating_sub(correction.0)).unwrap();
         deviations
             .square()
-            .fold_axes(&axes, keepdim, T::zero(), add)
+            .fold_axes("var", &axes, keepdim, T::zero(), add)
             .map(|s| s / divisor)
     }
 
@@ -269,12 +286,12 @@ impl<T: Element> Tensor<T> {
     pub fn log_sum_exp(&self, axes: impl Axes, keepdim: bool) -> Tensor<T> {
         let axes = axes.resolve_all("log_sum_exp", self.rank());
         self.check_nonempty("log_sum_exp", &axes);
-        let max = self.fold_axes(&axes, true, T::neg_infinity(), max_nan);
+        let max = self.fold_axes("log_sum_exp", &axes, true, T::neg_infinity(), max_nan);
         let shift = max.map(|m| if m.is_finite() { m } else { T::zero() });
         let sum = self
             .sub(&shift)
             .exp()
-            .fold_axes(&axes, true, T::zero(), add);
+            .fold_axes("log_sum_exp", &axes, true, T::zero(), add);
         let out = sum.ln().add(&shift);
         if keepdim {
             out

@@ -90,18 +90,71 @@ pub trait Axis: Copy {
     /// out of range.
     #[track_caller]
     fn resolve(self, op: &str, rank: usize) -> usize;
+
+    /// Resolves a position at which an op inserts a new axis into a tensor of rank `rank`
+    /// (`unsqueeze`, `stack`): `0..=rank`, or from the back `-1` (append) to `-(rank + 1)`. It
+    /// panics with the op's name, the tensor's own rank and the valid positions if the position
+    /// is out of range.
+    ///
+    /// The default resolves against `rank + 1` with `resolve`'s message; the implementations for
+    /// `usize` and the signed integers give the message above.
+    #[track_caller]
+    fn resolve_insert(self, op: &str, rank: usize) -> usize {
+        self.resolve(op, rank + 1)
+    }
+}
+
+/// Panics for an axis out of range: `axis` as written, the tensor's `rank`, and the valid
+/// axes, which number `count` (the rank, or one more for a new axis).
+#[track_caller]
+#[cold]
+fn out_of_range(op: &str, axis: impl std::fmt::Display, rank: usize, count: usize) -> ! {
+    let valid = if count == 0 {
+        "it has no axes".to_string()
+    } else {
+        format!("valid: -{count}..={}", count - 1)
+    };
+    fail(
+        op,
+        format!("axis {axis} is out of range for a tensor of rank {rank} ({valid})"),
+    )
 }
 
 impl Axis for usize {
     #[track_caller]
     fn resolve(self, op: &str, rank: usize) -> usize {
         if self >= rank {
-            fail(
-                op,
-                format!("axis {self} is out of range for a tensor of rank {rank}"),
-            );
+            out_of_range(op, self, rank, rank);
         }
         self
+    }
+
+    #[track_caller]
+    fn resolve_insert(self, op: &str, rank: usize) -> usize {
+        if self > rank {
+            out_of_range(op, self, rank, rank + 1);
+        }
+        self
+    }
+}
+
+/// An axis given as a signed number, resolved against `count` axes, with `rank` for messages.
+#[track_caller]
+fn resolve_signed(
+    a: i64,
+    shown: impl std::fmt::Display,
+    op: &str,
+    rank: usize,
+    count: usize,
+) -> usize {
+    let c = count as i64;
+    if a >= c || a < -c {
+        out_of_range(op, shown, rank, count);
+    }
+    if a < 0 {
+        (a + c) as usize
+    } else {
+        a as usize
     }
 }
 
@@ -110,12 +163,12 @@ macro_rules! signed_axis {
         impl Axis for $t {
             #[track_caller]
             fn resolve(self, op: &str, rank: usize) -> usize {
-                let r = rank as i64;
-                let a = self as i64;
-                if a >= r || a < -r {
-                    fail(op, format!("axis {self} is out of range for a tensor of rank {rank}"));
-                }
-                if a < 0 { (a + r) as usize } else { a as usize }
+                resolve_signed(self as i64, self, op, rank, rank)
+            }
+
+            #[track_caller]
+            fn resolve_insert(self, op: &str, rank: usize) -> usize {
+                resolve_signed(self as i64, self, op, rank, rank + 1)
             }
         }
     )*};

@@ -15,15 +15,20 @@ use crate::element::Element;
 
 /// Buffers smaller than this go straight to and from the allocator: they are cheap to allocate
 /// and the allocator keeps them mapped.
-pub const POOL_MIN_BYTES: usize = 1 << 20;
+const POOL_MIN_BYTES: usize = 1 << 20;
 
 /// The most memory the pool of one element type keeps for reuse.
-pub const POOL_MAX_BYTES: usize = 256 << 20;
+const POOL_MAX_BYTES: usize = 256 << 20;
 
 /// How many buffers of one length the pool keeps.
 const POOL_MAX_PER_LEN: usize = 4;
 
 /// Recycles large buffers of one element type; see the module documentation.
+///
+/// Not part of the public API: this module is private and nothing re-exports the type, and
+/// every method is crate-private. It is declared `pub` only because the sealed half of
+/// `Element` returns it, and a sealed trait's items count as reachable from outside; outside
+/// the crate it cannot be named, and nothing can be done with it.
 pub struct BufferPool<T> {
     free: Mutex<Option<PoolState<T>>>,
 }
@@ -35,7 +40,7 @@ struct PoolState<T> {
 
 impl<T: Element> BufferPool<T> {
     /// An empty pool (a `const fn`, for statics).
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         BufferPool {
             free: Mutex::new(None),
         }
@@ -82,26 +87,6 @@ impl<T: Element> BufferPool<T> {
             slot.push(buf);
             state.bytes += bytes;
         }
-    }
-
-    /// Returns every pooled buffer to the allocator.
-    pub fn clear(&self) {
-        *self.free.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    }
-
-    /// Bytes currently held for reuse.
-    pub fn held_bytes(&self) -> usize {
-        self.free
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map_or(0, |s| s.bytes)
-    }
-}
-
-impl<T: Element> Default for BufferPool<T> {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

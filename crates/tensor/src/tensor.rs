@@ -277,7 +277,8 @@ impl<T: Element> Tensor<T> {
         self.with_layout(self.layout.squeeze_all())
     }
 
-    /// Inserts an axis of size 1 before position `axis` (`-1` appends one; a view).
+    /// Inserts an axis of size 1 before position `axis`, one of `0..=rank`, or from the back
+    /// `-1` (which appends one) to `-(rank + 1)` (a view).
     #[track_caller]
     pub fn unsqueeze(&self, axis: impl Axis) -> Tensor<T> {
         self.with_layout(self.layout.unsqueeze(axis))

@@ -281,6 +281,9 @@ fn messages_name_the_callers_line() {
         (panic_message(|| a.index_select(1, &[9])), line!()),
         (panic_message(|| a.gather(0, &labels)), line!()),
         (panic_message(|| labels.one_hot::<f32>(1)), line!()),
+        (panic_message(|| a.unsqueeze(3)), line!()),
+        (panic_message(|| Tensor::<f32>::rand_uniform([2], 1.0, 0.0, &mut common::rng(0))), line!()),
+        (panic_message(|| Tensor::<f32>::rand_normal([2], 0.0, -1.0, &mut common::rng(0))), line!()),
     ];
     for (message, line) in cases {
         let at = format!("(at {}:{line})", file!());
@@ -310,4 +313,104 @@ proptest! {
         let message = panic_message(|| a.sub(&b));
         prop_assert!(message.starts_with(&format!("sub: shapes {s:?} and {t:?} do not broadcast")), "{}", message);
     }
+}
+
+#[test]
+#[should_panic(
+    expected = "rand_uniform: the bounds must be finite with lo ≤ hi, got lo = 2 and hi = 1"
+)]
+fn rand_uniform_with_bounds_in_the_wrong_order() {
+    let _ = Tensor::<f32>::rand_uniform([3], 2.0, 1.0, &mut common::rng(0));
+}
+
+#[test]
+fn rand_uniform_with_a_bound_that_is_not_finite() {
+    for (lo, hi) in [
+        (0.0, f64::INFINITY),
+        (f64::NEG_INFINITY, 0.0),
+        (f64::NAN, 1.0),
+        (0.0, f64::NAN),
+    ] {
+        let message =
+            panic_message(|| Tensor::<f64>::rand_uniform([3], lo, hi, &mut common::rng(0)));
+        let want = format!(
+            "rand_uniform: the bounds must be finite with lo ≤ hi, got lo = {lo} and hi = {hi}"
+        );
+        assert!(
+            message.starts_with(&want),
+            "{message:?} does not start with {want:?}"
+        );
+    }
+    // Equal bounds are a constant, as in PyTorch.
+    let same = Tensor::<f32>::rand_uniform([2], 1.5, 1.5, &mut common::rng(0));
+    assert_eq!(same.to_vec(), vec![1.5, 1.5]);
+}
+
+#[test]
+fn rand_normal_with_a_std_that_is_negative_or_not_finite() {
+    for std in [-1.0f32, -0.0 - f32::MIN_POSITIVE, f32::NAN, f32::INFINITY] {
+        let message =
+            panic_message(|| Tensor::<f32>::rand_normal([3], 0.0, std, &mut common::rng(0)));
+        let want = format!("rand_normal: std must be finite and ≥ 0, got {std}");
+        assert!(
+            message.starts_with(&want),
+            "{message:?} does not start with {want:?}"
+        );
+    }
+    let message =
+        panic_message(|| Tensor::<f32>::rand_normal([3], f32::NAN, 1.0, &mut common::rng(0)));
+    assert!(
+        message.starts_with("rand_normal: mean must be finite, got NaN"),
+        "{message:?}"
+    );
+    // A std of 0 is a constant, as in PyTorch.
+    let constant = Tensor::<f64>::rand_normal([2], 3.0, 0.0, &mut common::rng(0));
+    assert_eq!(constant.to_vec(), vec![3.0, 3.0]);
+}
+
+#[test]
+#[should_panic(
+    expected = "unsqueeze: axis 3 is out of range for a tensor of rank 2 (valid: -3..=2)"
+)]
+fn unsqueeze_names_the_real_rank_and_the_valid_positions() {
+    let _ = m23().unsqueeze(3);
+}
+
+#[test]
+#[should_panic(
+    expected = "unsqueeze: axis -4 is out of range for a tensor of rank 2 (valid: -3..=2)"
+)]
+fn unsqueeze_with_a_negative_position_past_the_front() {
+    let _ = m23().unsqueeze(-4);
+}
+
+#[test]
+#[should_panic(expected = "stack: axis 3 is out of range for a tensor of rank 1 (valid: -2..=1)")]
+fn stack_names_the_rank_of_the_stacked_tensors() {
+    let v = Tensor::<f32>::zeros([2]);
+    let _ = Tensor::stack(&[&v, &v], 3);
+}
+
+#[test]
+#[should_panic(expected = "sum: axis 2 is out of range for a tensor of rank 2 (valid: -2..=1)")]
+fn axis_messages_give_the_valid_range() {
+    let _ = m23().sum(2, false);
+}
+
+#[test]
+fn unsqueeze_accepts_every_position_from_minus_rank_minus_one_to_rank() {
+    let shapes: Vec<Vec<usize>> = (-3..=2i64)
+        .map(|a| m23().unsqueeze(a).shape().to_vec())
+        .collect();
+    assert_eq!(
+        shapes,
+        vec![
+            vec![1, 2, 3],
+            vec![2, 1, 3],
+            vec![2, 3, 1],
+            vec![1, 2, 3],
+            vec![2, 1, 3],
+            vec![2, 3, 1]
+        ]
+    );
 }

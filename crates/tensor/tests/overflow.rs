@@ -10,7 +10,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use shendu_tensor::{contiguous_strides, numel, Indices, Tensor};
+use shendu_tensor::{contiguous_strides, numel, Correction, Indices, Tensor};
 
 /// 2^62 + 1: times 64 it wraps around to 64.
 const HUGE: usize = (1 << 62) + 1;
@@ -245,4 +245,21 @@ fn one_hot_checks_shape_and_classes() {
         "one_hot: shape [4, 4611686018427387904] is too large: its element count overflows",
         || labels.one_hot::<f32>(1 << 62),
     );
+}
+
+#[test]
+fn reductions_of_an_empty_tensor_check_their_result() {
+    // No elements, so no stride overflows; folding the empty axis leaves 2^80 zeros.
+    let empty = Tensor::<f32>::zeros([1 << 40, 1 << 40, 0]);
+    assert_rejected(
+        "sum: shape [1099511627776, 1099511627776] is too large: its element count overflows",
+        || empty.sum(2, false),
+    );
+    assert_rejected(
+        "mean: shape [1099511627776, 1099511627776, 1] is too large",
+        || empty.mean(-1, true),
+    );
+    // Folding the large axes instead leaves nothing, whose mean is an empty tensor.
+    assert_eq!(empty.mean([0, 1], false).shape(), &[0]);
+    assert_eq!(empty.var([0, 1], Correction(1), true).shape(), &[1, 1, 0]);
 }

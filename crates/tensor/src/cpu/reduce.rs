@@ -242,14 +242,17 @@ pub(crate) fn reduce<T: Element>(
     let (shape, strides) = (layout.shape(), layout.strides());
     let (kept_shape, reduced_shape) = shape.split_at(kept);
     let (kept_strides, reduced_strides) = strides.split_at(kept);
+    // The caller has checked the output's shape. Only once there are outputs is the span a
+    // product of the input's sizes that cannot overflow (an empty input can have folded axes
+    // of 2^40 × 2^40 beside an empty kept one).
     let outputs: usize = kept_shape.iter().product();
-    let span: usize = reduced_shape.iter().product();
     let mut out = output_buffer(outputs);
-    if span == 0 {
-        out.fill(init);
+    if outputs == 0 {
         return out;
     }
-    if outputs == 0 {
+    let span: usize = reduced_shape.iter().product();
+    if span == 0 {
+        out.fill(init);
         return out;
     }
     // Folded axes before a block of kept ones (a sum over the batch axis), or between two: in
