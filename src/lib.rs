@@ -20,5 +20,5 @@ pub mod prelude {
         gradcheck, gradgradcheck, value_and_grad, value_and_grad_with_aux, CustomOp, Gradients,
         ParamId, Tape, Var,
     };
-    pub use shendu_tensor::{Correction, Element, Tensor};
+    pub use shendu_tensor::{Correction, Element, Indices, Tensor};
 }
