@@ -277,6 +277,11 @@ impl<T: Element> Tensor<T> {
     /// `ln Σ exp(x)` over `axes`, computed as `m + ln Σ exp(x − m)` with `m` the maximum, so that
     /// large inputs do not overflow.
     ///
+    /// Infinities follow PyTorch's `logsumexp`, which shifts by 0 instead of an infinite
+    /// maximum: a +inf among the inputs gives +inf, all −inf gives −inf (the log of an empty
+    /// sum), and a NaN gives NaN. (`softmax` shifts by the maximum unconditionally instead, as
+    /// PyTorch's does.)
+    ///
     /// ```
     /// # use shendu_tensor::Tensor;
     /// let t = Tensor::from_vec(vec![1000.0f64, 1000.0], [2]);
@@ -300,19 +305,30 @@ impl<T: Element> Tensor<T> {
         }
     }
 
-    /// `exp(x) / Σ exp(x)` along `axis`, shifted by the maximum so that large inputs are exact.
+    /// `exp(x) / Σ exp(x)` along `axis`, computed as `exp(x − m) / Σ exp(x − m)` with `m` the
+    /// maximum so that large inputs are exact.
+    ///
+    /// As in PyTorch, the shift by `m` is unconditional, so a slice holding +inf, or only −inf,
+    /// or a NaN, is NaN throughout (inf − inf = NaN); −inf entries beside a finite maximum get
+    /// probability 0.
     ///
     /// ```
     /// # use shendu_tensor::Tensor;
     /// let p = Tensor::from_vec(vec![1e4f32, 1e4], [1, 2]).softmax(-1);
     /// assert_eq!(p.to_vec(), vec![0.5, 0.5]);
+    /// let p = Tensor::from_vec(vec![f32::NEG_INFINITY, 0.0], [2]).softmax(0);
+    /// assert_eq!(p.to_vec(), vec![0.0, 1.0]);
+    /// assert!(Tensor::from_vec(vec![f32::INFINITY, 0.0], [2]).softmax(0).to_vec()[1].is_nan());
     /// ```
     #[track_caller]
     pub fn softmax(&self, axis: impl Axis) -> Tensor<T> {
         self.softmax_along("softmax", axis, false)
     }
 
-    /// `x − ln Σ exp(x)` along `axis`, stable for large inputs.
+    /// `x − ln Σ exp(x)` along `axis`, computed as `(x − m) − ln Σ exp(x − m)` with `m` the
+    /// maximum, stable for large inputs. Infinities and NaN behave as in [`Tensor::softmax`]
+    /// (and PyTorch): a slice holding +inf, only −inf, or a NaN is NaN throughout; a −inf entry
+    /// beside a finite maximum gives −inf.
     #[track_caller]
     pub fn log_softmax(&self, axis: impl Axis) -> Tensor<T> {
         self.softmax_along("log_softmax", axis, true)

@@ -322,6 +322,10 @@ impl<T: Element> Tensor<T> {
     }
 
     /// Converts every element to another element type.
+    ///
+    /// # Panics
+    /// If the shape is too large for the new type (a wider type needs more bytes).
+    #[track_caller]
     pub fn cast<U: Element>(&self) -> Tensor<U> {
         let data = self
             .to_vec()

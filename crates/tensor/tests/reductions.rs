@@ -334,3 +334,74 @@ fn softmax_of_an_empty_tensor_is_empty() {
     let p = Tensor::<f32>::zeros([0, 3]).softmax(1);
     assert_eq!(p.shape(), &[0, 3]);
 }
+
+/// `got` equals `want` element by element, a NaN matching a NaN.
+#[track_caller]
+fn assert_same<T: shendu_tensor::Element>(got: &Tensor<T>, want: &[f64]) {
+    let got: Vec<f64> = got.to_vec().iter().map(|x| x.to_f64_exact()).collect();
+    let same = got.len() == want.len()
+        && got
+            .iter()
+            .zip(want)
+            .all(|(g, w)| g == w || (g.is_nan() && w.is_nan()));
+    assert!(same, "got {got:?}, want {want:?}");
+}
+
+#[test]
+fn softmax_with_infinities_and_nan_follows_pytorch() {
+    // PyTorch shifts every row by its maximum, whatever it is: a +inf gives inf − inf = NaN,
+    // which spreads through the row's sum; an all −inf row gives −inf − (−inf) = NaN.
+    let (inf, nan, ln2) = (f64::INFINITY, f64::NAN, LN_2);
+    let rows = [
+        vec![inf, 1.0, 2.0, 3.0],
+        vec![1.0, inf, -inf, 2.0],
+        vec![inf, inf, inf, inf],
+        vec![-inf, -inf, -inf, -inf],
+        vec![nan, 1.0, 2.0, 3.0],
+        vec![-inf, 0.0, -inf, 0.0],
+    ];
+    let all_nan = vec![nan; 4];
+    let softmax = [
+        all_nan.clone(),
+        all_nan.clone(),
+        all_nan.clone(),
+        all_nan.clone(),
+        all_nan.clone(),
+        vec![0.0, 0.5, 0.0, 0.5],
+    ];
+    let log_softmax = [
+        all_nan.clone(),
+        all_nan.clone(),
+        all_nan.clone(),
+        all_nan.clone(),
+        all_nan.clone(),
+        vec![-inf, -ln2, -inf, -ln2],
+    ];
+    for (i, row) in rows.iter().enumerate() {
+        let x = Tensor::from_vec(row.clone(), [4]);
+        assert_same(&x.softmax(0), &softmax[i]);
+        assert_same(&x.log_softmax(0), &log_softmax[i]);
+        // The same in f32, the expected values rounded to f32.
+        let to_f32 = |v: &[f64]| -> Vec<f64> { v.iter().map(|&w| w as f32 as f64).collect() };
+        let x32 = Tensor::from_vec(row.iter().map(|&v| v as f32).collect(), [4]);
+        assert_same(&x32.softmax(0), &to_f32(&softmax[i]));
+        assert_same(&x32.log_softmax(0), &to_f32(&log_softmax[i]));
+    }
+    // Rows of one matrix do not affect each other, along either axis.
+    let x = Tensor::from_vec(vec![inf, 0.0, 0.0, 0.0], [2, 2]);
+    assert_same(&x.softmax(1), &[nan, nan, 0.5, 0.5]);
+    assert_same(&x.softmax(0), &[nan, 0.5, nan, 0.5]);
+    assert_same(&x.log_softmax(1), &[nan, nan, -ln2, -ln2]);
+}
+
+#[test]
+fn log_sum_exp_with_infinities_follows_pytorch() {
+    // Unlike softmax, PyTorch's logsumexp shifts by 0 where the maximum is infinite, so +inf
+    // gives +inf and an all −inf row −inf; a NaN still gives NaN.
+    let (inf, nan) = (f64::INFINITY, f64::NAN);
+    let x = Tensor::from_vec(
+        vec![inf, 1.0, inf, -inf, -inf, -inf, nan, 1.0, 0.0, 3f64.ln()],
+        [5, 2],
+    );
+    assert_same(&x.log_sum_exp(1, false), &[inf, inf, -inf, nan, 4f64.ln()]);
+}

@@ -336,8 +336,9 @@ pub(crate) fn softmax_rows<T: Element>(rows: &[T], span: usize, log: bool) -> Ve
                 a
             }
         });
-        // An all -inf row stays NaN-free only where there is a finite maximum to shift by.
-        let shift = if max.is_finite() { max } else { T::zero() };
+        // Shifted by the maximum whatever it is, as PyTorch does: a row holding +inf, or all
+        // -inf, becomes NaN (inf - inf), and a NaN anywhere in it spreads through the sum.
+        let shift = max;
         for (o, &v) in y.iter_mut().zip(x) {
             *o = (v - shift).exp();
         }
