@@ -126,7 +126,7 @@ impl Indices {
     /// `[n]` become the `[n, 1]` indices that `gather` along axis 1 takes.
     #[track_caller]
     pub fn unsqueeze(&self, axis: impl Axis) -> Indices {
-        let axis = axis.resolve("unsqueeze", self.rank() + 1);
+        let axis = axis.resolve_insert("unsqueeze", self.rank());
         let mut shape = dims(&self.shape);
         shape.insert(axis, 1);
         Indices {

@@ -247,7 +247,7 @@ impl<T: Element> Var<T> {
         let Some(first) = vars.first() else {
             fail("stack", "no vars to join");
         };
-        let axis = axis.resolve("stack", first.rank() + 1);
+        let axis = axis.resolve_insert("stack", first.rank());
         let expanded: Vec<Var<T>> = vars.iter().map(|v| v.unsqueeze(axis)).collect();
         Var::concat(&expanded.iter().collect::<Vec<_>>(), axis)
     }
