@@ -44,7 +44,11 @@ impl<T: Element> Var<T> {
         let mut found = sweep(&self.tape, root, seed, false, |_, keep| keep);
         let mut by_node = IdMap::default();
         let mut params = Vec::with_capacity(self.tape.params.borrow().len());
+        // The sweep kept exactly the nodes marked `retain`: leaves and retained vars.
         for (id, node) in self.tape.nodes.borrow().iter().enumerate() {
+            if !node.retain {
+                continue;
+            }
             // A leaf the output does not depend on has gradient zero.
             let grad = match found.remove(&id) {
                 Some(g) => g.value,
