@@ -41,24 +41,24 @@ impl<T: Element> Var<T> {
     pub fn backward_with(&self, seed: &Tensor<T>) -> Gradients<T> {
         let root = self.root("backward_with", seed.shape());
         let seed = self.constant(seed.clone());
-        let mut found = sweep(&self.tape, root, seed, false, |_, keep| keep);
-        let mut by_node = IdMap::default();
+        let found = sweep(&self.tape, root, seed, false, |_, keep| keep);
+        // Every kept gradient by node, in one allocation; parameters then move out to their list.
+        let mut by_node: IdMap<NodeId, Tensor<T>> =
+            found.into_iter().map(|(id, g)| (id, g.value)).collect();
         let mut params = Vec::with_capacity(self.tape.params.borrow().len());
-        // The sweep kept exactly the nodes marked `retain`: leaves and retained vars.
+        // The sweep kept only nodes marked `retain`; leaves are among them, and a leaf the
+        // output does not depend on has gradient zero.
         for (id, node) in self.tape.nodes.borrow().iter().enumerate() {
-            if !node.retain {
+            if !node.op.is_leaf() {
                 continue;
             }
-            // A leaf the output does not depend on has gradient zero.
-            let grad = match found.remove(&id) {
-                Some(g) => g.value,
-                None if node.op.is_leaf() => Tensor::zeros(node.output.shape()),
-                None => continue,
-            };
+            let zero = || Tensor::zeros(node.output.shape());
             match node.op {
-                Op::Param(param) => params.push((param, id, grad)),
+                Op::Param(param) => {
+                    params.push((param, id, by_node.remove(&id).unwrap_or_else(zero)));
+                }
                 _ => {
-                    by_node.insert(id, grad);
+                    by_node.entry(id).or_insert_with(zero);
                 }
             }
         }

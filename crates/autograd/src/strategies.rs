@@ -32,14 +32,15 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use shendu_tensor::{Element, Tensor};
 
+use crate::error::fail;
 use crate::var::Var;
 
 /// A shape of rank `0..=max_rank` with every dimension in `1..=max_dim`.
+#[track_caller]
 pub fn shape(max_rank: usize, max_dim: usize) -> impl Strategy<Value = Vec<usize>> {
-    assert!(
-        max_dim >= 1,
-        "strategies::shape: max_dim must be at least 1"
-    );
+    if max_dim < 1 {
+        fail("strategies::shape", "max_dim must be at least 1");
+    }
     vec(1..=max_dim, 0..=max_rank)
 }
 
@@ -108,11 +109,11 @@ pub fn broadcastable_pair<T: Element>(
 /// `[k]`, a matrix (`[m, k]` on the left, `[k, n]` on the right) or a stack of matrices whose
 /// batch axes (up to two) broadcast with the other side's: all of 1-D·1-D, 1-D·2-D, 2-D·1-D,
 /// 2-D·2-D and batched products are drawn. Dimensions are in `1..=max_dim`.
+#[track_caller]
 pub fn matmul_shapes(max_dim: usize) -> impl Strategy<Value = (Vec<usize>, Vec<usize>)> {
-    assert!(
-        max_dim >= 1,
-        "strategies::matmul_shapes: max_dim must be at least 1"
-    );
+    if max_dim < 1 {
+        fail("strategies::matmul_shapes", "max_dim must be at least 1");
+    }
     let form = || 0..3usize; // vector, matrix, stack of matrices
     let dims = (1..=max_dim, 1..=max_dim, 1..=max_dim);
     (

@@ -23,7 +23,7 @@ use super::walk::Walk;
 use super::{CHUNK, PAR_MIN};
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::shape::{contiguous_strides, dims};
+use crate::shape::dims;
 use crate::storage::output_buffer;
 
 /// Elements folded into one partial result.
@@ -75,14 +75,19 @@ fn fold_block<T: Element>(x: &[T], init: T, f: &impl Fn(T, T) -> T) -> T {
     tail.iter().fold(acc[0], |a, &b| f(a, b))
 }
 
-/// Whether axes `shape` with `strides` are row-major with innermost stride `unit`.
+/// Whether axes `shape` with `strides` are row-major with innermost stride `unit` (axes of size 1
+/// may have any stride). Called with the sizes of a non-empty tensor, whose products times
+/// `unit` stay within its element count, so they cannot overflow. A small model's step asks
+/// this a few times per reduction, so it allocates nothing.
 fn is_row_major(shape: &[usize], strides: &[usize], unit: usize) -> bool {
-    let expected = contiguous_strides(shape);
-    shape
-        .iter()
-        .zip(strides)
-        .zip(&expected)
-        .all(|((&d, &s), &e)| d == 1 || s == e * unit)
+    let mut expected = unit;
+    for (&d, &s) in shape.iter().zip(strides).rev() {
+        if d != 1 && s != expected {
+            return false;
+        }
+        expected *= d;
+    }
+    true
 }
 
 /// For a layout of `kept` axes then folded ones (of `span` elements), whether memory holds
@@ -145,9 +150,11 @@ fn fold_column_block<T: Element>(
     f: &(impl Fn(T, T) -> T + Sync),
 ) {
     let width = out.len();
-    // Rows narrower than LANES are contiguous here (`fold_columns` cuts only wide rows) and are
-    // read LANES rows at a time, so that a vector of accumulators spans whole lanes.
-    let lanes = if width < LANES && stride == width {
+    // Rows narrower than LANES are contiguous here (`fold_columns` cuts only wide rows) and, when
+    // there are more than one block's worth, are read LANES rows at a time, so that a vector of
+    // accumulators spans whole lanes. A short fold (a bias gradient over a small batch) adds its
+    // rows one by one: no accumulator takes more than RUN terms either way.
+    let lanes = if width < LANES && stride == width && rows > RUN {
         LANES
     } else {
         1
