@@ -8,10 +8,11 @@
 //! `$SHENDU_PYTHON`, else `python3`) with the same N; the two take turns for R rounds (3 unless
 //! told). One thread: `taskset -c 0 ... --threads 1`.
 
+#[path = "../benches/timing.rs"]
+mod timing;
+
 use std::collections::HashMap;
-use std::hint::black_box;
 use std::process::Command;
-use std::time::Instant;
 
 use rand::{rngs::StdRng, SeedableRng};
 use shendu::tensor::{Element, Tensor};
@@ -21,19 +22,8 @@ type Stats = [f64; 3];
 
 /// A warm-up call, then 7 repetitions of enough calls to last at least 0.2 s each (as in
 /// `benches/reference.py`).
-fn timed<R>(mut f: impl FnMut() -> R) -> Stats {
-    black_box(f());
-    let t = Instant::now();
-    black_box(f());
-    let inner = (0.2 / t.elapsed().as_secs_f64()).ceil().max(1.0) as u32;
-    let mut s: Vec<f64> = (0..7)
-        .map(|_| {
-            let t = Instant::now();
-            (0..inner).for_each(|_| drop(black_box(f())));
-            t.elapsed().as_secs_f64() / f64::from(inner)
-        })
-        .collect();
-    s.sort_by(f64::total_cmp);
+fn timed<R>(f: impl FnMut() -> R) -> Stats {
+    let s = timing::samples(f, 0.2, 7);
     [s[3], s[0], s[6]]
 }
 

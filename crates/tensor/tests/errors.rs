@@ -3,8 +3,7 @@
 
 mod common;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
+use common::panic_message;
 use proptest::prelude::*;
 use shendu_tensor::{Correction, Indices, Tensor};
 
@@ -242,18 +241,6 @@ fn index_add_with_a_source_of_the_wrong_shape() {
 )]
 fn one_hot_of_a_class_out_of_range() {
     let _ = Indices::from(vec![0, 3]).one_hot::<f32>(3);
-}
-
-/// The panic message of `f`, which must panic.
-fn panic_message<R>(f: impl FnOnce() -> R) -> String {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(_) => panic!("expected a panic"),
-        Err(payload) => payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default(),
-    }
 }
 
 #[test]

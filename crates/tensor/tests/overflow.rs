@@ -8,24 +8,13 @@
 //!
 //! Views that broadcast a scalar are used to reach huge shapes without allocating them.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+mod common;
 
+use common::panic_message;
 use shendu_tensor::{contiguous_strides, numel, Correction, Indices, Tensor};
 
 /// 2^62 + 1: times 64 it wraps around to 64.
 const HUGE: usize = (1 << 62) + 1;
-
-/// The panic message of `f`, which must panic.
-fn panic_message<R>(f: impl FnOnce() -> R) -> String {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(_) => panic!("expected a panic"),
-        Err(payload) => payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default(),
-    }
-}
 
 /// Asserts that `f` panics with a message starting with `start` and naming this file's line.
 #[track_caller]

@@ -1,31 +1,19 @@
 //! Speed of f32 sums along each reduction path, on 2^24 elements, in pools of 1 and 2 threads.
 //!
-//! cargo run --release -p shendu-tensor --example reduce_speed
+//! cargo run --release --example reduce_speed
 //!
 //! Prints the median of 9 repetitions of each case in milliseconds and in GB/s of input read
 //! (4 bytes per element). A figure for comparing kernels on one machine, not a test.
 
-use std::hint::black_box;
-use std::time::Instant;
+#[path = "../benches/timing.rs"]
+mod timing;
 
 use rand::{rngs::StdRng, SeedableRng};
-use shendu_tensor::Tensor;
+use shendu::tensor::Tensor;
 
 /// Median seconds per call of `f` over 9 repetitions of enough calls to last 0.1 s.
-fn timed<R>(mut f: impl FnMut() -> R) -> f64 {
-    black_box(f());
-    let t = Instant::now();
-    black_box(f());
-    let inner = (0.1 / t.elapsed().as_secs_f64()).ceil().max(1.0) as u32;
-    let mut s: Vec<f64> = (0..9)
-        .map(|_| {
-            let t = Instant::now();
-            (0..inner).for_each(|_| drop(black_box(f())));
-            t.elapsed().as_secs_f64() / f64::from(inner)
-        })
-        .collect();
-    s.sort_by(f64::total_cmp);
-    s[4]
+fn timed<R>(f: impl FnMut() -> R) -> f64 {
+    timing::samples(f, 0.1, 9)[4]
 }
 
 fn main() {
