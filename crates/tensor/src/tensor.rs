@@ -133,8 +133,8 @@ impl<T: Element> Tensor<T> {
     }
 
     /// The address of the first element, as PyTorch's `data_ptr`: equal for two tensors that view
-    /// the same elements, unchanged by an in-place update that did not copy. For identity
-    /// checks; reading through it is up to `unsafe` code.
+    /// the same elements, unchanged by an in-place update that did not copy. Meant for identity
+    /// checks, not for reading.
     pub fn data_ptr(&self) -> *const T {
         self.storage
             .as_slice()

@@ -158,9 +158,11 @@ struct OutPtr<'a, T> {
     _borrow: PhantomData<&'a mut [T]>,
 }
 
-// SAFETY: the blocks that share it write disjoint elements (see `gemm`), and the borrow it holds
-// keeps every other access to the slice out while they do.
+// SAFETY: moving it to another thread moves the right to write its elements, which `T: Send`
+// allows; the borrow it holds keeps every other access to the slice out meanwhile.
 unsafe impl<T: Send> Send for OutPtr<'_, T> {}
+// SAFETY: the threads that share it write disjoint elements (see `gemm`), never the same one,
+// and no thread reads through it.
 unsafe impl<T: Send> Sync for OutPtr<'_, T> {}
 
 impl<'a, T> OutPtr<'a, T> {
