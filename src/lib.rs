@@ -12,13 +12,19 @@
 //! ```
 
 pub use shendu_autograd as autograd;
+pub use shendu_nn as nn;
 pub use shendu_tensor as tensor;
 
-/// The names most programs use.
+/// The names most programs use, with the seeded RNG every random op takes.
 pub mod prelude {
+    pub use rand::{rngs::StdRng, SeedableRng};
     pub use shendu_autograd::{
         gradcheck, gradgradcheck, value_and_grad, value_and_grad_with_aux, CustomOp, Gradients,
         ParamId, Tape, Var,
+    };
+    pub use shendu_nn::{
+        Activation, Forward, Init, Linear, Mlp, Module, Optimizer, Param, ParamGroup, Sequential,
+        Sgd,
     };
     pub use shendu_tensor::{Correction, Element, Indices, Tensor};
 }

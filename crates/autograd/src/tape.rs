@@ -162,6 +162,8 @@ impl<T: Element> Tape<T> {
     /// [`backward`](Var::backward) come back keyed by `id` too ([`Gradients::param`]), in a type
     /// that outlives the tape.
     ///
+    /// Under [`Tape::no_grad`] the parameter is a constant and records nothing.
+    ///
     /// The leaf shares `value`'s storage: drop the tape and its vars before updating the
     /// parameter in place, or the update copies it first ([`value_and_grad`] does both).
     ///
@@ -180,6 +182,10 @@ impl<T: Element> Tape<T> {
     /// [`value_and_grad`]: crate::value_and_grad
     #[track_caller]
     pub fn param(&self, id: ParamId, value: &Tensor<T>) -> Var<T> {
+        // Not recording (inference under no_grad): a parameter is a value like any other.
+        if !self.state.recording.get() {
+            return self.constant(value.clone());
+        }
         if let Some(&node) = self.state.params.borrow().get(&id) {
             let output = self.state.nodes.borrow()[node].output.clone();
             if output.shape() != value.shape() || !output.shares_storage(value) {

@@ -1,0 +1,49 @@
+#![warn(missing_docs)]
+//! shendu-nn: models, losses and optimizers for shendu, trained through the tape.
+//!
+//! A model is a [`Module`]: layers ([`Linear`], [`Sequential`], [`Mlp`], [`Activation`]) or a
+//! struct of your own, whose [`Param`]s enter each step's tape under their stable ids. A training
+//! step is [`Module::value_and_grad`], which records the loss on a fresh tape, differentiates it
+//! and drops the tape, then an [`Optimizer`] that updates the parameters in place. Every
+//! gradient comes from the tape; nothing here is hand-written backprop.
+//!
+//! ```
+//! use rand::{rngs::StdRng, SeedableRng};
+//! use shendu_nn::{Activation, Forward, Mlp, Module, Optimizer, Sgd};
+//! use shendu_tensor::Tensor;
+//!
+//! // XOR: a linear model cannot, one hidden layer can.
+//! let x = Tensor::from_vec(vec![0.0f64, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], [4, 2]);
+//! let y = Tensor::from_vec(vec![0.0, 1.0, 1.0, 0.0], [4, 1]);
+//! let mut rng = StdRng::seed_from_u64(1);
+//! let mut model = Mlp::new(&[2, 8, 1], Activation::Tanh, &mut rng);
+//! let mut opt = Sgd::new(0.1);
+//! for _ in 0..500 {
+//!     let (_loss, grads) = model.value_and_grad(|tape, model| {
+//!         let out = model.forward(&tape.constant(x.clone()));
+//!         (&out - &tape.constant(y.clone())).square().mean_all()
+//!     });
+//!     opt.step(&mut model, &grads);
+//! }
+//! let out = model.predict(&x).to_vec();
+//! assert!(out[0] < 0.5 && out[1] > 0.5 && out[2] > 0.5 && out[3] < 0.5, "{out:?}");
+//! ```
+
+mod activation;
+mod check;
+mod init;
+mod linear;
+mod mlp;
+mod module;
+pub mod optim;
+mod param;
+mod sequential;
+
+pub use activation::Activation;
+pub use init::{gain, Fan, Init};
+pub use linear::Linear;
+pub use mlp::Mlp;
+pub use module::{Entry, EntryMut, Forward, Module, Visit, VisitMut};
+pub use optim::{Optimizer, ParamGroup, Sgd};
+pub use param::Param;
+pub use sequential::Sequential;

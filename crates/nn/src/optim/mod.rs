@@ -1,0 +1,159 @@
+//! Optimizers: the update of each parameter from its gradient, in place.
+//!
+//! An optimizer walks the model's parameters by name ([`Module::visit_mut`]), finds each one's
+//! gradient by [`ParamId`] and updates its value in place: after
+//! [`Module::value_and_grad`](crate::Module::value_and_grad) no tape holds a parameter's storage,
+//! so the update never copies a parameter. Frozen parameters, and parameters without a gradient
+//! (not used by the loss), are left alone.
+//!
+//! Parameters fall into [`ParamGroup`]s by name, each with its own learning rate and weight
+//! decay; the first group whose selector takes a name wins, and the default group takes the
+//! rest. State (momentum buffers, moments) is kept by parameter id during a run.
+
+mod sgd;
+
+use std::collections::HashMap;
+
+use shendu_autograd::{Gradients, ParamId};
+use shendu_tensor::{Element, Tensor};
+
+use crate::module::{EntryMut, Module, VisitMut};
+
+pub use sgd::Sgd;
+
+/// Updates a model's parameters from their gradients.
+pub trait Optimizer<T: Element = f32> {
+    /// Updates every trainable parameter of `model` that has a gradient in `grads`, in place.
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &Gradients<T>);
+
+    /// The parameter groups, the default group first.
+    fn param_groups(&self) -> &[ParamGroup];
+
+    /// The parameter groups, to change a learning rate (what a scheduler does).
+    fn param_groups_mut(&mut self) -> &mut [ParamGroup];
+}
+
+/// Which parameters a group takes: a predicate on full names (`layers.0.bias`).
+pub type Selector = Box<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// Parameters updated with one learning rate and one weight decay.
+pub struct ParamGroup {
+    /// `None` for the default group, which takes every parameter no other group takes.
+    selector: Option<Selector>,
+    /// The learning rate now.
+    pub lr: f64,
+    /// The learning rate the group started with, from which schedulers compute `lr`.
+    pub initial_lr: f64,
+    /// The weight decay (an L2 penalty in `Sgd` and `Adam`, decoupled in `AdamW`).
+    pub weight_decay: f64,
+}
+
+impl ParamGroup {
+    /// The default group.
+    pub(crate) fn default_group(lr: f64, weight_decay: f64) -> Self {
+        ParamGroup {
+            selector: None,
+            lr,
+            initial_lr: lr,
+            weight_decay,
+        }
+    }
+
+    /// A group of the parameters whose full name `selects` accepts, with its own learning rate
+    /// and weight decay.
+    ///
+    /// ```
+    /// use shendu_nn::{ParamGroup, Sgd};
+    /// // Biases learn faster and are not decayed.
+    /// let opt = Sgd::<f32>::new(0.1)
+    ///     .weight_decay(1e-4)
+    ///     .with_group(ParamGroup::new(|name| name.ends_with("bias"), 0.2, 0.0));
+    /// assert_eq!(opt.param_groups().len(), 2);
+    /// # use shendu_nn::Optimizer;
+    /// ```
+    pub fn new(
+        selects: impl Fn(&str) -> bool + Send + Sync + 'static,
+        lr: f64,
+        weight_decay: f64,
+    ) -> Self {
+        ParamGroup {
+            selector: Some(Box::new(selects)),
+            lr,
+            initial_lr: lr,
+            weight_decay,
+        }
+    }
+
+    /// Whether this group takes the parameter `name` (the default group takes any).
+    fn takes(&self, name: &str) -> bool {
+        self.selector.as_ref().is_none_or(|s| s(name))
+    }
+}
+
+impl std::fmt::Debug for ParamGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParamGroup")
+            .field("default", &self.selector.is_none())
+            .field("lr", &self.lr)
+            .field("initial_lr", &self.initial_lr)
+            .field("weight_decay", &self.weight_decay)
+            .finish()
+    }
+}
+
+/// The groups of an optimizer and which group each parameter fell into.
+pub(crate) struct Groups {
+    /// The default group first, then the added ones in order.
+    pub groups: Vec<ParamGroup>,
+    /// Cache of the group of each parameter seen, so names are matched once per parameter.
+    of: HashMap<ParamId, usize>,
+}
+
+impl Groups {
+    pub(crate) fn new(lr: f64, weight_decay: f64) -> Self {
+        Groups {
+            groups: vec![ParamGroup::default_group(lr, weight_decay)],
+            of: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn add(&mut self, group: ParamGroup) {
+        self.groups.push(group);
+        self.of.clear();
+    }
+
+    /// The index of the group of the parameter `id` named `name`: the first added group that
+    /// takes the name, else the default.
+    fn index(&mut self, id: ParamId, name: &str) -> usize {
+        let groups = &self.groups;
+        *self.of.entry(id).or_insert_with(|| {
+            (1..groups.len())
+                .find(|&g| groups[g].takes(name))
+                .unwrap_or(0)
+        })
+    }
+
+    /// Calls `update(group, id, value, grad)` for each trainable parameter of `model` that has a
+    /// gradient in `grads`, in the model's visiting order.
+    pub(crate) fn for_each<T: Element>(
+        &mut self,
+        model: &mut dyn Module<T>,
+        grads: &Gradients<T>,
+        mut update: impl FnMut(&ParamGroup, ParamId, &mut Tensor<T>, &Tensor<T>),
+    ) {
+        model.visit_mut(&mut VisitMut::new(&mut |name, entry| {
+            let EntryMut::Param(param) = entry else {
+                return;
+            };
+            if !param.is_trainable() {
+                return;
+            }
+            let id = param.id();
+            let Some(grad) = grads.param(id) else {
+                return;
+            };
+            let g = self.index(id, name);
+            update(&self.groups[g], id, param.value_mut(), grad);
+        }));
+    }
+}

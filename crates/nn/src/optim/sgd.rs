@@ -1,0 +1,125 @@
+//! Stochastic gradient descent, with momentum, dampening, Nesterov momentum and weight decay, as
+//! PyTorch's `torch.optim.SGD` documents it.
+
+use std::collections::HashMap;
+
+use shendu_autograd::{Gradients, ParamId};
+use shendu_tensor::{Element, Tensor};
+
+use super::{Groups, Optimizer, ParamGroup};
+use crate::module::Module;
+
+/// SGD: for each parameter p with gradient g, at step t,
+///
+/// ```text
+/// g ← g + λ·p                                  (weight decay λ)
+/// b ← g                      at t = 1
+/// b ← μ·b + (1 − τ)·g        after             (momentum μ, dampening τ)
+/// g ← g + μ·b if Nesterov, else b               (when μ ≠ 0)
+/// p ← p − lr·g
+/// ```
+///
+/// ```
+/// use shendu_autograd::Gradients;
+/// use shendu_nn::{Linear, Module, Optimizer, Sgd};
+/// use rand::{rngs::StdRng, SeedableRng};
+/// # use shendu_nn::Forward;
+/// let mut model = Linear::<f64>::new(1, 1, &mut StdRng::seed_from_u64(0));
+/// let mut opt = Sgd::new(0.1).momentum(0.9);
+/// let w0 = model.weight.value().item();
+/// let (_, grads) = model.value_and_grad(|tape, m| m.weight.on(tape).sum_all());   // d/dw = 1
+/// opt.step(&mut model, &grads);
+/// assert_eq!(model.weight.value().item(), w0 - 0.1);
+/// ```
+pub struct Sgd<T: Element = f32> {
+    groups: Groups,
+    momentum: f64,
+    dampening: f64,
+    nesterov: bool,
+    /// Momentum buffers by parameter.
+    buffers: HashMap<ParamId, Tensor<T>>,
+}
+
+impl<T: Element> Sgd<T> {
+    /// Plain SGD with learning rate `lr`.
+    pub fn new(lr: f64) -> Self {
+        Sgd {
+            groups: Groups::new(lr, 0.0),
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            buffers: HashMap::new(),
+        }
+    }
+
+    /// With momentum μ.
+    pub fn momentum(mut self, momentum: f64) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// With dampening τ of the momentum.
+    pub fn dampening(mut self, dampening: f64) -> Self {
+        self.dampening = dampening;
+        self
+    }
+
+    /// With Nesterov momentum.
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+
+    /// With weight decay λ in the default group.
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.groups.groups[0].weight_decay = weight_decay;
+        self
+    }
+
+    /// With a group of parameters of their own learning rate and weight decay.
+    pub fn with_group(mut self, group: ParamGroup) -> Self {
+        self.groups.add(group);
+        self
+    }
+}
+
+impl<T: Element> Optimizer<T> for Sgd<T> {
+    fn step(&mut self, model: &mut dyn Module<T>, grads: &Gradients<T>) {
+        let c = T::from_f64_lossy;
+        let (momentum, dampening, nesterov) = (self.momentum, self.dampening, self.nesterov);
+        let buffers = &mut self.buffers;
+        self.groups.for_each(model, grads, |group, id, p, g| {
+            let decayed;
+            let mut g = g;
+            if group.weight_decay != 0.0 {
+                decayed = g.add(&p.mul(&Tensor::scalar(c(group.weight_decay))));
+                g = &decayed;
+            }
+            if momentum == 0.0 {
+                p.scaled_add_(g, c(-group.lr));
+                return;
+            }
+            let b = buffers
+                .entry(id)
+                .and_modify(|b| {
+                    b.mul_(&Tensor::scalar(c(momentum)));
+                    b.scaled_add_(g, c(1.0 - dampening));
+                })
+                .or_insert_with(|| g.contiguous().map(|x| x));
+            if nesterov {
+                p.scaled_add_(g, c(-group.lr));
+                p.scaled_add_(b, c(-group.lr * momentum));
+            } else {
+                p.scaled_add_(b, c(-group.lr));
+            }
+        });
+    }
+
+    fn param_groups(&self) -> &[ParamGroup] {
+        &self.groups.groups
+    }
+
+    fn param_groups_mut(&mut self) -> &mut [ParamGroup] {
+        &mut self.groups.groups
+    }
+}
