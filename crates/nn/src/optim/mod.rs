@@ -2,7 +2,7 @@
 //!
 //! An optimizer walks the model's parameters by name ([`Module::visit_mut`]), finds each one's
 //! gradient by [`ParamId`] and updates its value in place: after
-//! [`Module::value_and_grad`](crate::Module::value_and_grad) no tape holds a parameter's storage,
+//! [`Module::value_and_grad`] no tape holds a parameter's storage,
 //! so the update never copies a parameter. Frozen parameters, and parameters without a gradient
 //! (not used by the loss), are left alone.
 //!
