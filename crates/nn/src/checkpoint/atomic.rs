@@ -1,14 +1,16 @@
 //! Writing a file so that a crash never leaves half of it.
 //!
-//! The bytes go to a fresh temporary file in the target's directory (the same file system, so
+//! The bytes go to a new temporary file in the target's directory (the same file system, so
 //! that the rename below is atomic), which is flushed and synced to the disk, then renamed over
 //! the target. A reader sees the old file or the new one, never a mix, whenever the process or
 //! the machine stops. If anything fails, the temporary file is removed and the target left as
 //! it was.
 
-use std::fs::File;
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::error::CheckpointError;
 
@@ -25,39 +27,90 @@ pub(crate) fn write_atomically(
         let e = io::Error::new(io::ErrorKind::InvalidInput, "the path names no file");
         return Err(CheckpointError::io(path, "write", e));
     };
-    let prefix = format!(".{}.", name.to_string_lossy());
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".tmp");
-    #[cfg(unix)]
-    {
-        // tempfile creates owner-only files (0600); a checkpoint gets the mode the file it
-        // replaces had, or that of a file made by `File::create` (0666 less the umask).
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map_or(0o666, |m| m.permissions().mode());
-        builder.permissions(std::fs::Permissions::from_mode(mode));
-    }
-    // Dropping `temp` on any early return below deletes the temporary file.
-    let temp = builder.tempfile_in(dir).map_err(|e| {
+    let (file, mut temp) = create_temporary(dir, name, path).map_err(|e| {
         CheckpointError::io(
             path,
             format!("create a temporary file in {}", dir.display()),
             e,
         )
     })?;
+    // From here on, dropping `temp` on an early return deletes the temporary file.
     let written = (|| {
-        let mut out = BufWriter::new(temp.as_file());
+        let mut out = BufWriter::new(&file);
         write(&mut out)?;
         out.flush()?;
         drop(out);
-        temp.as_file().sync_all()
+        file.sync_all()
     })();
-    written.map_err(|e| CheckpointError::io(path, format!("write {}", temp.path().display()), e))?;
-    temp.persist(path).map_err(|e| {
-        let action = format!("rename {} to it", e.file.path().display());
-        CheckpointError::io(path, action, e.error)
+    drop(file);
+    let temp_path = temp.path.clone();
+    written.map_err(|e| CheckpointError::io(path, format!("write {}", temp_path.display()), e))?;
+    fs::rename(&temp_path, path).map_err(|e| {
+        CheckpointError::io(path, format!("rename {} to it", temp_path.display()), e)
     })?;
+    temp.renamed = true;
     sync_dir(dir);
     Ok(())
+}
+
+/// A temporary file, removed when dropped unless it has been renamed to the target.
+struct Temporary {
+    path: PathBuf,
+    renamed: bool,
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        if !self.renamed {
+            // Best effort: the write has failed already, and that error is the one to report.
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Creates `.{name}.{pid}.{n}.tmp` in `dir`, a name no other file has: `create_new` refuses an
+/// existing file (a leftover of a crashed process with a reused pid), and then the next `n` is
+/// tried. The process id keeps processes apart and the counter keeps this process's threads
+/// apart, so that std alone does what the `tempfile` crate would, with no random names.
+fn create_temporary(
+    dir: &Path,
+    name: &std::ffi::OsStr,
+    target: &Path,
+) -> io::Result<(File, Temporary)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        // The checkpoint gets the mode of the file it replaces, or that of a file made by
+        // `File::create` (0666 less the umask).
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let mode = fs::metadata(target).map_or(0o666, |m| m.permissions().mode() & 0o7777);
+        options.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = target;
+    const ATTEMPTS: usize = 100;
+    let mut last = None;
+    for _ in 0..ATTEMPTS {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut temp_name = OsString::from(".");
+        temp_name.push(name);
+        temp_name.push(format!(".{}.{n}.tmp", std::process::id()));
+        let temp = dir.join(temp_name);
+        match options.open(&temp) {
+            Ok(file) => {
+                let temp = Temporary {
+                    path: temp,
+                    renamed: false,
+                };
+                return Ok((file, temp));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no free temporary name")))
 }
 
 /// Syncs the directory entry of the renamed file, so that the rename itself survives a power
