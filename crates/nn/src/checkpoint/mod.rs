@@ -13,9 +13,9 @@
 //!   before it changes anything, and fails naming each missing, unexpected and mismatched entry;
 //!   the model is then untouched. A non-strict load loads every entry that matches and reports
 //!   the rest in a [`LoadReport`].
-//! - **The element type is part of the file.** A file of the other float type is an error in
-//!   both modes, naming the tensor and both types, not a silent conversion: read it as a
-//!   `StateDict` of its own type and [`cast`](StateDict::cast) it, then load that.
+//! - **The element type is part of the file.** A tensor of another type than the model's is a
+//!   mismatch like a wrong shape, named with both types, not a silent conversion: to convert,
+//!   read the file as a `StateDict` of its own type, [`cast`](StateDict::cast) it, and load that.
 //! - **Tied weights are saved once.** A parameter the model shows under several names (one
 //!   [`ParamId`]) is written under the alphabetically first of them, and each other name is
 //!   recorded in the metadata as pointing to it, exactly as `safetensors.torch.save_model` does
@@ -48,8 +48,8 @@
 //! // Another architecture: a strict load names every difference and changes nothing.
 //! let mut wider = Mlp::<f32>::new(&[2, 16, 1], Activation::Tanh, &mut StdRng::seed_from_u64(0));
 //! let err = wider.load(&path).unwrap_err();
-//! assert!(err.to_string().contains("`0.weight`: the model has a tensor of shape [16, 2], \
-//!                                   the state dict a tensor of shape [8, 2]"), "{err}");
+//! assert!(err.to_string().contains("`0.weight`: the model has an F32 tensor of shape [16, 2], \
+//!                                   the state dict an F32 tensor of shape [8, 2]"), "{err}");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -71,19 +71,39 @@ use crate::module::{Entry, EntryMut, Module, Visit, VisitMut};
 pub use error::{CheckpointError, ErrorKind};
 pub use state_dict::StateDict;
 
-/// What a state dict or a model holds under one name.
+/// What a state dict (or a file) or a model holds under one name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EntryKind {
-    /// A tensor (a parameter or a buffer) of this shape.
-    Tensor(Vec<usize>),
-    /// A counter.
+    /// A tensor (a parameter or a buffer).
+    Tensor {
+        /// Its element type, as safetensors names it: `"F32"`, `"F64"`, or in a file, any
+        /// other (`"BF16"`, `"I64"` of a non-0-d shape).
+        dtype: String,
+        /// Its shape.
+        shape: Vec<usize>,
+    },
+    /// A counter (a 0-d `I64` in a file).
     Counter,
+}
+
+impl EntryKind {
+    /// A tensor of `T` of this shape.
+    fn tensor<T: Element>(shape: &[usize]) -> Self {
+        EntryKind::Tensor {
+            dtype: format::float_dtype::<T>().to_string(),
+            shape: shape.to_vec(),
+        }
+    }
 }
 
 impl fmt::Display for EntryKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EntryKind::Tensor(shape) => write!(f, "a tensor of shape {shape:?}"),
+            EntryKind::Tensor { dtype, shape } => {
+                // Read aloud, F32 and I64 begin with a vowel; BF16, U8 and C64 do not.
+                let article = if dtype.starts_with(['F', 'I']) { "an" } else { "a" };
+                write!(f, "{article} {dtype} tensor of shape {shape:?}")
+            }
             EntryKind::Counter => write!(f, "a counter"),
         }
     }
@@ -168,23 +188,7 @@ pub trait Checkpoint<T: Element>: Module<T> {
     /// If the model shows two different entries under one name (a bug in its `visit`).
     #[track_caller]
     fn load_state_dict(&mut self, state: &StateDict<T>) -> Result<(), CheckpointError> {
-        let plan = LoadPlan::new(self, state);
-        if !plan.report.is_exact() {
-            let LoadReport {
-                missing,
-                unexpected,
-                mismatched,
-                ..
-            } = plan.report;
-            return Err(ErrorKind::Mismatch {
-                missing,
-                unexpected,
-                mismatched,
-            }
-            .into());
-        }
-        plan.apply(self, state);
-        Ok(())
+        load_strict(self, state, &BTreeMap::new())
     }
 
     /// Loads every entry of `state` that matches the model, and reports what it loaded and
@@ -209,9 +213,7 @@ pub trait Checkpoint<T: Element>: Module<T> {
     /// If the model shows two different entries under one name (a bug in its `visit`).
     #[track_caller]
     fn load_state_dict_non_strict(&mut self, state: &StateDict<T>) -> LoadReport {
-        let plan = LoadPlan::new(self, state);
-        plan.apply(self, state);
-        plan.report
+        load_non_strict(self, state, &BTreeMap::new())
     }
 
     /// Writes [`state_dict`](Checkpoint::state_dict) to the safetensors file `path`, atomically.
@@ -221,21 +223,68 @@ pub trait Checkpoint<T: Element>: Module<T> {
     }
 
     /// Reads the safetensors file `path` and loads it strictly
-    /// ([`load_state_dict`](Checkpoint::load_state_dict)).
+    /// ([`load_state_dict`](Checkpoint::load_state_dict)). A tensor of another type than the
+    /// model's (an `F64` file for an `f32` model) is one more mismatch, named with the others.
+    ///
+    /// # Errors
+    /// The file cannot be read, is damaged, or does not match the model; then nothing is loaded.
     #[track_caller]
     fn load(&mut self, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
         let path = path.as_ref();
-        let state = StateDict::read(path)?;
-        self.load_state_dict(&state).map_err(|e| e.in_file(path))
+        let (state, others) = StateDict::read_with_others(path)?;
+        load_strict(self, &state, &others).map_err(|e| e.in_file(path))
     }
 
     /// Reads the safetensors file `path` and loads what matches
-    /// ([`load_state_dict_non_strict`](Checkpoint::load_state_dict_non_strict)).
+    /// ([`load_state_dict_non_strict`](Checkpoint::load_state_dict_non_strict)); a tensor of
+    /// another type than the model's is reported as mismatched (or unexpected) and not loaded.
+    ///
+    /// # Errors
+    /// The file cannot be read or is damaged; then nothing is loaded.
     #[track_caller]
     fn load_non_strict(&mut self, path: impl AsRef<Path>) -> Result<LoadReport, CheckpointError> {
-        let state = StateDict::read(path)?;
-        Ok(self.load_state_dict_non_strict(&state))
+        let (state, others) = StateDict::read_with_others(path.as_ref())?;
+        Ok(load_non_strict(self, &state, &others))
     }
+}
+
+/// Loads `state` into `model` if they match exactly, `others` (a file's tensors of other types)
+/// counting as differences.
+#[track_caller]
+fn load_strict<T: Element, M: Module<T> + ?Sized>(
+    model: &mut M,
+    state: &StateDict<T>,
+    others: &BTreeMap<String, EntryKind>,
+) -> Result<(), CheckpointError> {
+    let plan = LoadPlan::new(model, state, others);
+    if !plan.report.is_exact() {
+        let LoadReport {
+            missing,
+            unexpected,
+            mismatched,
+            ..
+        } = plan.report;
+        return Err(ErrorKind::Mismatch {
+            missing,
+            unexpected,
+            mismatched,
+        }
+        .into());
+    }
+    plan.apply(model, state);
+    Ok(())
+}
+
+/// Loads what matches of `state` into `model`, and reports the rest, `others` included.
+#[track_caller]
+fn load_non_strict<T: Element, M: Module<T> + ?Sized>(
+    model: &mut M,
+    state: &StateDict<T>,
+    others: &BTreeMap<String, EntryKind>,
+) -> LoadReport {
+    let plan = LoadPlan::new(model, state, others);
+    plan.apply(model, state);
+    plan.report
 }
 
 impl<T: Element, M: Module<T> + ?Sized> Checkpoint<T> for M {}
@@ -255,7 +304,7 @@ enum Value<T: Element> {
 impl<T: Element> Value<T> {
     fn kind(&self) -> EntryKind {
         match self {
-            Value::Param(_, t) | Value::Buffer(t) => EntryKind::Tensor(t.shape().to_vec()),
+            Value::Param(_, t) | Value::Buffer(t) => EntryKind::tensor::<T>(t.shape()),
             Value::Counter(_) => EntryKind::Counter,
         }
     }
@@ -320,15 +369,19 @@ struct LoadPlan {
 
 impl LoadPlan {
     #[track_caller]
-    fn new<T: Element, M: Module<T> + ?Sized>(model: &M, state: &StateDict<T>) -> Self {
+    fn new<T: Element, M: Module<T> + ?Sized>(
+        model: &M,
+        state: &StateDict<T>,
+        others: &BTreeMap<String, EntryKind>,
+    ) -> Self {
         let survey = Survey::of(model, "load_state_dict");
         let in_file = |name: &str| -> Option<EntryKind> {
             if let Ok(t) = state.tensor(name) {
-                Some(EntryKind::Tensor(t.shape().to_vec()))
+                Some(EntryKind::tensor::<T>(t.shape()))
             } else if state.counter(name).is_ok() {
                 Some(EntryKind::Counter)
             } else {
-                None
+                others.get(name).cloned()
             }
         };
         let mut report = LoadReport::default();
@@ -363,7 +416,9 @@ impl LoadPlan {
                 }
             }
         }
-        let names = state.tensors().map(|(n, _)| n).chain(state.counters().map(|(n, _)| n));
+        let names = (state.tensors().map(|(n, _)| n))
+            .chain(state.counters().map(|(n, _)| n))
+            .chain(others.keys().map(String::as_str));
         report.unexpected = names
             .filter(|n| !seen.contains(n))
             .map(str::to_string)

@@ -18,6 +18,7 @@ use shendu_tensor::{Element, Tensor};
 
 use super::atomic::write_atomically;
 use super::error::{CheckpointError, ErrorKind};
+use super::EntryKind;
 use super::format::{decode, float_dtype, get_floats, put_floats, Encoder, Payload};
 
 /// Named tensors of `T`, named counters and named scalars: a model's state or an optimizer's,
@@ -225,8 +226,22 @@ impl<T: Element> StateDict<T> {
     /// `I64` that is not 0-d, a negative counter), and any damage to the header or the layout,
     /// is an error naming the tensor or the bytes at fault; bytes never make it panic.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CheckpointError> {
+        let (state, others) = Self::from_bytes_with_others(bytes)?;
+        match others.into_iter().next() {
+            None => Ok(state),
+            Some((name, kind)) => Err(dtype_error::<T>(name, &kind)),
+        }
+    }
+
+    /// [`from_bytes`](Self::from_bytes), with the tensors of a type `T` cannot hold set aside
+    /// (by name, with their type and shape) rather than failing: a model's load reports each of
+    /// them beside its other differences, and a non-strict load loads the rest.
+    pub(crate) fn from_bytes_with_others(
+        bytes: &[u8],
+    ) -> Result<(Self, BTreeMap<String, EntryKind>), CheckpointError> {
         let decoded = decode(bytes)?;
         let mut state = StateDict::new();
+        let mut others = BTreeMap::new();
         state.metadata = decoded.metadata;
         for raw in decoded.tensors {
             let name = raw.name;
@@ -245,22 +260,23 @@ impl<T: Element> StateDict<T> {
                 })?;
                 state.counters.insert(name, value);
             } else {
-                let this = float_dtype::<T>();
-                let hint = match raw.dtype {
-                    Dtype::F32 | Dtype::F64 => {
-                        format!(" (read it as StateDict<{}> and cast it)", rust_type(raw.dtype))
-                    }
-                    _ => String::new(),
+                let kind = EntryKind::Tensor {
+                    dtype: raw.dtype.to_string(),
+                    shape: raw.shape,
                 };
-                return Err(ErrorKind::Dtype {
-                    name,
-                    found: format!("{} of shape {:?}", raw.dtype, raw.shape),
-                    expected: format!("{this} tensors and 0-d I64 counters{hint}"),
-                }
-                .into());
+                others.insert(name, kind);
             }
         }
-        Ok(state)
+        Ok((state, others))
+    }
+
+    /// [`read`](Self::read), with the tensors of other types set aside as
+    /// [`from_bytes_with_others`](Self::from_bytes_with_others) does.
+    pub(crate) fn read_with_others(
+        path: &Path,
+    ) -> Result<(Self, BTreeMap<String, EntryKind>), CheckpointError> {
+        let bytes = std::fs::read(path).map_err(|e| CheckpointError::io(path, "read", e))?;
+        Self::from_bytes_with_others(&bytes).map_err(|e| e.in_file(path))
     }
 
     /// Reads the safetensors file `path` (see [`from_bytes`](Self::from_bytes)).
@@ -288,12 +304,25 @@ impl<T: Element> StateDict<T> {
     }
 }
 
-fn rust_type(dtype: Dtype) -> &'static str {
-    if dtype == Dtype::F32 {
-        "f32"
-    } else {
-        "f64"
+/// The error for a tensor of a type a `StateDict<T>` cannot hold, with the way out when it is
+/// the other float type.
+fn dtype_error<T: Element>(name: String, kind: &EntryKind) -> CheckpointError {
+    let this = float_dtype::<T>();
+    let (found, shape) = match kind {
+        EntryKind::Tensor { dtype, shape } => (dtype.as_str(), shape.as_slice()),
+        EntryKind::Counter => ("I64", &[][..]),
+    };
+    let hint = match found {
+        "F32" => " (read it as StateDict<f32> and cast it)",
+        "F64" => " (read it as StateDict<f64> and cast it)",
+        _ => "",
+    };
+    ErrorKind::Dtype {
+        name,
+        found: format!("{found} of shape {shape:?}"),
+        expected: format!("{this} tensors and 0-d I64 counters{hint}"),
     }
+    .into()
 }
 
 fn missing(name: &str, what: &'static str) -> CheckpointError {
