@@ -29,7 +29,10 @@ fn fixture_bytes(name: &str) -> Vec<u8> {
 /// PyTorch's input batch and the logits its model computed for it.
 fn torch_io<T: Element>(name: &str) -> (Tensor<T>, Tensor<T>) {
     let io = StateDict::<T>::read(fixture(name)).unwrap();
-    (io.tensor("x").unwrap().clone(), io.tensor("logits").unwrap().clone())
+    (
+        io.tensor("x").unwrap().clone(),
+        io.tensor("logits").unwrap().clone(),
+    )
 }
 
 /// `nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))`, freshly initialised.
@@ -51,7 +54,10 @@ fn max_abs_diff<T: Element>(a: &Tensor<T>, b: &Tensor<T>) -> f64 {
 }
 
 fn bits<T: Element>(t: &Tensor<T>) -> Vec<u64> {
-    t.to_vec().iter().map(|x| x.to_f64().unwrap().to_bits()).collect()
+    t.to_vec()
+        .iter()
+        .map(|x| x.to_f64().unwrap().to_bits())
+        .collect()
 }
 
 fn names(list: &[&str]) -> Vec<String> {
@@ -63,14 +69,24 @@ fn names(list: &[&str]) -> Vec<String> {
 fn round_trip<T: Element>() {
     let dir = tempfile::tempdir().unwrap();
     let x = Tensor::<T>::from_vec(
-        (0..12).map(|i| T::from_f64(i as f64 * 0.37 - 2.0).unwrap()).collect(),
+        (0..12)
+            .map(|i| T::from_f64(i as f64 * 0.37 - 2.0).unwrap())
+            .collect(),
         [4, 3],
     );
 
-    let mlp = Mlp::<T>::new(&[3, 5, 4, 2], Activation::Tanh, &mut StdRng::seed_from_u64(1));
+    let mlp = Mlp::<T>::new(
+        &[3, 5, 4, 2],
+        Activation::Tanh,
+        &mut StdRng::seed_from_u64(1),
+    );
     let path = dir.path().join("mlp.safetensors");
     mlp.save(&path).unwrap();
-    let mut other = Mlp::<T>::new(&[3, 5, 4, 2], Activation::Tanh, &mut StdRng::seed_from_u64(2));
+    let mut other = Mlp::<T>::new(
+        &[3, 5, 4, 2],
+        Activation::Tanh,
+        &mut StdRng::seed_from_u64(2),
+    );
     assert_ne!(bits(&other.predict(&x)), bits(&mlp.predict(&x)));
     other.load(&path).unwrap();
     assert_eq!(bits(&other.predict(&x)), bits(&mlp.predict(&x)));
@@ -78,7 +94,10 @@ fn round_trip<T: Element>() {
     // Equal state, equal bytes.
     let again = dir.path().join("again.safetensors");
     other.save(&again).unwrap();
-    assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
 
     let seq = |seed| {
         let mut rng = StdRng::seed_from_u64(seed);
@@ -112,7 +131,13 @@ fn a_saved_model_loads_back_bit_for_bit_in_f32_and_f64() {
 
 #[test]
 fn loading_copies_into_the_parameters_in_place_and_shares_nothing_with_the_state_dict() {
-    let mlp = |seed| Mlp::<f32>::new(&[4, 8, 3], Activation::Relu, &mut StdRng::seed_from_u64(seed));
+    let mlp = |seed| {
+        Mlp::<f32>::new(
+            &[4, 8, 3],
+            Activation::Relu,
+            &mut StdRng::seed_from_u64(seed),
+        )
+    };
     let address = |m: &Mlp<f32>| m.layers()[0].weight.value().as_slice().unwrap().as_ptr();
     let mut model = mlp(0);
     let state = mlp(1).state_dict();
@@ -122,7 +147,10 @@ fn loading_copies_into_the_parameters_in_place_and_shares_nothing_with_the_state
 
     // The state dict is a snapshot: changing the model afterwards does not change it.
     let snapshot = model.state_dict();
-    model.layers_mut()[0].weight.value_mut().copy_from(&Tensor::zeros([8, 4]));
+    model.layers_mut()[0]
+        .weight
+        .value_mut()
+        .copy_from(&Tensor::zeros([8, 4]));
     assert!(snapshot == state);
     assert!(model.state_dict() != state);
 }
@@ -375,7 +403,10 @@ fn torch_logits<T: Element>(suffix: &str, tolerance: f64) {
     mlp.load(fixture(&weights)).unwrap();
     assert!(max_abs_diff(&mlp.predict(&x), &logits) <= tolerance);
     // Saving it again writes PyTorch's file byte for byte.
-    assert_eq!(seq.state_dict().to_bytes().unwrap(), fixture_bytes(&weights));
+    assert_eq!(
+        seq.state_dict().to_bytes().unwrap(),
+        fixture_bytes(&weights)
+    );
 }
 
 #[test]
@@ -527,7 +558,10 @@ fn a_counter_out_of_int64_range_is_an_error_naming_it() {
 #[test]
 fn a_state_dict_keeps_scalars_and_counters_bit_for_bit() {
     let mut state = StateDict::<f64>::new();
-    state.insert("m", Tensor::from_vec(vec![f64::MIN_POSITIVE, -0.0, 1e300], [3]));
+    state.insert(
+        "m",
+        Tensor::from_vec(vec![f64::MIN_POSITIVE, -0.0, 1e300], [3]),
+    );
     state.insert_counter("step", i64::MAX as u64);
     for (key, value) in [("nan", f64::NAN), ("neg_zero", -0.0), ("tiny", 5e-324)] {
         state.insert_f64(key, value);
@@ -552,7 +586,10 @@ fn a_state_dict_keeps_scalars_and_counters_bit_for_bit() {
     assert_eq!(err.to_string(), "no tensor named `v`");
     let mut reserved = StateDict::<f32>::new();
     reserved.insert("__metadata__", Tensor::zeros([1]));
-    assert!(matches!(reserved.to_bytes().unwrap_err().kind(), ErrorKind::Tensor { .. }));
+    assert!(matches!(
+        reserved.to_bytes().unwrap_err().kind(),
+        ErrorKind::Tensor { .. }
+    ));
 }
 
 // ---------------------------------------------------------------- atomic saves

@@ -195,13 +195,19 @@ impl fmt::Display for ErrorKind {
                 name,
                 found,
                 expected,
-            } => write!(f, "tensor `{name}` is {found}, which reads only as {expected}"),
+            } => write!(
+                f,
+                "tensor `{name}` is {found}, which reads only as {expected}"
+            ),
             ErrorKind::Mismatch {
                 missing,
                 unexpected,
                 mismatched,
             } => {
-                write!(f, "the state dict does not match the model; nothing was loaded")?;
+                write!(
+                    f,
+                    "the state dict does not match the model; nothing was loaded"
+                )?;
                 if !missing.is_empty() {
                     write!(f, "\n    missing: {}", quoted(missing))?;
                 }

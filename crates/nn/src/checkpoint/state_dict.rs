@@ -18,8 +18,8 @@ use shendu_tensor::{Element, Tensor};
 
 use super::atomic::write_atomically;
 use super::error::{CheckpointError, ErrorKind};
-use super::EntryKind;
 use super::format::{decode, float_dtype, get_floats, put_floats, Encoder, Payload};
+use super::EntryKind;
 
 /// Named tensors of `T`, named counters and named scalars: a model's state or an optimizer's,
 /// as a safetensors file holds it.
@@ -247,7 +247,9 @@ impl<T: Element> StateDict<T> {
             let name = raw.name;
             if raw.dtype == float_dtype::<T>() {
                 let values = get_floats::<T>(raw.data);
-                state.tensors.insert(name, Tensor::from_vec(values, raw.shape));
+                state
+                    .tensors
+                    .insert(name, Tensor::from_vec(values, raw.shape));
             } else if raw.dtype == Dtype::I64 && raw.shape.is_empty() {
                 let mut word = [0u8; 8];
                 word.copy_from_slice(raw.data);
