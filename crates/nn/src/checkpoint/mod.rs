@@ -8,6 +8,19 @@
 //! loads into the equivalent shendu model, and a shendu file loads in PyTorch with
 //! `model.load_state_dict(safetensors.torch.load_file(path))`.
 //!
+//! In Python, with PyTorch and the `safetensors` package, for the equivalent `torch.nn` model
+//! (same module names, same element type):
+//!
+//! ```python
+//! import safetensors.torch
+//! model.load_state_dict(safetensors.torch.load_file("model.safetensors"))  # strict
+//! safetensors.torch.save_file(model.state_dict(), "model.safetensors")    # and back
+//! ```
+//!
+//! A model with tied weights loads with `safetensors.torch.load_model(model, path)` (and saves
+//! with `save_model`), as files PyTorch writes with tied weights do: the file holds the shared
+//! tensor once, and a plain strict `load_state_dict` would report its other names as missing.
+//!
 //! Decisions, and why:
 //! - **Strict means exact.** A strict load checks every name, kind (tensor or counter) and shape
 //!   before it changes anything, and fails naming each missing, unexpected and mismatched entry;
@@ -101,7 +114,11 @@ impl fmt::Display for EntryKind {
         match self {
             EntryKind::Tensor { dtype, shape } => {
                 // Read aloud, F32 and I64 begin with a vowel; BF16, U8 and C64 do not.
-                let article = if dtype.starts_with(['F', 'I']) { "an" } else { "a" };
+                let article = if dtype.starts_with(['F', 'I']) {
+                    "an"
+                } else {
+                    "a"
+                };
                 write!(f, "{article} {dtype} tensor of shape {shape:?}")
             }
             EntryKind::Counter => write!(f, "a counter"),
