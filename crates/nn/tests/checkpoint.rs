@@ -368,6 +368,11 @@ fn a_non_strict_file_load_skips_a_tensor_of_another_type_and_loads_the_rest() {
         "2.bias".into(),
         safetensors::tensor::TensorView::new(Dtype::BF16, vec![3], &half).unwrap(),
     ));
+    let steps = 5u32.to_le_bytes();
+    views.push((
+        "steps".into(),
+        safetensors::tensor::TensorView::new(Dtype::U32, vec![], &steps).unwrap(),
+    ));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mixed.safetensors");
     std::fs::write(&path, safetensors::serialize(views, None).unwrap()).unwrap();
@@ -379,9 +384,11 @@ fn a_non_strict_file_load_skips_a_tensor_of_another_type_and_loads_the_rest() {
             .ends_with("`2.bias`: the model has an F32 tensor of shape [3], the state dict a BF16 tensor of shape [3]"),
         "{err}"
     );
+    assert!(err.to_string().contains("unexpected: `steps`"), "{err}");
     let report = loaded.load_non_strict(&path).unwrap();
     assert_eq!(report.loaded, ["0.bias", "0.weight", "2.weight"]);
     assert_eq!(report.mismatched.len(), 1);
+    assert_eq!(report.unexpected, ["steps"]);
     let (got, want) = (loaded.state_dict(), model.state_dict());
     assert_eq!(
         bits(got.tensor("2.weight").unwrap()),
