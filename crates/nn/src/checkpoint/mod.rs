@@ -22,10 +22,10 @@
 //! tensor once, and a plain strict `load_state_dict` would report its other names as missing.
 //!
 //! Decisions, and why:
-//! - **Strict means exact.** A strict load checks every name, kind (tensor or counter) and shape
-//!   before it changes anything, and fails naming each missing, unexpected and mismatched entry;
-//!   the model is then untouched. A non-strict load loads every entry that matches and reports
-//!   the rest in a [`LoadReport`].
+//! - **Strict means exact.** A strict load checks every name, kind (tensor or counter), type and
+//!   shape before it changes anything, and fails naming each missing, unexpected and mismatched
+//!   entry; the model is then untouched. A non-strict load loads every entry that matches and
+//!   reports the rest in a [`LoadReport`].
 //! - **The element type is part of the file.** A tensor of another type than the model's is a
 //!   mismatch like a wrong shape, named with both types, not a silent conversion: to convert,
 //!   read the file as a `StateDict` of its own type, [`cast`](StateDict::cast) it, and load that.
