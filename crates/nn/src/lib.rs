@@ -31,6 +31,7 @@
 
 mod activation;
 mod check;
+pub mod data;
 mod init;
 mod linear;
 mod mlp;

@@ -1,0 +1,38 @@
+//! Data: what a model trains on, and the order it sees it in.
+//!
+//! A [`Dataset`] hands out batches of rows; [`TensorDataset`] is the one most programs need,
+//! features in a tensor and targets beside them (a tensor of values, or [`Indices`] of classes
+//! for `cross_entropy`). A [`DataLoader`] cuts a dataset into batches, one epoch at a time, in
+//! order or in a fresh random order. A seeded [`TensorDataset::split`] makes a train and a test
+//! set, and a [`Standardizer`] fitted on the train set scales both the same way.
+//!
+//! Randomness always comes from an RNG the caller passes: the same seed gives the same data, the
+//! same split and the same batches, bit for bit.
+//!
+//! ```
+//! use rand::{rngs::StdRng, SeedableRng};
+//! use shendu_nn::data::{DataLoader, Dataset, Standardizer, TensorDataset};
+//! use shendu_tensor::Tensor;
+//!
+//! let mut rng = StdRng::seed_from_u64(0);
+//! let points = TensorDataset::new(Tensor::<f32>::rand_normal([500, 2], 0.0, 3.0, &mut rng), Tensor::<f32>::zeros([500, 1]));
+//! let (train, test) = points.split(0.5, &mut rng);
+//! let scaler = Standardizer::fit(train.x());
+//! let (train, test) = (train.map_x(|x| scaler.transform(x)), test.map_x(|x| scaler.transform(x)));
+//! assert_eq!((train.len(), test.len()), (250, 250));
+//! for _epoch in 0..2 {
+//!     for batch in DataLoader::new(&train, 10).shuffle(&mut rng) {
+//!         assert_eq!((batch.x.shape(), batch.y.shape()), (&[10, 2][..], &[10, 1][..]));
+//!     }
+//! }
+//! ```
+//!
+//! [`Indices`]: shendu_tensor::Indices
+
+mod dataset;
+mod loader;
+mod standardize;
+
+pub use dataset::{Batch, Dataset, Target, TensorDataset};
+pub use loader::{DataLoader, Epoch};
+pub use standardize::Standardizer;
