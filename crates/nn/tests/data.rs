@@ -343,3 +343,286 @@ mod standardize {
         );
     }
 }
+
+mod csv {
+    use super::*;
+    use proptest::prelude::*;
+    use shendu_nn::data::{digits, Csv, CsvError};
+
+    fn digits_path() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/digits.csv")
+    }
+
+    fn classes_error(csv: Csv, text: &str) -> CsvError {
+        csv.parse_classes::<f32>(text)
+            .expect_err("expected an error")
+    }
+
+    #[test]
+    fn the_real_digits_file_loads_whole() {
+        let data = digits::<f32>(digits_path()).expect("data/digits.csv loads");
+        assert_eq!(data.x().shape(), &[1797, 64]);
+        assert_eq!(data.y().shape(), &[1797]);
+        let pixels = data.x().to_vec();
+        assert!(pixels
+            .iter()
+            .all(|&p| (0.0..=16.0).contains(&p) && p.fract() == 0.0));
+        assert_eq!(pixels.iter().cloned().fold(0.0, f32::max), 16.0);
+        let labels: BTreeSet<usize> = data.y().to_vec().into_iter().collect();
+        assert_eq!(labels, (0..10).collect::<BTreeSet<_>>());
+        // The first image is a 0, as in scikit-learn's load_digits; its first row of pixels.
+        assert_eq!(data.y().to_vec()[0], 0);
+        assert_eq!(&pixels[..8], &[0.0, 0.0, 5.0, 13.0, 9.0, 1.0, 0.0, 0.0]);
+        let (train, test) = data.split(0.8, &mut rng(0));
+        assert_eq!((train.len(), test.len()), (1437, 360));
+        assert_eq!(DataLoader::new(&train, 32).len(), 45);
+    }
+
+    #[test]
+    fn options_delimiter_label_column_quotes_and_line_ends() {
+        let text = "\u{feff}\"label\";\"a\";\"b\"\r\n\r\n  2 ; 1.5 ;-3e-1\r\n\"0\";\"4\";  5 \r\n";
+        let data = Csv::new()
+            .header(true)
+            .delimiter(';')
+            .label_column(0)
+            .parse_classes::<f64>(text)
+            .unwrap();
+        assert_eq!(data.x().to_vec(), vec![1.5, -0.3, 4.0, 5.0]);
+        assert_eq!(data.y().to_vec(), vec![2, 0]);
+        let data = Csv::new()
+            .delimiter('\t')
+            .parse_values::<f32>("1\t2\t0.5\n3\t4\t-1\n")
+            .unwrap();
+        assert_eq!(data.x().to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(data.y().shape(), &[2, 1]);
+        assert_eq!(data.y().to_vec(), vec![0.5, -1.0]);
+        // A label alone: no features.
+        let data = Csv::new().parse_classes::<f32>("1\n2\n").unwrap();
+        assert_eq!(data.x().shape(), &[2, 0]);
+    }
+
+    #[test]
+    fn a_non_number_names_line_column_field_header_and_text() {
+        let text = "a,b,label\n1,2,0\n\n3, 4x ,1\n";
+        let err = classes_error(Csv::new().header(true), text);
+        assert_eq!(
+            (err.line(), err.column(), err.field()),
+            (Some(4), Some(4), Some(2))
+        );
+        assert_eq!(err.text(), Some("4x"));
+        assert_eq!(
+            err.to_string(),
+            r#"line 4, column 4: field 2 ("b"): "4x" is not a number"#
+        );
+    }
+
+    #[test]
+    fn missing_and_extra_columns_are_errors_at_their_place() {
+        let err = classes_error(Csv::new(), "1,2,0\n3,4\n");
+        assert_eq!(
+            (err.line(), err.column(), err.field()),
+            (Some(2), Some(4), Some(3))
+        );
+        assert_eq!(
+            err.to_string(),
+            "line 2, column 4: field 3: this line has 2 fields where the first had 3"
+        );
+        let err = classes_error(Csv::new(), "1,2,0\n3,4,1,9\n");
+        assert_eq!(
+            (err.line(), err.column(), err.field()),
+            (Some(2), Some(7), Some(4))
+        );
+        assert!(
+            err.to_string().contains("4 fields where the first had 3"),
+            "{err}"
+        );
+        let err = classes_error(Csv::new().label_column(3), "1,2,0\n");
+        assert_eq!(err.line(), Some(1));
+        assert!(
+            err.to_string()
+                .contains("label column 4 (counting from 1) is not among the 3 columns"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn empty_fields_non_finite_values_and_bad_classes_are_errors() {
+        let err = classes_error(Csv::new(), "1,,0\n");
+        assert_eq!(
+            (err.line(), err.column(), err.field()),
+            (Some(1), Some(3), Some(2))
+        );
+        assert!(err.to_string().contains("empty"), "{err}");
+        for bad in ["NaN", "inf", "-infinity", "1e39"] {
+            let err = classes_error(Csv::new(), &format!("1,{bad},0\n"));
+            assert_eq!(err.field(), Some(2), "{bad}");
+            assert!(err.to_string().contains("is not a finite f32"), "{err}");
+        }
+        // 1e39 fits an f64.
+        assert!(Csv::new().parse_classes::<f64>("1,1e39,0\n").is_ok());
+        for bad in ["1.5", "-1", "x", "1e2", "99999999999999999999999"] {
+            let err = classes_error(Csv::new(), &format!("1,2,{bad}\n"));
+            assert_eq!((err.field(), err.text()), (Some(3), Some(bad)));
+            assert!(err.to_string().contains("not a class label"), "{err}");
+        }
+        assert_eq!(
+            Csv::new()
+                .parse_values::<f32>("1,2,-1.5\n")
+                .unwrap()
+                .y()
+                .to_vec(),
+            vec![-1.5]
+        );
+    }
+
+    #[test]
+    fn a_header_read_as_data_suggests_the_header_option() {
+        let err = classes_error(Csv::new(), "p0,p1,label\n1,2,0\n");
+        assert_eq!((err.line(), err.field()), (Some(1), Some(1)));
+        assert!(
+            err.to_string()
+                .ends_with("(if this line is a header, read with Csv::header(true))"),
+            "{err}"
+        );
+        let err = classes_error(Csv::new(), "1,2,0\n1,x,0\n");
+        assert!(!err.to_string().contains("header"), "{err}");
+    }
+
+    #[test]
+    fn quotes_bytes_and_empty_input() {
+        let err = classes_error(Csv::new(), "1,\"2,0\n");
+        assert_eq!(
+            (err.line(), err.column(), err.field()),
+            (Some(1), Some(3), Some(2))
+        );
+        assert!(err.to_string().contains("not closed"), "{err}");
+        assert_eq!(
+            Csv::new()
+                .parse_classes::<f32>("\"1\"\"\",2\n")
+                .unwrap_err()
+                .text(),
+            Some("1\"")
+        );
+        let err = Csv::new()
+            .parse_classes::<f32>(b"1,2\n3,\xff4\n".as_slice())
+            .unwrap_err();
+        assert_eq!(
+            (err.line(), err.column(), err.field()),
+            (Some(2), Some(3), None)
+        );
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
+        for empty in ["", "\n\n", "a,b\n"] {
+            let err = classes_error(Csv::new().header(true), empty);
+            assert_eq!(err.to_string(), "no data lines");
+        }
+    }
+
+    #[test]
+    fn files_errors_name_the_path() {
+        let missing = digits_path().with_file_name("no-such-file.csv");
+        let err = digits::<f32>(&missing).unwrap_err();
+        assert_eq!(err.path(), Some(missing.as_path()));
+        assert!(
+            err.to_string()
+                .starts_with(&format!("{}: ", missing.display())),
+            "{err}"
+        );
+        assert!(std::error::Error::source(&err).is_some());
+
+        let dir = std::env::temp_dir().join(format!("shendu-csv-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.csv");
+        std::fs::write(&path, "x,y\n1,2\n3,oops\n").unwrap();
+        let err = Csv::new()
+            .header(true)
+            .read_values::<f64>(&path)
+            .unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                r#"{}:3:3: field 2 ("y"): "oops" is not a number"#,
+                path.display()
+            )
+        );
+        assert_eq!(err.path(), Some(path.as_path()));
+    }
+
+    #[test]
+    fn a_quote_or_line_end_cannot_be_the_delimiter() {
+        for bad in ['"', '\n', '\r'] {
+            let message = panic_message(|| {
+                Csv::new().delimiter(bad);
+            });
+            assert!(
+                message.contains("Csv::delimiter") && message.contains("cannot separate"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_bad_text_is_shortened_in_the_message() {
+        let long = "z".repeat(10_000);
+        let err = classes_error(Csv::new(), &format!("{long},0\n"));
+        assert_eq!(err.text().map(str::len), Some(10_000));
+        assert!(err.to_string().len() < 200, "{err}");
+    }
+
+    fn any_csv() -> impl Strategy<Value = Csv> {
+        (
+            any::<bool>(),
+            prop::sample::select(vec![',', ';', '\t', ' ', 'é']),
+            prop::option::of(0usize..4),
+        )
+            .prop_map(|(header, delimiter, label)| {
+                let csv = Csv::new().header(header).delimiter(delimiter);
+                match label {
+                    Some(column) => csv.label_column(column),
+                    None => csv,
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(csv in any_csv(), bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let _ = csv.parse_classes::<f32>(&bytes);
+            let _ = csv.parse_values::<f64>(&bytes);
+        }
+
+        #[test]
+        fn csv_like_text_never_panics_and_errors_point_inside_the_text(
+            csv in any_csv(),
+            text in "([0-9 .e+\\-,;\"\tx\r\n]|NaN|inf|é){0,80}",
+        ) {
+            for result in [csv.parse_classes::<f32>(&text).map(|_| ()), csv.parse_values::<f32>(&text).map(|_| ())] {
+                if let Err(err) = result {
+                    let message = err.to_string();
+                    prop_assert!(!message.is_empty());
+                    if let (Some(line), Some(column)) = (err.line(), err.column()) {
+                        let lines: Vec<&str> = text.trim_start_matches('\u{feff}').split('\n').collect();
+                        prop_assert!(line >= 1 && line <= lines.len(), "{message}");
+                        prop_assert!(column >= 1 && column <= lines[line - 1].chars().count() + 1, "{message}");
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn written_numbers_read_back_exactly(
+            rows in prop::collection::vec((prop::collection::vec(-1e6f64..1e6, 3), 0usize..10), 1..20),
+        ) {
+            let text: String = rows
+                .iter()
+                .map(|(x, label)| format!("{},{},{},{label}\n", x[0], x[1], x[2]))
+                .collect();
+            let data = Csv::new().parse_classes::<f64>(&text).unwrap();
+            let x: Vec<f64> = rows.iter().flat_map(|(x, _)| x.clone()).collect();
+            prop_assert_eq!(data.x().to_vec(), x);
+            prop_assert_eq!(data.y().to_vec(), rows.iter().map(|r| r.1).collect::<Vec<_>>());
+        }
+    }
+}

@@ -4,7 +4,8 @@
 //! features in a tensor and targets beside them (a tensor of values, or [`Indices`] of classes
 //! for `cross_entropy`). A [`DataLoader`] cuts a dataset into batches, one epoch at a time, in
 //! order or in a fresh random order. A seeded [`TensorDataset::split`] makes a train and a test
-//! set, and a [`Standardizer`] fitted on the train set scales both the same way.
+//! set, and a [`Standardizer`] fitted on the train set scales both the same way. Data from
+//! outside comes from [`csv`] files (the handwritten [`digits`] among them).
 //!
 //! Randomness always comes from an RNG the caller passes: the same seed gives the same data, the
 //! same split and the same batches, bit for bit.
@@ -29,10 +30,12 @@
 //!
 //! [`Indices`]: shendu_tensor::Indices
 
+pub mod csv;
 mod dataset;
 mod loader;
 mod standardize;
 
+pub use csv::{digits, Csv, CsvError};
 pub use dataset::{Batch, Dataset, Target, TensorDataset};
 pub use loader::{DataLoader, Epoch};
 pub use standardize::Standardizer;
