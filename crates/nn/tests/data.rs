@@ -626,3 +626,308 @@ mod csv {
         }
     }
 }
+
+mod playground {
+    use super::*;
+    use shendu_nn::data::playground::{self, features, Feature};
+    use std::f64::consts::PI;
+
+    type Generator = fn(usize, f64, &mut StdRng) -> TensorDataset<f64, Tensor<f64>>;
+
+    const ALL: [(&str, Generator); 6] = [
+        ("circle", playground::circle::<f64>),
+        ("xor", playground::xor::<f64>),
+        ("gauss", playground::gauss::<f64>),
+        ("spiral", playground::spiral::<f64>),
+        ("plane", playground::plane::<f64>),
+        ("multi_gaussian", playground::multi_gaussian::<f64>),
+    ];
+
+    /// Points as (x, y, target).
+    fn rows(data: &TensorDataset<f64, Tensor<f64>>) -> Vec<(f64, f64, f64)> {
+        let (x, y) = (data.x().to_vec(), data.y().to_vec());
+        x.chunks(2).zip(y).map(|(p, t)| (p[0], p[1], t)).collect()
+    }
+
+    fn count(points: &[(f64, f64, f64)], label: f64) -> usize {
+        points.iter().filter(|p| p.2 == label).count()
+    }
+
+    #[test]
+    fn every_generator_makes_n_points_in_the_square_deterministically() {
+        for (name, generate) in ALL {
+            for n in [0, 1, 7, 500, 1200] {
+                let data = generate(n, 0.3, &mut rng(5));
+                assert_eq!(
+                    (data.x().shape(), data.y().shape()),
+                    (&[n, 2][..], &[n, 1][..]),
+                    "{name}"
+                );
+                if name != "gauss" {
+                    // Gaussian blobs have unbounded tails; every other set lies in [-6, 6]².
+                    assert!(data.x().to_vec().iter().all(|v| v.abs() <= 6.0), "{name}");
+                }
+                let again = generate(n, 0.3, &mut rng(5));
+                assert_eq!(
+                    data.x().to_vec(),
+                    again.x().to_vec(),
+                    "{name}: same seed, same bits"
+                );
+                assert_eq!(data.y().to_vec(), again.y().to_vec(), "{name}");
+            }
+            let other = generate(50, 0.3, &mut rng(6));
+            assert_ne!(
+                generate(50, 0.3, &mut rng(5)).x().to_vec(),
+                other.x().to_vec(),
+                "{name}"
+            );
+        }
+        assert_eq!(playground::CLASSIFICATION_POINTS, 500);
+        assert_eq!(playground::REGRESSION_POINTS, 1200);
+    }
+
+    #[test]
+    fn the_f32_sets_are_the_f64_sets_rounded() {
+        let wide = playground::spiral::<f64>(100, 0.2, &mut rng(1));
+        let narrow = playground::spiral::<f32>(100, 0.2, &mut rng(1));
+        let rounded: Vec<f32> = wide.x().to_vec().iter().map(|&v| v as f32).collect();
+        assert_eq!(narrow.x().to_vec(), rounded);
+    }
+
+    #[test]
+    fn classification_labels_are_balanced_plus_and_minus_one() {
+        for (name, generate) in &ALL[..4] {
+            let points = rows(&generate(500, 0.0, &mut rng(2)));
+            assert_eq!(
+                count(&points, 1.0) + count(&points, -1.0),
+                500,
+                "{name}: labels are ±1"
+            );
+            let plus = count(&points, 1.0);
+            if *name == "xor" {
+                // Quadrants are drawn at random: about half.
+                assert!((200..=300).contains(&plus), "{name}: {plus}");
+            } else {
+                assert_eq!(plus, 250, "{name}");
+                // The first half is the positive class.
+                assert!(points[..250].iter().all(|p| p.2 == 1.0), "{name}");
+            }
+        }
+        // An odd count: the first class gets the extra point.
+        let points = rows(&playground::spiral(7, 0.0, &mut rng(0)));
+        assert_eq!((count(&points, 1.0), count(&points, -1.0)), (4, 3));
+    }
+
+    #[test]
+    fn circle_labels_by_radius_and_noise_only_flips_points_near_the_boundary() {
+        let points = rows(&playground::circle(2000, 0.0, &mut rng(3)));
+        for (i, &(x, y, label)) in points.iter().enumerate() {
+            let r = (x * x + y * y).sqrt();
+            let expected = if i < 1000 { 0.0..2.5 } else { 3.5..5.0 };
+            assert!(
+                expected.contains(&r) || (r - expected.end).abs() < 1e-12,
+                "{i}: r = {r}"
+            );
+            assert_eq!(label, if r < 2.5 { 1.0 } else { -1.0 }, "{i}: r = {r}");
+        }
+        let noise = 0.2;
+        let points = rows(&playground::circle(2000, noise, &mut rng(3)));
+        let mut flipped = 0;
+        for &(x, y, label) in &points {
+            let r = (x * x + y * y).sqrt();
+            if label != if r < 2.5 { 1.0 } else { -1.0 } {
+                flipped += 1;
+                // A shift of at most 5·noise in each coordinate.
+                assert!((r - 2.5).abs() <= 5.0 * noise * 2f64.sqrt(), "r = {r}");
+            }
+        }
+        assert!(flipped > 0, "noise 0.2 flips some labels");
+    }
+
+    #[test]
+    fn xor_labels_by_quadrant_with_the_padding() {
+        let points = rows(&playground::xor(2000, 0.0, &mut rng(4)));
+        for &(x, y, label) in &points {
+            assert!(x.abs() >= 0.3 && y.abs() >= 0.3 && x.abs() <= 5.3 && y.abs() <= 5.3);
+            assert_eq!(label, if x * y >= 0.0 { 1.0 } else { -1.0 });
+        }
+        let noisy = rows(&playground::xor(2000, 0.5, &mut rng(4)));
+        assert!(noisy
+            .iter()
+            .any(|&(x, y, label)| label != if x * y >= 0.0 { 1.0 } else { -1.0 }));
+    }
+
+    #[test]
+    fn gauss_centres_and_variance_follow_the_noise() {
+        for (noise, variance) in [(0.0, 0.5), (0.5, 4.0), (0.25, 2.25)] {
+            let points = rows(&playground::gauss(40_000, noise, &mut rng(8)));
+            for (half, centre) in [(&points[..20_000], 2.0), (&points[20_000..], -2.0)] {
+                let xs: Vec<f64> = half.iter().flat_map(|p| [p.0, p.1]).collect();
+                let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+                let var = xs.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / xs.len() as f64;
+                // Standard errors: √(v/40000) ≤ 0.01 for the mean, v·√(2/40000) ≤ 0.03 for v.
+                assert!((mean - centre).abs() < 0.05, "noise {noise}: mean {mean}");
+                assert!(
+                    (var - variance).abs() < 0.15 * variance.max(1.0),
+                    "noise {noise}: var {var}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn spiral_points_follow_the_arm_formula() {
+        let points = rows(&playground::spiral(500, 0.0, &mut rng(0)));
+        for (k, &(x, y, label)) in points.iter().enumerate() {
+            let (i, delta, arm_label) = if k < 250 {
+                (k, 0.0, 1.0)
+            } else {
+                (k - 250, PI, -1.0)
+            };
+            let r = 5.0 * i as f64 / 250.0;
+            let t = 1.75 * 2.0 * PI * i as f64 / 250.0 + delta;
+            assert!(
+                (x - r * t.sin()).abs() < 1e-12 && (y - r * t.cos()).abs() < 1e-12,
+                "{k}"
+            );
+            assert_eq!(label, arm_label);
+        }
+        // Noise moves each coordinate by at most `noise`.
+        let noisy = rows(&playground::spiral(500, 0.5, &mut rng(0)));
+        let mut largest: f64 = 0.0;
+        for (a, b) in points.iter().zip(&noisy) {
+            largest = largest.max((a.0 - b.0).abs()).max((a.1 - b.1).abs());
+        }
+        assert!(largest <= 0.5 && largest > 0.4, "{largest}");
+    }
+
+    #[test]
+    fn plane_targets_are_the_scaled_sum_shifted_by_the_noise() {
+        let points = rows(&playground::plane(1200, 0.0, &mut rng(1)));
+        for &(x, y, target) in &points {
+            assert!(x >= -6.0 && x < 6.0 && y >= -6.0 && y < 6.0);
+            assert!((target - (x + y) / 10.0).abs() < 1e-15);
+        }
+        let noise = 0.3;
+        let points = rows(&playground::plane(1200, noise, &mut rng(1)));
+        let largest = points
+            .iter()
+            .map(|&(x, y, t)| (t - (x + y) / 10.0).abs())
+            .fold(0.0, f64::max);
+        assert!(largest <= 12.0 * noise / 10.0 && largest > 0.0, "{largest}");
+    }
+
+    /// The multi-Gaussian target written out independently: the bump of largest magnitude.
+    fn bumps(x: f64, y: f64) -> f64 {
+        let centres = [
+            (-4.0, 2.5),
+            (0.0, 2.5),
+            (4.0, 2.5),
+            (-4.0, -2.5),
+            (0.0, -2.5),
+            (4.0, -2.5),
+        ];
+        let signs = [1.0, -1.0, 1.0, -1.0, 1.0, -1.0];
+        let values: Vec<f64> = centres
+            .iter()
+            .zip(signs)
+            .map(|(&(cx, cy), s)| {
+                let d: f64 = ((x - cx) * (x - cx) + (y - cy) * (y - cy)).sqrt();
+                s * f64::max(0.0, 1.0 - d / 2.0)
+            })
+            .collect();
+        let best = values.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        values
+            .into_iter()
+            .find(|v| v.abs() == best && best > 0.0)
+            .unwrap_or(0.0)
+    }
+
+    #[test]
+    fn multi_gaussian_targets_are_the_strongest_bump() {
+        let points = rows(&playground::multi_gaussian(1200, 0.0, &mut rng(2)));
+        let mut signs = (0, 0, 0);
+        for &(x, y, target) in &points {
+            assert!(x >= -6.0 && x < 6.0 && y >= -6.0 && y < 6.0);
+            assert_eq!(target, bumps(x, y), "({x}, {y})");
+            match target.partial_cmp(&0.0) {
+                Some(std::cmp::Ordering::Greater) => signs.0 += 1,
+                Some(std::cmp::Ordering::Less) => signs.1 += 1,
+                _ => signs.2 += 1,
+            }
+        }
+        assert!(signs.0 > 100 && signs.1 > 100 && signs.2 > 100, "{signs:?}");
+        let noisy = rows(&playground::multi_gaussian(1200, 0.5, &mut rng(2)));
+        assert!(noisy.iter().zip(&points).any(|(a, b)| a.2 != b.2));
+        assert!(noisy.iter().all(|p| (-1.0..=1.0).contains(&p.2)));
+    }
+
+    #[test]
+    fn the_seven_features_in_the_playground_order() {
+        assert_eq!(
+            Feature::ALL.map(Feature::name),
+            ["X_1", "X_2", "X_1^2", "X_2^2", "X_1X_2", "sin(X_1)", "sin(X_2)"]
+        );
+        let points = Tensor::from_vec(vec![1.0f64, 2.0, -0.5, 3.0], [2, 2]);
+        let all = features(&points, &Feature::ALL);
+        assert_eq!(all.shape(), &[2, 7]);
+        assert_eq!(
+            all.to_vec(),
+            vec![
+                1.0,
+                2.0,
+                1.0,
+                4.0,
+                2.0,
+                1f64.sin(),
+                2f64.sin(),
+                -0.5,
+                3.0,
+                0.25,
+                9.0,
+                -1.5,
+                (-0.5f64).sin(),
+                3f64.sin(),
+            ]
+        );
+        let picked = features(&points, &[Feature::X2Squared, Feature::X1]);
+        assert_eq!(picked.to_vec(), vec![4.0, 1.0, 9.0, -0.5]);
+        assert_eq!(
+            features(&points, &Feature::DEFAULT).to_vec(),
+            points.to_vec()
+        );
+        assert_eq!(features(&points, &[]).shape(), &[2, 0]);
+        // A view is read in its logical order.
+        let transposed = Tensor::from_vec(vec![1.0f64, -0.5, 2.0, 3.0], [2, 2]).t();
+        assert_eq!(
+            features(&transposed, &[Feature::X1X2]).to_vec(),
+            vec![2.0, -1.5]
+        );
+        let message = panic_message(|| {
+            features(&Tensor::<f32>::zeros([3, 3]), &Feature::ALL);
+        });
+        assert!(
+            message.contains("playground::features") && message.contains("[n, 2]"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn bad_noise_panics_naming_the_generator() {
+        for noise in [-0.1, f64::NAN, f64::INFINITY] {
+            let message = panic_message(|| {
+                playground::spiral::<f32>(10, noise, &mut rng(0));
+            });
+            assert!(
+                message.contains("playground::spiral") && message.contains("noise"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn zero_one_targets_for_bce_come_from_map_y() {
+        let data = playground::xor::<f32>(100, 0.0, &mut rng(0)).map_y(|y| (y + 1.0) / 2.0);
+        assert!(data.y().to_vec().iter().all(|&t| t == 0.0 || t == 1.0));
+    }
+}

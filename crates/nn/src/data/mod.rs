@@ -5,19 +5,18 @@
 //! for `cross_entropy`). A [`DataLoader`] cuts a dataset into batches, one epoch at a time, in
 //! order or in a fresh random order. A seeded [`TensorDataset::split`] makes a train and a test
 //! set, and a [`Standardizer`] fitted on the train set scales both the same way. Data from
-//! outside comes from [`csv`] files (the handwritten [`digits`] among them).
+//! outside comes from [`csv`] files (the handwritten [`digits`] among them); the TensorFlow
+//! Playground's six data sets and seven input features are in [`playground`].
 //!
 //! Randomness always comes from an RNG the caller passes: the same seed gives the same data, the
 //! same split and the same batches, bit for bit.
 //!
 //! ```
 //! use rand::{rngs::StdRng, SeedableRng};
-//! use shendu_nn::data::{DataLoader, Dataset, Standardizer, TensorDataset};
-//! use shendu_tensor::Tensor;
+//! use shendu_nn::data::{playground, DataLoader, Dataset, Standardizer};
 //!
 //! let mut rng = StdRng::seed_from_u64(0);
-//! let points = TensorDataset::new(Tensor::<f32>::rand_normal([500, 2], 0.0, 3.0, &mut rng), Tensor::<f32>::zeros([500, 1]));
-//! let (train, test) = points.split(0.5, &mut rng);
+//! let (train, test) = playground::spiral::<f32>(500, 0.0, &mut rng).split(0.5, &mut rng);
 //! let scaler = Standardizer::fit(train.x());
 //! let (train, test) = (train.map_x(|x| scaler.transform(x)), test.map_x(|x| scaler.transform(x)));
 //! assert_eq!((train.len(), test.len()), (250, 250));
@@ -33,6 +32,7 @@
 pub mod csv;
 mod dataset;
 mod loader;
+pub mod playground;
 mod standardize;
 
 pub use csv::{digits, Csv, CsvError};
