@@ -22,6 +22,7 @@ pub mod prelude {
         gradcheck, gradgradcheck, value_and_grad, value_and_grad_with_aux, CustomOp, Gradients,
         ParamId, Tape, Var,
     };
+    pub use shendu_nn::data::{self, playground, DataLoader, Dataset, Standardizer, TensorDataset};
     pub use shendu_nn::{
         Activation, Forward, Init, Linear, Mlp, Module, Optimizer, Param, ParamGroup, Sequential,
         Sgd,

@@ -32,6 +32,7 @@
 mod activation;
 mod check;
 pub mod checkpoint;
+pub mod data;
 mod init;
 mod linear;
 mod mlp;
