@@ -26,7 +26,11 @@ fn fused(p: &mut Tensor<f64>, g: &Tensor<f64>, m: &mut Tensor<f64>, v: &mut Tens
 
 fn check(shape: [usize; 2], g: Tensor<f64>) {
     let n = shape[0] * shape[1];
-    let start = |k: usize| (0..n).map(|i| ((i * 7 + k) % 13) as f64 / 13.0).collect::<Vec<_>>();
+    let start = |k: usize| {
+        (0..n)
+            .map(|i| ((i * 7 + k) % 13) as f64 / 13.0)
+            .collect::<Vec<_>>()
+    };
     let (mut p, mut m, mut v) = (start(1), start(2), start(3));
     let mut tp = Tensor::from_vec(p.clone(), shape);
     let mut tm = Tensor::from_vec(m.clone(), shape);
@@ -39,7 +43,11 @@ fn check(shape: [usize; 2], g: Tensor<f64>) {
     assert_eq!(tp.to_vec(), p);
     assert_eq!(tm.to_vec(), m);
     assert_eq!(tv.to_vec(), v);
-    assert_eq!([tp.data_ptr(), tm.data_ptr(), tv.data_ptr()], addresses, "not in place");
+    assert_eq!(
+        [tp.data_ptr(), tm.data_ptr(), tv.data_ptr()],
+        addresses,
+        "not in place"
+    );
 }
 
 fn gradient(shape: [usize; 2]) -> Tensor<f64> {
