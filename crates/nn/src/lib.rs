@@ -47,6 +47,6 @@ pub use init::{gain, Fan, Init};
 pub use linear::Linear;
 pub use mlp::Mlp;
 pub use module::{Entry, EntryMut, Forward, Module, Visit, VisitMut};
-pub use optim::{Optimizer, ParamGroup, Sgd};
+pub use optim::{Adagrad, Adam, AdamW, Optimizer, ParamGroup, RMSprop, Sgd};
 pub use param::Param;
 pub use sequential::Sequential;

@@ -6,7 +6,8 @@
 
 use std::sync::Arc;
 
-use crate::cpu::map::update;
+use crate::check::{fail, fmt_shape};
+use crate::cpu::map::{update, zip_update};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::dims;
@@ -92,5 +93,59 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn copy_from(&mut self, src: &Tensor<T>) {
         self.update_with("copy_from", src, |_, b| b);
+    }
+
+    /// Updates `self` and `N` state tensors of its shape together, in one pass: for each
+    /// element `i` in row-major order, `f(&mut self[i], src[i], [&mut states[0][i], …])`, with
+    /// `src` broadcast to `self`'s shape. This is the loop of a fused optimizer step (Adam's
+    /// parameter and two moments from one read of the gradient), with no temporary tensor.
+    ///
+    /// Like the other in-place updates, each of `self` and `states` is written in place when it
+    /// is the sole, contiguous owner of its storage and copied first otherwise. A source that is
+    /// not contiguous (a transposed gradient) is read through a contiguous copy.
+    ///
+    /// Panics, naming the caller's line, if a state's shape differs from `self`'s or `src` does
+    /// not broadcast to it.
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// // Momentum SGD: b ← 0.9·b + g, p ← p − 0.1·b.
+    /// let mut p = Tensor::from_vec(vec![1.0f64, 2.0], [2]);
+    /// let mut b = Tensor::from_vec(vec![10.0, 0.0], [2]);
+    /// let g = Tensor::from_vec(vec![1.0, 1.0], [2]);
+    /// p.zip_mut_with(&g, [&mut b], |p, g, [b]| {
+    ///     *b = 0.9 * *b + g;
+    ///     *p -= 0.1 * *b;
+    /// });
+    /// assert_eq!(b.to_vec(), vec![10.0, 1.0]);
+    /// assert_eq!(p.to_vec(), vec![0.0, 1.9]);
+    /// ```
+    #[track_caller]
+    pub fn zip_mut_with<const N: usize>(
+        &mut self,
+        src: &Tensor<T>,
+        states: [&mut Tensor<T>; N],
+        f: impl Fn(&mut T, T, [&mut T; N]) + Sync,
+    ) {
+        for (k, s) in states.iter().enumerate() {
+            if s.shape() != self.shape() {
+                fail(
+                    "zip_mut_with",
+                    format!(
+                        "state {k} has shape {}, the updated tensor {}",
+                        fmt_shape(s.shape()),
+                        fmt_shape(self.shape())
+                    ),
+                );
+            }
+        }
+        let mut src = src.with_layout(src.layout.broadcast_to("zip_mut_with", self.shape()));
+        if !src.is_contiguous() {
+            src = src.contiguous();
+        }
+        let (values, layout) = src.parts();
+        let values = &values[layout.offset()..layout.offset() + layout.numel()];
+        let states = states.map(|s| s.make_mut());
+        zip_update(self.make_mut(), values, states, &f);
     }
 }

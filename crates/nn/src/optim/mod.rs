@@ -10,6 +10,9 @@
 //! decay; the first group whose selector takes a name wins, and the default group takes the
 //! rest. State (momentum buffers, moments) is kept by parameter id during a run.
 
+mod adagrad;
+mod adam;
+mod rmsprop;
 mod sgd;
 
 use std::collections::HashMap;
@@ -17,8 +20,12 @@ use std::collections::HashMap;
 use shendu_autograd::{Gradients, ParamId};
 use shendu_tensor::{Element, Tensor};
 
+use crate::check::fail;
 use crate::module::{EntryMut, Module, VisitMut};
 
+pub use adagrad::Adagrad;
+pub use adam::{Adam, AdamW};
+pub use rmsprop::RMSprop;
 pub use sgd::Sgd;
 
 /// Updates a model's parameters from their gradients.
@@ -155,5 +162,21 @@ impl Groups {
             let g = self.index(id, name);
             update(&self.groups[g], id, param.value_mut(), grad);
         }));
+    }
+}
+
+/// Panics, naming the optimizer, unless `value` is a finite number ≥ 0 (a learning rate, a decay).
+#[track_caller]
+pub(crate) fn check_at_least_zero(what: &str, name: &str, value: f64) {
+    if !(value >= 0.0 && value.is_finite()) {
+        fail(what, format!("{name} {value} is not a finite number ≥ 0"));
+    }
+}
+
+/// Panics, naming the optimizer, unless `value` lies in [0, 1) (a moment's decay rate).
+#[track_caller]
+pub(crate) fn check_beta(what: &str, name: &str, value: f64) {
+    if !(0.0..1.0).contains(&value) {
+        fail(what, format!("{name} {value} is not in [0, 1)"));
     }
 }

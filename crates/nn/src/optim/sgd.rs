@@ -1,12 +1,13 @@
 //! Stochastic gradient descent, with momentum, dampening, Nesterov momentum and weight decay, as
-//! PyTorch's `torch.optim.SGD` documents it.
+//! PyTorch's `torch.optim.SGD` documents it. One fused pass per parameter writes the parameter
+//! and its momentum buffer in place.
 
 use std::collections::HashMap;
 
 use shendu_autograd::{Gradients, ParamId};
 use shendu_tensor::{Element, Tensor};
 
-use super::{Groups, Optimizer, ParamGroup};
+use super::{check_at_least_zero, Groups, Optimizer, ParamGroup};
 use crate::module::Module;
 
 /// SGD: for each parameter p with gradient g, at step t,
@@ -42,7 +43,9 @@ pub struct Sgd<T: Element = f32> {
 
 impl<T: Element> Sgd<T> {
     /// Plain SGD with learning rate `lr`.
+    #[track_caller]
     pub fn new(lr: f64) -> Self {
+        check_at_least_zero("Sgd", "learning rate", lr);
         Sgd {
             groups: Groups::new(lr, 0.0),
             momentum: 0.0,
@@ -53,7 +56,9 @@ impl<T: Element> Sgd<T> {
     }
 
     /// With momentum μ.
+    #[track_caller]
     pub fn momentum(mut self, momentum: f64) -> Self {
+        check_at_least_zero("Sgd", "momentum", momentum);
         self.momentum = momentum;
         self
     }
@@ -71,7 +76,9 @@ impl<T: Element> Sgd<T> {
     }
 
     /// With weight decay λ in the default group.
+    #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        check_at_least_zero("Sgd", "weight decay", weight_decay);
         self.groups.groups[0].weight_decay = weight_decay;
         self
     }
@@ -89,29 +96,29 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
         let (momentum, dampening, nesterov) = (self.momentum, self.dampening, self.nesterov);
         let buffers = &mut self.buffers;
         self.groups.for_each(model, grads, |group, id, p, g| {
-            let decayed;
-            let mut g = g;
-            if group.weight_decay != 0.0 {
-                decayed = g.add(&p.mul(&Tensor::scalar(c(group.weight_decay))));
-                g = &decayed;
-            }
+            let (l2, neg_lr) = (c(group.weight_decay), c(-group.lr));
+            // Skipped at λ = 0 so that an infinite p stays out of g.
+            let decayed = |p: &T, g: T| if l2 != T::zero() { g + l2 * *p } else { g };
             if momentum == 0.0 {
-                p.scaled_add_(g, c(-group.lr));
+                p.zip_mut_with(g, [], |p, g, []| *p = *p + neg_lr * decayed(p, g));
                 return;
             }
+            // PyTorch's buffer starts as a copy of the first gradient, not as zeros.
+            let first = !buffers.contains_key(&id);
             let b = buffers
                 .entry(id)
-                .and_modify(|b| {
-                    b.mul_(&Tensor::scalar(c(momentum)));
-                    b.scaled_add_(g, c(1.0 - dampening));
-                })
-                .or_insert_with(|| g.contiguous().map(|x| x));
-            if nesterov {
-                p.scaled_add_(g, c(-group.lr));
-                p.scaled_add_(b, c(-group.lr * momentum));
-            } else {
-                p.scaled_add_(b, c(-group.lr));
-            }
+                .or_insert_with(|| Tensor::zeros(p.shape()));
+            let (mu, one_minus_tau) = (c(momentum), c(1.0 - dampening));
+            p.zip_mut_with(g, [b], |p, g, [b]| {
+                let g = decayed(p, g);
+                *b = if first {
+                    g
+                } else {
+                    *b * mu + one_minus_tau * g
+                };
+                let step = if nesterov { g + mu * *b } else { *b };
+                *p = *p + neg_lr * step;
+            });
         });
     }
 

