@@ -245,7 +245,10 @@ impl<T: Element> Forward<T> for BatchNorm1d<T> {
         } else {
             let (mean, var) = {
                 let running = self.lock();
-                (running.mean.reshape(per_feature), running.var.reshape(per_feature))
+                (
+                    running.mean.reshape(per_feature),
+                    running.var.reshape(per_feature),
+                )
             };
             let inv_std = var.map(|v| (v + eps).sqrt().recip());
             &(x - &x.constant(mean)) * &x.constant(inv_std)

@@ -5,6 +5,7 @@
 //! Its randomness is a function of a seed and of how many masks the layer has drawn, not of a
 //! shared RNG or of the thread that runs it: see [`Dropout`] for why.
 
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rand::rngs::StdRng;
@@ -55,14 +56,16 @@ use crate::module::{Forward, Module, Visit, VisitMut};
 /// assert_eq!(dropout.forward(&x).to_vec(), x.to_vec());
 /// ```
 #[derive(Debug)]
-pub struct Dropout {
+pub struct Dropout<T: Element = f32> {
     p: f64,
     seed: u64,
     masks_drawn: AtomicU64,
     training: bool,
+    /// The element type of the masks; a `fn` so that the layer is `Send` and `Sync` for any `T`.
+    element: PhantomData<fn() -> T>,
 }
 
-impl Dropout {
+impl<T: Element> Dropout<T> {
     /// A dropout layer with probability `p`, its seed drawn from `rng`.
     #[track_caller]
     pub fn new(p: f64, rng: &mut impl Rng) -> Self {
@@ -86,6 +89,7 @@ impl Dropout {
             seed,
             masks_drawn: AtomicU64::new(0),
             training: true,
+            element: PhantomData,
         }
     }
 
@@ -118,7 +122,7 @@ impl Dropout {
 
     /// The mask for `shape`, with 0 where dropped and 1/(1 − p) where kept: mask number
     /// `masks_drawn`, which is then counted.
-    fn next_mask<T: Element>(&self, shape: &[usize]) -> Tensor<T> {
+    fn next_mask(&self, shape: &[usize]) -> Tensor<T> {
         let k = self.masks_drawn.fetch_add(1, Ordering::Relaxed);
         let mut key = [0u8; 32];
         key[..8].copy_from_slice(&self.seed.to_le_bytes());
@@ -145,7 +149,7 @@ impl Dropout {
     }
 }
 
-impl<T: Element> Module<T> for Dropout {
+impl<T: Element> Module<T> for Dropout<T> {
     fn visit(&self, _: &mut Visit<'_, T>) {}
 
     fn visit_mut(&mut self, _: &mut VisitMut<'_, T>) {}
@@ -155,7 +159,7 @@ impl<T: Element> Module<T> for Dropout {
     }
 }
 
-impl<T: Element> Forward<T> for Dropout {
+impl<T: Element> Forward<T> for Dropout<T> {
     /// x ⊙ mask in training (a fresh mask each call), x in evaluation or for p = 0.
     #[track_caller]
     fn forward(&self, x: &Var<T>) -> Var<T> {

@@ -128,7 +128,10 @@ impl<T: Element> Forward<T> for LayerNorm<T> {
         let axes: Vec<usize> = (x.rank() - k..x.rank()).collect();
         let deviation = x - &x.mean(&axes[..], true);
         let variance = deviation.square().mean(&axes[..], true);
-        let inv_std = variance.add_scalar(T::from_f64_lossy(self.eps)).sqrt().recip();
+        let inv_std = variance
+            .add_scalar(T::from_f64_lossy(self.eps))
+            .sqrt()
+            .recip();
         let y = &deviation * &inv_std;
         let tape = x.tape();
         let y = match &self.weight {
