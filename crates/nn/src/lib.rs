@@ -30,10 +30,14 @@
 //! ```
 
 mod activation;
+mod batch_norm;
 mod check;
 pub mod checkpoint;
 pub mod data;
+mod dropout;
+mod embedding;
 mod init;
+mod layer_norm;
 mod linear;
 mod mlp;
 mod module;
@@ -42,8 +46,12 @@ mod param;
 mod sequential;
 
 pub use activation::Activation;
+pub use batch_norm::BatchNorm1d;
 pub use checkpoint::{Checkpoint, CheckpointError, StateDict};
+pub use dropout::Dropout;
+pub use embedding::Embedding;
 pub use init::{gain, Fan, Init};
+pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use mlp::Mlp;
 pub use module::{Entry, EntryMut, Forward, Module, Visit, VisitMut};

@@ -195,6 +195,70 @@ impl<'f, T: Element> VisitMut<'f, T> {
 ///
 /// Implement [`visit`](Module::visit) and [`visit_mut`](Module::visit_mut) (see the module
 /// documentation for an example); the provided methods do the rest.
+///
+/// A model of your own, with two branches, a skip connection and a head, trained one step:
+///
+/// ```
+/// use rand::{rngs::StdRng, SeedableRng};
+/// use shendu_autograd::Var;
+/// use shendu_nn::{Dropout, Forward, Linear, Module, Optimizer, Sgd, Visit, VisitMut};
+/// use shendu_tensor::Tensor;
+///
+/// /// y = head(x + relu(left(x)) + dropout(tanh(right(x)))).
+/// struct Net {
+///     left: Linear<f64>,
+///     right: Linear<f64>,
+///     dropout: Dropout<f64>,
+///     head: Linear<f64>,
+/// }
+///
+/// // Each field by name: its entries become `left.weight`, `head.bias`, … `train` and `eval`
+/// // reach `dropout` through `visit_mut`, so `Net` needs no `set_training` of its own.
+/// impl Module<f64> for Net {
+///     fn visit(&self, v: &mut Visit<'_, f64>) {
+///         v.module("left", &self.left);
+///         v.module("right", &self.right);
+///         v.module("dropout", &self.dropout);
+///         v.module("head", &self.head);
+///     }
+///     fn visit_mut(&mut self, v: &mut VisitMut<'_, f64>) {
+///         v.module("left", &mut self.left);
+///         v.module("right", &mut self.right);
+///         v.module("dropout", &mut self.dropout);
+///         v.module("head", &mut self.head);
+///     }
+/// }
+///
+/// impl Forward<f64> for Net {
+///     fn forward(&self, x: &Var<f64>) -> Var<f64> {
+///         let left = self.left.forward(x).relu();
+///         let right = self.dropout.forward(&self.right.forward(x).tanh());
+///         self.head.forward(&(&(x + &left) + &right))
+///     }
+/// }
+///
+/// let mut rng = StdRng::seed_from_u64(0);
+/// let mut net = Net {
+///     left: Linear::new(3, 3, &mut rng),
+///     right: Linear::new(3, 3, &mut rng),
+///     dropout: Dropout::new(0.1, &mut rng),
+///     head: Linear::new(3, 1, &mut rng),
+/// };
+/// let names = ["left.weight", "left.bias", "right.weight", "right.bias", "head.weight", "head.bias"];
+/// assert_eq!(net.param_names(), names);
+///
+/// let (x, target) = (Tensor::ones([4, 3]), Tensor::zeros([4, 1]));
+/// let (_loss, grads) = net.value_and_grad(|tape, net| {
+///     let out = net.forward(&tape.constant(x.clone()));
+///     (&out - &tape.constant(target.clone())).square().mean_all()
+/// });
+/// assert!(grads.param(net.right.weight.id()).is_some());
+/// assert_eq!(grads.len(), names.len());          // a gradient for each parameter
+/// Sgd::new(0.1).step(&mut net, &grads);
+///
+/// net.eval();                                    // dropout off: the same input, the same output
+/// assert_eq!(net.predict(&x).to_vec(), net.predict(&x).to_vec());
+/// ```
 pub trait Module<T: Element = f32>: Send {
     /// Shows each parameter, buffer and submodule to `v`, by name.
     fn visit(&self, v: &mut Visit<'_, T>);
