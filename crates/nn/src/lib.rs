@@ -33,6 +33,7 @@ mod activation;
 mod check;
 mod init;
 mod linear;
+pub mod loss;
 mod mlp;
 mod module;
 pub mod optim;
