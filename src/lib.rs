@@ -23,8 +23,8 @@ pub mod prelude {
         ParamId, Tape, Var,
     };
     pub use shendu_nn::{
-        Activation, Forward, Init, Linear, Mlp, Module, Optimizer, Param, ParamGroup, Sequential,
-        Sgd,
+        loss, Activation, Forward, Init, Linear, Mlp, Module, Optimizer, Param, ParamGroup,
+        Sequential, Sgd,
     };
     pub use shendu_tensor::{Correction, Element, Indices, Tensor};
 }
