@@ -26,11 +26,11 @@ struct Running<T: Element> {
 }
 
 /// Batch normalisation of `num_features` features, for inputs `[N, C]` or `[N, C, L]`:
-/// y = (x − E[x]) / √(Var[x] + ε) ⊙ weight + bias, per feature c.
+/// y = (x − E(x)) / √(Var(x) + ε) ⊙ weight + bias, per feature c.
 ///
 /// - In training mode, E and Var are the batch's (over N, and L; the variance biased, divided by
 ///   the count), and the running estimates move towards them:
-///   r_mean ← (1 − m)·r_mean + m·E[x] and r_var ← (1 − m)·r_var + m·Var_unbiased[x] (divided by
+///   r_mean ← (1 − m)·r_mean + m·E(x) and r_var ← (1 − m)·r_var + m·Var_unbiased(x) (divided by
 ///   count − 1), with momentum m; `num_batches_tracked` counts the updates. A batch of one value
 ///   per feature panics, as PyTorch's raises.
 /// - In evaluation mode, E and Var are the running estimates, and nothing changes.
