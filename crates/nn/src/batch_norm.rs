@@ -30,9 +30,9 @@ struct Running<T: Element> {
 ///
 /// - In training mode, E and Var are the batch's (over N, and L; the variance biased, divided by
 ///   the count), and the running estimates move towards them:
-///   r_mean ← (1 − m)·r_mean + m·E(x) and r_var ← (1 − m)·r_var + m·Var_unbiased(x) (divided by
-///   count − 1), with momentum m; `num_batches_tracked` counts the updates. A batch of one value
-///   per feature panics, as PyTorch's raises.
+///   r_mean ← (1 − m)·r_mean + m·E(x) and r_var ← (1 − m)·r_var + m·Var_unbiased(x) (divided
+///   by count − 1), with momentum m; `num_batches_tracked` counts the updates. A batch of one
+///   value per feature panics, as PyTorch's raises.
 /// - In evaluation mode, E and Var are the running estimates, and nothing changes.
 ///
 /// Initially weight = 1, bias = 0, r_mean = 0, r_var = 1; ε = 1e-5 and m = 0.1, as PyTorch.
@@ -50,7 +50,9 @@ struct Running<T: Element> {
 /// assert_eq!(norm.running_mean().to_vec(), vec![0.2, 2.0]);
 /// assert_eq!(norm.num_batches_tracked(), 1);
 /// norm.eval();                                   // now the running estimates
-/// assert!((norm.predict(&x).to_vec()[0] - 0.8 / (0.1 * 2.0 + 0.9 + 1e-5f64).sqrt()).abs() < 1e-12);
+/// let running_var = 0.9 * 1.0 + 0.1 * 2.0;       // the unbiased batch variance of [1, 3] is 2
+/// let expected = (1.0 - 0.2) / (running_var + 1e-5f64).sqrt();
+/// assert!((norm.predict(&x).to_vec()[0] - expected).abs() < 1e-12);
 /// ```
 pub struct BatchNorm1d<T: Element = f32> {
     /// `[num_features]`, initially ones; `None` without an affine map (PyTorch's `affine=False`).
@@ -232,7 +234,8 @@ impl<T: Element> Forward<T> for BatchNorm1d<T> {
                 fail(
                     &self.name(),
                     format!(
-                        "training needs more than one value per feature, got an input of shape {:?}",
+                        "training needs more than one value per feature, got an input of \
+                         shape {:?}",
                         x.shape()
                     ),
                 );
