@@ -60,6 +60,7 @@ pub struct BatchNorm1d<T: Element = f32> {
     /// `[num_features]`, initially zeros; `None` without an affine map.
     pub bias: Option<Param<T>>,
     running: Mutex<Running<T>>,
+    num_features: usize,
     eps: f64,
     momentum: f64,
     training: bool,
@@ -83,6 +84,7 @@ impl<T: Element> BatchNorm1d<T> {
                 var: Tensor::ones([num_features]),
                 batches: 0,
             }),
+            num_features,
             eps: 1e-5,
             momentum: 0.1,
             training: true,
@@ -122,7 +124,7 @@ impl<T: Element> BatchNorm1d<T> {
 
     /// Number of features (channels), C.
     pub fn num_features(&self) -> usize {
-        self.lock().mean.numel()
+        self.num_features
     }
 
     /// The running estimate of each feature's mean, `[num_features]`.
@@ -214,7 +216,7 @@ impl<T: Element> Forward<T> for BatchNorm1d<T> {
     /// estimates.
     #[track_caller]
     fn forward(&self, x: &Var<T>) -> Var<T> {
-        let c = self.num_features();
+        let c = self.num_features;
         if !(x.rank() == 2 || x.rank() == 3) || x.shape()[1] != c {
             fail(
                 &self.name(),
