@@ -24,8 +24,8 @@ pub mod prelude {
     };
     pub use shendu_nn::data::{self, playground, DataLoader, Dataset, Standardizer, TensorDataset};
     pub use shendu_nn::{
-        Activation, Forward, Init, Linear, Mlp, Module, Optimizer, Param, ParamGroup, Sequential,
-        Sgd,
+        loss, Activation, Forward, Init, Linear, Mlp, Module, Optimizer, Param, ParamGroup,
+        Sequential, Sgd,
     };
     pub use shendu_nn::{Checkpoint, StateDict};
     pub use shendu_tensor::{Correction, Element, Indices, Tensor};

@@ -26,13 +26,13 @@ struct Running<T: Element> {
 }
 
 /// Batch normalisation of `num_features` features, for inputs `[N, C]` or `[N, C, L]`:
-/// y = (x − E[x]) / √(Var[x] + ε) ⊙ weight + bias, per feature c.
+/// y = (x − E(x)) / √(Var(x) + ε) ⊙ weight + bias, per feature c.
 ///
 /// - In training mode, E and Var are the batch's (over N, and L; the variance biased, divided by
 ///   the count), and the running estimates move towards them:
-///   r_mean ← (1 − m)·r_mean + m·E[x] and r_var ← (1 − m)·r_var + m·Var_unbiased[x] (divided by
-///   count − 1), with momentum m; `num_batches_tracked` counts the updates. A batch of one value
-///   per feature panics, as PyTorch's raises.
+///   r_mean ← (1 − m)·r_mean + m·E(x) and r_var ← (1 − m)·r_var + m·Var_unbiased(x) (divided
+///   by count − 1), with momentum m; `num_batches_tracked` counts the updates. A batch of one
+///   value per feature panics, as PyTorch's raises.
 /// - In evaluation mode, E and Var are the running estimates, and nothing changes.
 ///
 /// Initially weight = 1, bias = 0, r_mean = 0, r_var = 1; ε = 1e-5 and m = 0.1, as PyTorch.
@@ -50,7 +50,9 @@ struct Running<T: Element> {
 /// assert_eq!(norm.running_mean().to_vec(), vec![0.2, 2.0]);
 /// assert_eq!(norm.num_batches_tracked(), 1);
 /// norm.eval();                                   // now the running estimates
-/// assert!((norm.predict(&x).to_vec()[0] - 0.8 / (0.1 * 2.0 + 0.9 + 1e-5f64).sqrt()).abs() < 1e-12);
+/// let running_var = 0.9 * 1.0 + 0.1 * 2.0;       // the unbiased batch variance of [1, 3] is 2
+/// let expected = (1.0 - 0.2) / (running_var + 1e-5f64).sqrt();
+/// assert!((norm.predict(&x).to_vec()[0] - expected).abs() < 1e-12);
 /// ```
 pub struct BatchNorm1d<T: Element = f32> {
     /// `[num_features]`, initially ones; `None` without an affine map (PyTorch's `affine=False`).
@@ -58,6 +60,7 @@ pub struct BatchNorm1d<T: Element = f32> {
     /// `[num_features]`, initially zeros; `None` without an affine map.
     pub bias: Option<Param<T>>,
     running: Mutex<Running<T>>,
+    num_features: usize,
     eps: f64,
     momentum: f64,
     training: bool,
@@ -81,6 +84,7 @@ impl<T: Element> BatchNorm1d<T> {
                 var: Tensor::ones([num_features]),
                 batches: 0,
             }),
+            num_features,
             eps: 1e-5,
             momentum: 0.1,
             training: true,
@@ -120,7 +124,7 @@ impl<T: Element> BatchNorm1d<T> {
 
     /// Number of features (channels), C.
     pub fn num_features(&self) -> usize {
-        self.lock().mean.numel()
+        self.num_features
     }
 
     /// The running estimate of each feature's mean, `[num_features]`.
@@ -212,7 +216,7 @@ impl<T: Element> Forward<T> for BatchNorm1d<T> {
     /// estimates.
     #[track_caller]
     fn forward(&self, x: &Var<T>) -> Var<T> {
-        let c = self.num_features();
+        let c = self.num_features;
         if !(x.rank() == 2 || x.rank() == 3) || x.shape()[1] != c {
             fail(
                 &self.name(),
@@ -232,7 +236,8 @@ impl<T: Element> Forward<T> for BatchNorm1d<T> {
                 fail(
                     &self.name(),
                     format!(
-                        "training needs more than one value per feature, got an input of shape {:?}",
+                        "training needs more than one value per feature, got an input of \
+                         shape {:?}",
                         x.shape()
                     ),
                 );

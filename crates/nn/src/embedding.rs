@@ -15,7 +15,8 @@ use crate::init::Init;
 use crate::module::{Module, Visit, VisitMut};
 use crate::param::Param;
 
-/// A table of `num_embeddings` vectors of `embedding_dim` elements: y[i…] = weight[indices[i…]].
+/// A table of `num_embeddings` vectors of `embedding_dim` elements:
+/// `y[i…, :] = weight[indices[i…], :]`.
 ///
 /// ```
 /// use rand::{rngs::StdRng, SeedableRng};

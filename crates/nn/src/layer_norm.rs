@@ -9,8 +9,8 @@ use crate::module::{Forward, Module, Visit, VisitMut};
 use crate::param::Param;
 
 /// Layer normalisation over the trailing dimensions `normalized_shape`:
-/// y = (x − E[x]) / √(Var[x] + ε) ⊙ weight + bias, with the mean and the biased variance (divided
-/// by the count, as PyTorch) taken over those dimensions for each leading index.
+/// y = (x − E(x)) / √(Var(x) + ε) ⊙ weight + bias, with the mean and the biased variance
+/// (divided by the count, as PyTorch) taken over those dimensions for each leading index.
 ///
 /// ```
 /// use shendu_autograd::Tape;
