@@ -805,7 +805,7 @@ mod playground {
     fn plane_targets_are_the_scaled_sum_shifted_by_the_noise() {
         let points = rows(&playground::plane(1200, 0.0, &mut rng(1)));
         for &(x, y, target) in &points {
-            assert!(x >= -6.0 && x < 6.0 && y >= -6.0 && y < 6.0);
+            assert!((-6.0..6.0).contains(&x) && (-6.0..6.0).contains(&y));
             assert!((target - (x + y) / 10.0).abs() < 1e-15);
         }
         let noise = 0.3;
@@ -848,7 +848,7 @@ mod playground {
         let points = rows(&playground::multi_gaussian(1200, 0.0, &mut rng(2)));
         let mut signs = (0, 0, 0);
         for &(x, y, target) in &points {
-            assert!(x >= -6.0 && x < 6.0 && y >= -6.0 && y < 6.0);
+            assert!((-6.0..6.0).contains(&x) && (-6.0..6.0).contains(&y));
             assert_eq!(target, bumps(x, y), "({x}, {y})");
             match target.partial_cmp(&0.0) {
                 Some(std::cmp::Ordering::Greater) => signs.0 += 1,
