@@ -562,6 +562,18 @@ mod csv {
     }
 
     #[test]
+    fn a_wide_row_parses_in_linear_time() {
+        // 200,000 fields on one line: a column count redone per field would take minutes.
+        let mut line = "1.5,".repeat(200_000);
+        line.push_str("3\n");
+        let data = Csv::new().parse_classes::<f32>(&line).unwrap();
+        assert_eq!(data.x().shape(), &[1, 200_000]);
+        assert_eq!(data.y().to_vec(), vec![3]);
+        let err = classes_error(Csv::new(), &format!("{}x,3\n", "1,".repeat(100_000)));
+        assert_eq!((err.column(), err.field()), (Some(200_001), Some(100_001)));
+    }
+
+    #[test]
     fn long_bad_text_is_shortened_in_the_message() {
         let long = "z".repeat(10_000);
         let err = classes_error(Csv::new(), &format!("{long},0\n"));
