@@ -562,6 +562,18 @@ mod csv {
     }
 
     #[test]
+    fn a_wide_row_parses_in_linear_time() {
+        // 200,000 fields on one line: a column count redone per field would take minutes.
+        let mut line = "1.5,".repeat(200_000);
+        line.push_str("3\n");
+        let data = Csv::new().parse_classes::<f32>(&line).unwrap();
+        assert_eq!(data.x().shape(), &[1, 200_000]);
+        assert_eq!(data.y().to_vec(), vec![3]);
+        let err = classes_error(Csv::new(), &format!("{}x,3\n", "1,".repeat(100_000)));
+        assert_eq!((err.column(), err.field()), (Some(200_001), Some(100_001)));
+    }
+
+    #[test]
     fn long_bad_text_is_shortened_in_the_message() {
         let long = "z".repeat(10_000);
         let err = classes_error(Csv::new(), &format!("{long},0\n"));
@@ -805,7 +817,7 @@ mod playground {
     fn plane_targets_are_the_scaled_sum_shifted_by_the_noise() {
         let points = rows(&playground::plane(1200, 0.0, &mut rng(1)));
         for &(x, y, target) in &points {
-            assert!(x >= -6.0 && x < 6.0 && y >= -6.0 && y < 6.0);
+            assert!((-6.0..6.0).contains(&x) && (-6.0..6.0).contains(&y));
             assert!((target - (x + y) / 10.0).abs() < 1e-15);
         }
         let noise = 0.3;
@@ -848,7 +860,7 @@ mod playground {
         let points = rows(&playground::multi_gaussian(1200, 0.0, &mut rng(2)));
         let mut signs = (0, 0, 0);
         for &(x, y, target) in &points {
-            assert!(x >= -6.0 && x < 6.0 && y >= -6.0 && y < 6.0);
+            assert!((-6.0..6.0).contains(&x) && (-6.0..6.0).contains(&y));
             assert_eq!(target, bumps(x, y), "({x}, {y})");
             match target.partial_cmp(&0.0) {
                 Some(std::cmp::Ordering::Greater) => signs.0 += 1,

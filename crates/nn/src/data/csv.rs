@@ -26,6 +26,7 @@
 //! # Ok::<(), shendu_nn::data::CsvError>(())
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -173,7 +174,7 @@ impl Csv {
             let label_column = self.label_column_of(expected, number)?;
             check_count(&fields, expected, line, number)?;
             for (k, field) in fields.iter().enumerate() {
-                let text = field.text.as_str();
+                let text = field.text.as_ref();
                 let located = |problem| CsvError::at(number, field, k, &names, problem);
                 if k == label_column {
                     labels.push(label(text).map_err(located).map_err(with_hint)?);
@@ -228,77 +229,81 @@ pub fn digits<T: Element>(path: impl AsRef<Path>) -> Result<TensorDataset<T, Ind
     Csv::new().header(true).read_classes(path)
 }
 
-/// One field of a line: its text (unquoted, trimmed) and the 1-based character column where it
-/// starts.
+/// One field of a line: its text (unquoted, trimmed; borrowed from the line unless it was
+/// quoted) and the 1-based character column where it starts.
 #[derive(Debug)]
-struct Field {
-    text: String,
+struct Field<'a> {
+    text: Cow<'a, str>,
     column: usize,
 }
 
-/// Splits `line` (number `number`) into `out`, reusing its strings' buffers.
-fn split_fields(
-    line: &str,
+/// Splits `line` (number `number`) into `out`.
+fn split_fields<'a>(
+    line: &'a str,
     number: usize,
     delimiter: char,
-    out: &mut Vec<Field>,
+    out: &mut Vec<Field<'a>>,
 ) -> Result<(), CsvError> {
-    let mut count = 0;
-    let mut chars = line.chars().enumerate().peekable();
+    out.clear();
+    // (character position, (byte position, character)): columns count characters, slices bytes.
+    let mut chars = line.char_indices().enumerate().peekable();
     loop {
-        if out.len() == count {
-            out.push(Field {
-                text: String::new(),
-                column: 0,
-            });
-        }
-        let field = &mut out[count];
-        count += 1;
-        field.text.clear();
         while chars
-            .next_if(|&(_, c)| c != delimiter && c.is_whitespace())
+            .next_if(|&(_, (_, c))| c != delimiter && c.is_whitespace())
             .is_some()
         {}
-        field.column = chars.peek().map_or(line.chars().count(), |&(i, _)| i) + 1;
+        let (column, start) = match chars.peek() {
+            Some(&(column, (start, _))) => (column + 1, start),
+            // Lazily: counting the line's characters for every field would be quadratic.
+            None => (line.chars().count() + 1, line.len()),
+        };
         let mut ended = false;
-        if chars.next_if(|&(_, c)| c == '"').is_some() {
-            let open = field.column;
+        let text = if chars.next_if(|&(_, (_, c))| c == '"').is_some() {
+            let mut text = String::new();
             loop {
                 match chars.next() {
                     None => {
                         let location = Location {
                             line: number,
-                            column: open,
-                            field: count,
+                            column,
+                            field: out.len() + 1,
                             name: None,
                         };
                         return Err(CsvError::new(Some(location), Problem::UnclosedQuote));
                     }
-                    Some((_, '"')) if chars.next_if(|&(_, c)| c == '"').is_some() => {
-                        field.text.push('"')
+                    Some((_, (_, '"'))) if chars.next_if(|&(_, (_, c))| c == '"').is_some() => {
+                        text.push('"')
                     }
-                    Some((_, '"')) => break,
-                    Some((_, c)) => field.text.push(c),
+                    Some((_, (_, '"'))) => break,
+                    Some((_, (_, c))) => text.push(c),
                 }
             }
             // What follows a closing quote up to the delimiter is kept, so that a stray
             // character shows in the error of a field that is then not a number.
-        }
-        for (_, c) in chars.by_ref() {
-            if c == delimiter {
-                ended = true;
-                break;
+            for (_, (_, c)) in chars.by_ref() {
+                if c == delimiter {
+                    ended = true;
+                    break;
+                }
+                text.push(c);
             }
-            field.text.push(c);
-        }
-        let trimmed = field.text.trim_end().len();
-        field.text.truncate(trimmed);
+            text.truncate(text.trim_end().len());
+            Cow::Owned(text)
+        } else {
+            let mut end = line.len();
+            for (_, (at, c)) in chars.by_ref() {
+                if c == delimiter {
+                    (end, ended) = (at, true);
+                    break;
+                }
+            }
+            Cow::Borrowed(line[start..end].trim_end())
+        };
+        out.push(Field { text, column });
         if !ended {
-            break;
+            return Ok(());
         }
     }
-    out.truncate(count);
-    Ok(())
 }
 
 /// An error unless the line has `expected` fields, pointing at the first missing or extra one.
@@ -337,7 +342,13 @@ fn decode(bytes: &[u8]) -> Result<&str, CsvError> {
         // The valid prefix is UTF-8, so it decodes; its last line holds the bad byte.
         let good = std::str::from_utf8(good).unwrap_or_default();
         let line = good.matches('\n').count() + 1;
-        let column = good.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+        let start = good.rsplit('\n').next().unwrap_or_default();
+        // Columns count from after a byte-order mark, as the fields' do.
+        let start = start
+            .strip_prefix('\u{feff}')
+            .filter(|_| line == 1)
+            .unwrap_or(start);
+        let column = start.chars().count() + 1;
         let location = Location {
             line,
             column,
@@ -443,7 +454,7 @@ impl CsvError {
             line,
             column: field.column,
             field: index + 1,
-            name: names.get(index).map(|f| f.text.clone()),
+            name: names.get(index).map(|f| f.text.to_string()),
         };
         CsvError::new(Some(location), problem)
     }
