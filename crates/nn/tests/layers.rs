@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rand::{rngs::StdRng, SeedableRng};
-use shendu_autograd::{gradcheck, Tape, Var};
+use shendu_autograd::{gradcheck, gradgradcheck, Tape, Var};
 use shendu_nn::{
     BatchNorm1d, Dropout, Embedding, Entry, Forward, LayerNorm, Linear, Module, Sequential,
     VisitMut,
@@ -239,6 +239,8 @@ fn layer_norm_gradients_match_finite_differences() {
     norm.bias.as_mut().unwrap().set(random(&[3], 3));
     let x = random::<f64>(&[2, 2, 3], 4);
     gradcheck(|xs| norm.forward(&xs[0]), std::slice::from_ref(&x)).unwrap();
+    // Composed of tape ops, the layer has second derivatives too (a gradient penalty's).
+    gradgradcheck(|xs| norm.forward(&xs[0]), std::slice::from_ref(&x)).unwrap();
     let r = random::<f64>(&[2, 2, 3], 5);
     check_param_grads(&mut norm, |tape, m| {
         (&m.forward(&tape.constant(x.clone())) * &tape.constant(r.clone())).sum_all()
@@ -394,6 +396,7 @@ fn batch_norm_gradients_match_finite_differences_in_training() {
     norm.bias.as_mut().unwrap().set(random(&[3], 7));
     gradcheck(|xs| norm.forward(&xs[0]), &[random(&[4, 3], 8)]).unwrap();
     gradcheck(|xs| norm.forward(&xs[0]), &[random(&[2, 3, 3], 9)]).unwrap();
+    gradgradcheck(|xs| norm.forward(&xs[0]), &[random(&[4, 3], 13)]).unwrap();
     let (x, r) = (random::<f64>(&[5, 3], 10), random::<f64>(&[5, 3], 11));
     check_param_grads(&mut norm, |tape, m| {
         (&m.forward(&tape.constant(x.clone())) * &tape.constant(r.clone())).sum_all()
