@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rand::{rngs::StdRng, SeedableRng};
+use shendu_autograd::Gradients;
 use shendu_nn::{
-    Activation, Adagrad, Adam, AdamW, Entry, Forward, Mlp, Module, Optimizer, Param, ParamGroup,
-    RMSprop, Sgd, Visit, VisitMut,
+    clip_grad_norm, clip_grad_value, Activation, Adagrad, Adam, AdamW, CosineAnnealingLr, Entry,
+    ExponentialLr, Forward, LinearWarmup, LrSchedule, LrScheduler, Mlp, Module, Optimizer, Param,
+    ParamGroup, RMSprop, Sgd, StepLr, Visit, VisitMut,
 };
 use shendu_tensor::Tensor;
 
@@ -277,4 +279,113 @@ fn trajectories_match_pytorch_in_f64() {
     }
     // The differences are roundings (PyTorch's vectorised lerp uses a fused multiply-add).
     println!("largest relative difference from PyTorch: {worst:e}");
+}
+
+#[test]
+fn schedules_match_pytorch() {
+    let f = fixture(include_str!("fixtures/optim/schedules.txt"));
+    let cases: Vec<(&str, Box<dyn LrSchedule>)> = vec![
+        ("step", Box::new(StepLr::new(3, 0.5))),
+        ("exponential", Box::new(ExponentialLr::new(0.9))),
+        ("cosine", Box::new(CosineAnnealingLr::new(10, 0.001))),
+        (
+            "warmup_cosine",
+            Box::new(
+                LinearWarmup::new(4)
+                    .start_factor(0.25)
+                    .then(CosineAnnealingLr::new(8, 0.0)),
+            ),
+        ),
+        ("warmup", Box::new(LinearWarmup::new(4).start_factor(0.25))),
+    ];
+    assert_eq!(cases.len(), f.len(), "a fixture case is not replayed");
+    for (name, schedule) in cases {
+        // Through an optimizer's group, as a training loop uses it.
+        let mut opt = Sgd::<f64>::new(0.1);
+        let mut sched = LrScheduler::new(schedule, &mut opt);
+        let mut got = vec![opt.param_groups()[0].lr];
+        for _ in 0..15 {
+            sched.step(&mut opt);
+            got.push(opt.param_groups()[0].lr);
+        }
+        // PyTorch's values near 0 come from its recursive form: compare those absolutely.
+        let want = &f[&format!("lrs {name}")];
+        for (t, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-12 * w.abs().max(1e-3),
+                "{name} at step {t}: {got:?} differs from PyTorch's {want:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_scheduler_sets_every_group_from_its_own_initial_rate() {
+    let mut opt =
+        Adam::<f32>::new(0.1).with_group(ParamGroup::new(|n| n.ends_with("bias"), 0.4, 0.0));
+    let mut sched = LrScheduler::new(StepLr::new(1, 0.5), &mut opt);
+    sched.step(&mut opt);
+    sched.step(&mut opt);
+    let lrs: Vec<f64> = opt.param_groups().iter().map(|g| g.lr).collect();
+    assert_eq!(lrs, [0.025, 0.1]);
+    sched.set_step_count(0, &mut opt);
+    let lrs: Vec<f64> = opt.param_groups().iter().map(|g| g.lr).collect();
+    assert_eq!(lrs, [0.1, 0.4]);
+}
+
+/// Gradients equal to the fixture's step-1 gradients, through a tape: the gradient of
+/// sum(p·G) is G.
+fn fixture_grads(f: &HashMap<String, Vec<f64>>) -> (Pair, Gradients<f64>) {
+    let tensor = |key: &str, shape: &[usize]| Tensor::from_vec(f[key].clone(), shape);
+    let (gw, gb) = (tensor("grad w", &[3, 2]), tensor("grad b", &[2]));
+    let model = Pair {
+        w: Param::new(Tensor::zeros([3, 2])),
+        b: Param::new(Tensor::zeros([2])),
+    };
+    let (_, grads) = model.value_and_grad(|tape, m| {
+        (&m.w.on(tape) * &tape.constant(gw.clone())).sum_all()
+            + (&m.b.on(tape) * &tape.constant(gb.clone())).sum_all()
+    });
+    (model, grads)
+}
+
+#[test]
+fn clipping_matches_pytorch() {
+    let f = fixture(include_str!("fixtures/optim/clip.txt"));
+    for max_norm in ["1.0", "100.0"] {
+        let (model, mut grads) = fixture_grads(&f);
+        let total = clip_grad_norm(&mut grads, max_norm.parse().unwrap());
+        let key = format!("norm {max_norm} total");
+        assert_close(&[total], &f[&key], 1e-12, &key);
+        for (name, p) in [("w", &model.w), ("b", &model.b)] {
+            let key = format!("norm {max_norm} {name}");
+            assert_close(
+                &grads.param(p.id()).unwrap().to_vec(),
+                &f[&key],
+                1e-12,
+                &key,
+            );
+        }
+    }
+    let (model, mut grads) = fixture_grads(&f);
+    clip_grad_value(&mut grads, 0.5);
+    for (name, p) in [("w", &model.w), ("b", &model.b)] {
+        let key = format!("value 0.5 {name}");
+        assert_eq!(grads.param(p.id()).unwrap().to_vec(), f[&key], "{key}");
+    }
+}
+
+#[test]
+fn a_non_finite_norm_is_returned_and_applied_as_pytorch_does() {
+    let f = fixture(include_str!("fixtures/optim/clip.txt"));
+    let (model, mut grads) = fixture_grads(&f);
+    let (_, first) = grads.iter_mut().next().unwrap();
+    first.fill_(f64::NAN);
+    assert!(clip_grad_norm(&mut grads, 1.0).is_nan());
+    assert!(grads
+        .param(model.b.id())
+        .unwrap()
+        .to_vec()
+        .iter()
+        .all(|x| x.is_nan()));
 }

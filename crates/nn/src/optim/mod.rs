@@ -12,7 +12,9 @@
 
 mod adagrad;
 mod adam;
+mod clip;
 mod rmsprop;
+mod schedule;
 mod sgd;
 
 use std::collections::HashMap;
@@ -25,7 +27,11 @@ use crate::module::{EntryMut, Module, VisitMut};
 
 pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
+pub use clip::{clip_grad_norm, clip_grad_value};
 pub use rmsprop::RMSprop;
+pub use schedule::{
+    ConstantLr, CosineAnnealingLr, ExponentialLr, LinearWarmup, LrSchedule, LrScheduler, StepLr,
+};
 pub use sgd::Sgd;
 
 /// Updates a model's parameters from their gradients.
