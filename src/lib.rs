@@ -26,5 +26,6 @@ pub mod prelude {
         Activation, Forward, Init, Linear, Mlp, Module, Optimizer, Param, ParamGroup, Sequential,
         Sgd,
     };
+    pub use shendu_nn::{Checkpoint, StateDict};
     pub use shendu_tensor::{Correction, Element, Indices, Tensor};
 }

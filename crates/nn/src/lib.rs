@@ -31,6 +31,7 @@
 
 mod activation;
 mod check;
+pub mod checkpoint;
 mod init;
 mod linear;
 mod mlp;
@@ -40,6 +41,7 @@ mod param;
 mod sequential;
 
 pub use activation::Activation;
+pub use checkpoint::{Checkpoint, CheckpointError, StateDict};
 pub use init::{gain, Fan, Init};
 pub use linear::Linear;
 pub use mlp::Mlp;
