@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use shendu_autograd::{Gradients, ParamId};
 use shendu_tensor::{Element, Tensor};
 
+use super::state::{self, Slots, StateKinds};
 use super::{check_at_least_zero, check_beta, Groups, Optimizer, ParamGroup};
+use crate::checkpoint::{CheckpointError, StateDict};
 use crate::module::Module;
 
 /// Adam: for each parameter p with gradient g, at its step t (counted per parameter),
@@ -67,6 +69,19 @@ pub(super) struct AdamState<T: Element> {
 }
 
 impl<T: Element> Adam<T> {
+    /// The names of this optimizer's per-parameter state.
+    fn kinds(&self) -> StateKinds {
+        let mut tensors = vec!["exp_avg", "exp_avg_sq"];
+        if self.amsgrad {
+            tensors.push("max_exp_avg_sq");
+        }
+        StateKinds {
+            optimizer: self.name(),
+            tensors,
+            step: true,
+        }
+    }
+
     /// Adam with learning rate `lr` and PyTorch's defaults for the rest.
     #[track_caller]
     pub fn new(lr: f64) -> Self {
@@ -192,6 +207,45 @@ impl<T: Element> Optimizer<T> for Adam<T> {
     fn param_groups_mut(&mut self) -> &mut [ParamGroup] {
         &mut self.groups.groups
     }
+
+    fn state_dict(&self, model: &dyn Module<T>) -> StateDict<T> {
+        state::save(
+            &self.kinds(),
+            &self.groups.groups,
+            model,
+            &self.state,
+            |s| Slots {
+                step: s.step,
+                tensors: [
+                    Some(&s.exp_avg),
+                    Some(&s.exp_avg_sq),
+                    s.max_exp_avg_sq.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
+            },
+        )
+    }
+
+    fn load_state_dict(
+        &mut self,
+        model: &dyn Module<T>,
+        state: &StateDict<T>,
+    ) -> Result<(), CheckpointError> {
+        let kinds = self.kinds();
+        self.state = state::load(&kinds, &mut self.groups.groups, model, state, |s| {
+            let mut t = s.tensors.into_iter();
+            AdamState {
+                step: s.step,
+                exp_avg: t.next().expect("exp_avg"),
+                exp_avg_sq: t.next().expect("exp_avg_sq"),
+                max_exp_avg_sq: t.next(),
+            }
+        })?;
+        Ok(())
+    }
 }
 
 /// One parameter's step constants, in the element type.
@@ -316,5 +370,17 @@ impl<T: Element> Optimizer<T> for AdamW<T> {
 
     fn param_groups_mut(&mut self) -> &mut [ParamGroup] {
         self.0.param_groups_mut()
+    }
+
+    fn state_dict(&self, model: &dyn Module<T>) -> StateDict<T> {
+        self.0.state_dict(model)
+    }
+
+    fn load_state_dict(
+        &mut self,
+        model: &dyn Module<T>,
+        state: &StateDict<T>,
+    ) -> Result<(), CheckpointError> {
+        self.0.load_state_dict(model, state)
     }
 }

@@ -12,6 +12,7 @@ use shendu_tensor::Element;
 
 use super::Optimizer;
 use crate::check::fail;
+use crate::checkpoint::{CheckpointError, StateDict};
 
 /// A learning rate as a function of the step count.
 pub trait LrSchedule: Send {
@@ -268,6 +269,27 @@ impl<S: LrSchedule> LrScheduler<S> {
     pub fn set_step_count<T: Element, O: Optimizer<T> + ?Sized>(&mut self, step: u64, opt: &mut O) {
         self.step = step;
         self.apply(opt);
+    }
+
+    /// Records the step count in `state` (the optimizer's state dict, to save them together),
+    /// as the scalar `scheduler.step`.
+    pub fn save_state<T: Element>(&self, state: &mut StateDict<T>) {
+        state.insert_u64("scheduler.step", self.step);
+    }
+
+    /// Resumes at the step count saved by [`save_state`](Self::save_state) and sets `opt`'s
+    /// rates for it.
+    ///
+    /// # Errors
+    /// `state` has no `scheduler.step`, or it is not an integer; then nothing changes.
+    pub fn load_state<T: Element, O: Optimizer<T> + ?Sized>(
+        &mut self,
+        state: &StateDict<T>,
+        opt: &mut O,
+    ) -> Result<(), CheckpointError> {
+        let step = state.u64("scheduler.step")?;
+        self.set_step_count(step, opt);
+        Ok(())
     }
 
     /// The schedule.

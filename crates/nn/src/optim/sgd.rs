@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use shendu_autograd::{Gradients, ParamId};
 use shendu_tensor::{Element, Tensor};
 
+use super::state::{self, Slots, StateKinds};
 use super::{check_at_least_zero, Groups, Optimizer, ParamGroup};
+use crate::checkpoint::{CheckpointError, StateDict};
 use crate::module::Module;
 
 /// SGD: for each parameter p with gradient g, at step t,
@@ -42,6 +44,19 @@ pub struct Sgd<T: Element = f32> {
 }
 
 impl<T: Element> Sgd<T> {
+    /// The names of this optimizer's per-parameter state: a momentum buffer, with momentum.
+    fn kinds(&self) -> StateKinds {
+        StateKinds {
+            optimizer: "Sgd",
+            tensors: if self.momentum != 0.0 {
+                vec!["momentum_buffer"]
+            } else {
+                Vec::new()
+            },
+            step: false,
+        }
+    }
+
     /// Plain SGD with learning rate `lr`.
     #[track_caller]
     pub fn new(lr: f64) -> Self {
@@ -128,5 +143,30 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
 
     fn param_groups_mut(&mut self) -> &mut [ParamGroup] {
         &mut self.groups.groups
+    }
+
+    fn state_dict(&self, model: &dyn Module<T>) -> StateDict<T> {
+        state::save(
+            &self.kinds(),
+            &self.groups.groups,
+            model,
+            &self.buffers,
+            |b| Slots {
+                step: 0,
+                tensors: vec![b.clone()],
+            },
+        )
+    }
+
+    fn load_state_dict(
+        &mut self,
+        model: &dyn Module<T>,
+        state: &StateDict<T>,
+    ) -> Result<(), CheckpointError> {
+        let kinds = self.kinds();
+        self.buffers = state::load(&kinds, &mut self.groups.groups, model, state, |s| {
+            s.tensors.into_iter().next().expect("momentum_buffer")
+        })?;
+        Ok(())
     }
 }
