@@ -127,8 +127,8 @@ impl<T: Element> Optimizer<T> for Adagrad<T> {
             p.zip_mut_with(g, [&mut s.sum], |p, g, [s]| {
                 // Skipped at λ = 0 so that an infinite p stays out of g.
                 let g = if l2 != T::zero() { g + l2 * *p } else { g };
-                *s = *s + g * g;
-                *p = *p + neg_clr * (g / (s.sqrt() + eps));
+                *s += g * g;
+                *p += neg_clr * (g / (s.sqrt() + eps));
             });
         });
     }

@@ -271,7 +271,7 @@ impl<T: Element> Scalars<T> {
         // Tested, not multiplied by 1 or added 0·p: an infinite p must not turn into NaN when no
         // decay was asked for.
         if self.decoupled {
-            *p = *p * self.decay;
+            *p *= self.decay;
         }
         let g = if self.l2 != T::zero() {
             g + self.l2 * *p
@@ -290,7 +290,7 @@ impl<T: Element> Scalars<T> {
     #[inline(always)]
     fn apply(&self, p: &mut T, m: T, v: T) {
         let denom = v.sqrt() / self.bias_correction2_sqrt + self.eps;
-        *p = *p + self.neg_step_size * (m / denom);
+        *p += self.neg_step_size * (m / denom);
     }
 }
 

@@ -160,12 +160,12 @@ impl<T: Element> Optimizer<T> for RMSprop<T> {
                 (None, None) => p.zip_mut_with(g, [v], |p, g, [v]| {
                     let g = k.decayed(p, g);
                     let d = k.plain(g, v);
-                    *p = *p + k.neg_lr * (g / d);
+                    *p += k.neg_lr * (g / d);
                 }),
                 (Some(ga), None) => p.zip_mut_with(g, [v, ga], |p, g, [v, ga]| {
                     let g = k.decayed(p, g);
                     let d = k.centered(g, v, ga);
-                    *p = *p + k.neg_lr * (g / d);
+                    *p += k.neg_lr * (g / d);
                 }),
                 (None, Some(b)) => p.zip_mut_with(g, [v, b], |p, g, [v, b]| {
                     let g = k.decayed(p, g);
@@ -277,6 +277,6 @@ impl<T: Element> Scalars<T> {
     #[inline(always)]
     fn with_momentum(&self, p: &mut T, g: T, d: T, b: &mut T) {
         *b = *b * self.momentum + g / d;
-        *p = *p + self.neg_lr * *b;
+        *p += self.neg_lr * *b;
     }
 }

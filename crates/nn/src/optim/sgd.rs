@@ -115,7 +115,7 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
             // Skipped at λ = 0 so that an infinite p stays out of g.
             let decayed = |p: &T, g: T| if l2 != T::zero() { g + l2 * *p } else { g };
             if momentum == 0.0 {
-                p.zip_mut_with(g, [], |p, g, []| *p = *p + neg_lr * decayed(p, g));
+                p.zip_mut_with(g, [], |p, g, []| *p += neg_lr * decayed(p, g));
                 return;
             }
             // PyTorch's buffer starts as a copy of the first gradient, not as zeros.
@@ -132,7 +132,7 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
                     *b * mu + one_minus_tau * g
                 };
                 let step = if nesterov { g + mu * *b } else { *b };
-                *p = *p + neg_lr * step;
+                *p += neg_lr * step;
             });
         });
     }
