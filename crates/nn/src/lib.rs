@@ -58,6 +58,9 @@ pub use linear::Linear;
 pub use metrics::{ConfusionMatrix, RunningMean};
 pub use mlp::Mlp;
 pub use module::{Entry, EntryMut, Forward, Module, Visit, VisitMut};
-pub use optim::{Adagrad, Adam, AdamW, Optimizer, ParamGroup, RMSprop, Sgd};
+pub use optim::{
+    clip_grad_norm, clip_grad_value, Adagrad, Adam, AdamW, CosineAnnealingLr, ExponentialLr,
+    LinearWarmup, LrSchedule, LrScheduler, Optimizer, ParamGroup, RMSprop, Sgd, StepLr,
+};
 pub use param::Param;
 pub use sequential::Sequential;

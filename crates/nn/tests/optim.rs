@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rand::{rngs::StdRng, SeedableRng};
+use shendu_autograd::Gradients;
 use shendu_nn::{
-    Activation, Adagrad, Adam, AdamW, Entry, Forward, Mlp, Module, Optimizer, Param, ParamGroup,
-    RMSprop, Sgd, Visit, VisitMut,
+    clip_grad_norm, clip_grad_value, Activation, Adagrad, Adam, AdamW, Checkpoint,
+    CosineAnnealingLr, Entry, ExponentialLr, Forward, LinearWarmup, LrSchedule, LrScheduler, Mlp,
+    Module, Optimizer, Param, ParamGroup, RMSprop, Sgd, StateDict, StepLr, Visit, VisitMut,
 };
 use shendu_tensor::Tensor;
 
@@ -277,4 +279,294 @@ fn trajectories_match_pytorch_in_f64() {
     }
     // The differences are roundings (PyTorch's vectorised lerp uses a fused multiply-add).
     println!("largest relative difference from PyTorch: {worst:e}");
+}
+
+#[test]
+fn schedules_match_pytorch() {
+    let f = fixture(include_str!("fixtures/optim/schedules.txt"));
+    let cases: Vec<(&str, Box<dyn LrSchedule>)> = vec![
+        ("step", Box::new(StepLr::new(3, 0.5))),
+        ("exponential", Box::new(ExponentialLr::new(0.9))),
+        ("cosine", Box::new(CosineAnnealingLr::new(10, 0.001))),
+        (
+            "warmup_cosine",
+            Box::new(
+                LinearWarmup::new(4)
+                    .start_factor(0.25)
+                    .then(CosineAnnealingLr::new(8, 0.0)),
+            ),
+        ),
+        ("warmup", Box::new(LinearWarmup::new(4).start_factor(0.25))),
+    ];
+    assert_eq!(cases.len(), f.len(), "a fixture case is not replayed");
+    for (name, schedule) in cases {
+        // Through an optimizer's group, as a training loop uses it.
+        let mut opt = Sgd::<f64>::new(0.1);
+        let mut sched = LrScheduler::new(schedule, &mut opt);
+        let mut got = vec![opt.param_groups()[0].lr];
+        for _ in 0..15 {
+            sched.step(&mut opt);
+            got.push(opt.param_groups()[0].lr);
+        }
+        // PyTorch's values near 0 come from its recursive form: compare those absolutely.
+        let want = &f[&format!("lrs {name}")];
+        for (t, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-12 * w.abs().max(1e-3),
+                "{name} at step {t}: {got:?} differs from PyTorch's {want:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_scheduler_sets_every_group_from_its_own_initial_rate() {
+    let mut opt =
+        Adam::<f32>::new(0.1).with_group(ParamGroup::new(|n| n.ends_with("bias"), 0.4, 0.0));
+    let mut sched = LrScheduler::new(StepLr::new(1, 0.5), &mut opt);
+    sched.step(&mut opt);
+    sched.step(&mut opt);
+    let lrs: Vec<f64> = opt.param_groups().iter().map(|g| g.lr).collect();
+    assert_eq!(lrs, [0.025, 0.1]);
+    sched.set_step_count(0, &mut opt);
+    let lrs: Vec<f64> = opt.param_groups().iter().map(|g| g.lr).collect();
+    assert_eq!(lrs, [0.1, 0.4]);
+}
+
+/// Gradients equal to the fixture's step-1 gradients, through a tape: the gradient of
+/// sum(p·G) is G.
+fn fixture_grads(f: &HashMap<String, Vec<f64>>) -> (Pair, Gradients<f64>) {
+    let tensor = |key: &str, shape: &[usize]| Tensor::from_vec(f[key].clone(), shape);
+    let (gw, gb) = (tensor("grad w", &[3, 2]), tensor("grad b", &[2]));
+    let model = Pair {
+        w: Param::new(Tensor::zeros([3, 2])),
+        b: Param::new(Tensor::zeros([2])),
+    };
+    let (_, grads) = model.value_and_grad(|tape, m| {
+        (&m.w.on(tape) * &tape.constant(gw.clone())).sum_all()
+            + (&m.b.on(tape) * &tape.constant(gb.clone())).sum_all()
+    });
+    (model, grads)
+}
+
+#[test]
+fn clipping_matches_pytorch() {
+    let f = fixture(include_str!("fixtures/optim/clip.txt"));
+    for max_norm in ["1.0", "100.0"] {
+        let (model, mut grads) = fixture_grads(&f);
+        let total = clip_grad_norm(&mut grads, max_norm.parse().unwrap());
+        let key = format!("norm {max_norm} total");
+        assert_close(&[total], &f[&key], 1e-12, &key);
+        for (name, p) in [("w", &model.w), ("b", &model.b)] {
+            let key = format!("norm {max_norm} {name}");
+            assert_close(
+                &grads.param(p.id()).unwrap().to_vec(),
+                &f[&key],
+                1e-12,
+                &key,
+            );
+        }
+    }
+    let (model, mut grads) = fixture_grads(&f);
+    clip_grad_value(&mut grads, 0.5);
+    for (name, p) in [("w", &model.w), ("b", &model.b)] {
+        let key = format!("value 0.5 {name}");
+        assert_eq!(grads.param(p.id()).unwrap().to_vec(), f[&key], "{key}");
+    }
+}
+
+#[test]
+fn a_non_finite_norm_is_returned_and_applied_as_pytorch_does() {
+    let f = fixture(include_str!("fixtures/optim/clip.txt"));
+    let (model, mut grads) = fixture_grads(&f);
+    let (_, first) = grads.iter_mut().next().unwrap();
+    first.fill_(f64::NAN);
+    assert!(clip_grad_norm(&mut grads, 1.0).is_nan());
+    assert!(grads
+        .param(model.b.id())
+        .unwrap()
+        .to_vec()
+        .iter()
+        .all(|x| x.is_nan()));
+}
+
+/// A small regression problem: 32 rows of 4 features, a target from 3 of them.
+fn regression_data() -> (Vec<f32>, Vec<f32>) {
+    let x = Tensor::<f32>::rand_uniform([32, 4], -1.0, 1.0, &mut StdRng::seed_from_u64(11));
+    let xs = x.to_vec();
+    let ys = xs
+        .chunks(4)
+        .flat_map(|r| [r[0] * r[1] - r[2], r[3].sin()])
+        .collect();
+    (xs, ys)
+}
+
+/// One epoch of 4 batches of 8 rows, in the order of a shuffle seeded by the epoch: the data
+/// RNG is reseeded per epoch (`seed + epoch`), so a resumed run needs only the epoch number.
+fn train_epoch(
+    model: &mut Mlp<f32>,
+    opt: &mut Adam<f32>,
+    sched: &mut LrScheduler<LinearWarmup<CosineAnnealingLr>>,
+    epoch: u64,
+) {
+    use rand::seq::SliceRandom;
+    let (xs, ys) = regression_data();
+    let mut order: Vec<usize> = (0..32).collect();
+    order.shuffle(&mut StdRng::seed_from_u64(1000 + epoch));
+    for batch in order.chunks(8) {
+        let x: Vec<f32> = batch
+            .iter()
+            .flat_map(|&i| xs[4 * i..4 * i + 4].to_vec())
+            .collect();
+        let y: Vec<f32> = batch
+            .iter()
+            .flat_map(|&i| ys[2 * i..2 * i + 2].to_vec())
+            .collect();
+        let (x, y) = (Tensor::from_vec(x, [8, 4]), Tensor::from_vec(y, [8, 2]));
+        let (_, mut grads) = model.value_and_grad(|tape, m| {
+            (&m.forward(&tape.constant(x.clone())) - &tape.constant(y.clone()))
+                .square()
+                .mean_all()
+        });
+        clip_grad_norm(&mut grads, 1.0);
+        opt.step(model, &grads);
+        sched.step(opt);
+    }
+}
+
+fn schedule() -> LinearWarmup<CosineAnnealingLr> {
+    LinearWarmup::new(5).then(CosineAnnealingLr::new(20, 1e-4))
+}
+
+fn parameters(model: &Mlp<f32>) -> Vec<Vec<u32>> {
+    let mut out = Vec::new();
+    model.visit(&mut Visit::new(&mut |_, e| {
+        if let Entry::Param(p) = e {
+            out.push(p.value().to_vec().iter().map(|x| x.to_bits()).collect());
+        }
+    }));
+    out
+}
+
+#[test]
+fn a_resumed_run_continues_bit_for_bit() {
+    let new_model = |seed| {
+        Mlp::<f32>::new(
+            &[4, 16, 2],
+            Activation::Tanh,
+            &mut StdRng::seed_from_u64(seed),
+        )
+    };
+    let new_opt = || Adam::<f32>::new(1e-2).weight_decay(1e-4).amsgrad(true);
+
+    // Four epochs in one go.
+    let mut model = new_model(5);
+    let mut opt = new_opt();
+    let mut sched = LrScheduler::new(schedule(), &mut opt);
+    for epoch in 0..4 {
+        train_epoch(&mut model, &mut opt, &mut sched, epoch);
+    }
+
+    // Two epochs, saved, then two more in fresh objects loaded from the files.
+    let dir = tempfile::tempdir().unwrap();
+    let (model_path, opt_path) = (
+        dir.path().join("model.safetensors"),
+        dir.path().join("optimizer.safetensors"),
+    );
+    {
+        let mut model = new_model(5);
+        let mut opt = new_opt();
+        let mut sched = LrScheduler::new(schedule(), &mut opt);
+        for epoch in 0..2 {
+            train_epoch(&mut model, &mut opt, &mut sched, epoch);
+        }
+        model.save(&model_path).unwrap();
+        let mut state = opt.state_dict(&model);
+        sched.save_state(&mut state);
+        state.insert_u64("epoch", 2);
+        state.write(&opt_path).unwrap();
+    }
+    let mut resumed = new_model(99);
+    resumed.load(&model_path).unwrap();
+    let mut opt = new_opt();
+    let mut sched = LrScheduler::new(schedule(), &mut opt);
+    let state = StateDict::read(&opt_path).unwrap();
+    opt.load_state_dict(&resumed, &state).unwrap();
+    sched.load_state(&state, &mut opt).unwrap();
+    for epoch in state.u64("epoch").unwrap()..4 {
+        train_epoch(&mut resumed, &mut opt, &mut sched, epoch);
+    }
+    assert_eq!(parameters(&resumed), parameters(&model));
+    assert_eq!(sched.step_count(), 16);
+
+    // Without the optimizer's state the same two epochs end elsewhere: the test can tell.
+    let mut cold = new_model(99);
+    cold.load(&model_path).unwrap();
+    let mut opt = new_opt();
+    let mut sched = LrScheduler::new(schedule(), &mut opt);
+    sched.load_state(&state, &mut opt).unwrap();
+    for epoch in 2..4 {
+        train_epoch(&mut cold, &mut opt, &mut sched, epoch);
+    }
+    assert_ne!(parameters(&cold), parameters(&model));
+}
+
+#[test]
+fn every_optimizers_state_round_trips_and_a_wrong_state_is_named() {
+    let f = fixture(include_str!("fixtures/optim/trajectories.txt"));
+    let tensor = |key: &str, shape: &[usize]| Tensor::from_vec(f[key].clone(), shape);
+    let pair = || Pair {
+        w: Param::new(tensor("init w", &[3, 2])),
+        b: Param::new(tensor("init b", &[2])),
+    };
+    let grads = |t: usize| {
+        (
+            tensor(&format!("grad {t} w"), &[3, 2]),
+            tensor(&format!("grad {t} b"), &[2]),
+        )
+    };
+    for case in CASES {
+        // Two steps, save, and three more: the same as five steps in one go.
+        let mut model = pair();
+        let mut opt = fixture_optimizer(case);
+        for t in 1..=2 {
+            let (gw, gb) = grads(t);
+            fixture_step(&mut model, opt.as_mut(), (&gw, &gb));
+        }
+        let state = opt.state_dict(&model);
+        let mut resumed = fixture_optimizer(case);
+        resumed.load_state_dict(&model, &state).unwrap();
+        assert!(resumed.state_dict(&model) == state, "{case}");
+        for t in 3..=5 {
+            let (gw, gb) = grads(t);
+            fixture_step(&mut model, resumed.as_mut(), (&gw, &gb));
+        }
+        for (name, p) in [("w", &model.w), ("b", &model.b)] {
+            let key = format!("{case} 5 {name}");
+            assert_close(&p.value().to_vec(), &f[&key], 1e-12, &key);
+        }
+    }
+
+    // Adam's state into RMSprop, a model without `b`, a wrong shape.
+    let mut model = pair();
+    let mut adam = fixture_optimizer("adam");
+    let (gw, gb) = grads(1);
+    fixture_step(&mut model, adam.as_mut(), (&gw, &gb));
+    let state = adam.state_dict(&model);
+    let err = fixture_optimizer("rmsprop")
+        .load_state_dict(&model, &state)
+        .unwrap_err();
+    assert!(err.to_string().contains("Adam"), "{err}");
+    let mut other = pair();
+    other.b = Param::new(Tensor::zeros([3]));
+    let err = adam
+        .load_state_dict(&other, &state)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("exp_avg.b") && err.contains("[3]") && err.contains("[2]"),
+        "{err}"
+    );
+    // The failed load left the optimizer as it was.
+    assert!(adam.state_dict(&model) == state);
 }

@@ -65,7 +65,7 @@ fn matches_the_plain_loop_on_every_path() {
         check(shape, gradient([c, r]).t());
         // A broadcast source.
         let row = Tensor::from_vec((0..c).map(|j| j as f64 - 2.0).collect(), [c]);
-        check(shape, row.broadcast_to(&shape));
+        check(shape, row.broadcast_to(shape));
     }
 }
 

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use shendu_autograd::{Gradients, ParamId};
 use shendu_tensor::{Element, Tensor};
 
+use super::state::{self, Slots, StateKinds};
 use super::{check_at_least_zero, Groups, Optimizer, ParamGroup};
+use crate::checkpoint::{CheckpointError, StateDict};
 use crate::module::Module;
 
 /// Adagrad: for each parameter p with gradient g, at its step t (counted per parameter),
@@ -39,6 +41,15 @@ pub struct Adagrad<T: Element = f32> {
     initial_accumulator_value: f64,
     eps: f64,
     state: HashMap<ParamId, AdagradState<T>>,
+}
+
+/// The names of Adagrad's per-parameter state.
+fn kinds() -> StateKinds {
+    StateKinds {
+        optimizer: "Adagrad",
+        tensors: vec!["sum"],
+        step: true,
+    }
 }
 
 /// The state of one parameter.
@@ -116,8 +127,8 @@ impl<T: Element> Optimizer<T> for Adagrad<T> {
             p.zip_mut_with(g, [&mut s.sum], |p, g, [s]| {
                 // Skipped at λ = 0 so that an infinite p stays out of g.
                 let g = if l2 != T::zero() { g + l2 * *p } else { g };
-                *s = *s + g * g;
-                *p = *p + neg_clr * (g / (s.sqrt() + eps));
+                *s += g * g;
+                *p += neg_clr * (g / (s.sqrt() + eps));
             });
         });
     }
@@ -128,5 +139,28 @@ impl<T: Element> Optimizer<T> for Adagrad<T> {
 
     fn param_groups_mut(&mut self) -> &mut [ParamGroup] {
         &mut self.groups.groups
+    }
+
+    fn state_dict(&self, model: &dyn Module<T>) -> StateDict<T> {
+        state::save(&kinds(), &self.groups.groups, model, &self.state, |s| {
+            Slots {
+                step: s.step,
+                tensors: vec![s.sum.clone()],
+            }
+        })
+    }
+
+    fn load_state_dict(
+        &mut self,
+        model: &dyn Module<T>,
+        state: &StateDict<T>,
+    ) -> Result<(), CheckpointError> {
+        self.state = state::load(&kinds(), &mut self.groups.groups, model, state, |s| {
+            AdagradState {
+                step: s.step,
+                sum: s.tensors.into_iter().next().expect("sum"),
+            }
+        })?;
+        Ok(())
     }
 }

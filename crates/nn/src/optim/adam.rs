@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use shendu_autograd::{Gradients, ParamId};
 use shendu_tensor::{Element, Tensor};
 
+use super::state::{self, Slots, StateKinds};
 use super::{check_at_least_zero, check_beta, Groups, Optimizer, ParamGroup};
+use crate::checkpoint::{CheckpointError, StateDict};
 use crate::module::Module;
 
 /// Adam: for each parameter p with gradient g, at its step t (counted per parameter),
@@ -67,6 +69,19 @@ pub(super) struct AdamState<T: Element> {
 }
 
 impl<T: Element> Adam<T> {
+    /// The names of this optimizer's per-parameter state.
+    fn kinds(&self) -> StateKinds {
+        let mut tensors = vec!["exp_avg", "exp_avg_sq"];
+        if self.amsgrad {
+            tensors.push("max_exp_avg_sq");
+        }
+        StateKinds {
+            optimizer: self.name(),
+            tensors,
+            step: true,
+        }
+    }
+
     /// Adam with learning rate `lr` and PyTorch's defaults for the rest.
     #[track_caller]
     pub fn new(lr: f64) -> Self {
@@ -154,10 +169,8 @@ impl<T: Element> Optimizer<T> for Adam<T> {
             let k = Scalars {
                 beta2: c(beta2),
                 lerp_weight: c(1.0 - beta1),
-                lerp_low: 1.0 - beta1 < 0.5,
                 one_minus_beta2: c(1.0 - beta2),
                 l2: c(if decoupled { 0.0 } else { group.weight_decay }),
-                decoupled,
                 decay: c(if decoupled {
                     1.0 - group.lr * group.weight_decay
                 } else {
@@ -167,20 +180,12 @@ impl<T: Element> Optimizer<T> for Adam<T> {
                 bias_correction2_sqrt: c(bias_correction2.sqrt()),
                 eps: c(eps),
             };
-            match &mut s.max_exp_avg_sq {
-                None => p.zip_mut_with(g, [&mut s.exp_avg, &mut s.exp_avg_sq], |p, g, [m, v]| {
-                    k.moments(p, g, m, v);
-                    k.apply(p, *m, *v);
-                }),
-                Some(vmax) => p.zip_mut_with(
-                    g,
-                    [&mut s.exp_avg, &mut s.exp_avg_sq, vmax],
-                    |p, g, [m, v, vmax]| {
-                        k.moments(p, g, m, v);
-                        *vmax = vmax.max(*v);
-                        k.apply(p, *m, *vmax);
-                    },
-                ),
+            // Weight decay or not is decided here, once per parameter, not per element: a
+            // branch in the loop keeps the compiler from vectorising it.
+            if k.l2 != T::zero() {
+                update::<T, true>(&k, p, g, s);
+            } else {
+                update::<T, false>(&k, p, g, s);
             }
         });
     }
@@ -192,17 +197,80 @@ impl<T: Element> Optimizer<T> for Adam<T> {
     fn param_groups_mut(&mut self) -> &mut [ParamGroup] {
         &mut self.groups.groups
     }
+
+    fn state_dict(&self, model: &dyn Module<T>) -> StateDict<T> {
+        state::save(
+            &self.kinds(),
+            &self.groups.groups,
+            model,
+            &self.state,
+            |s| Slots {
+                step: s.step,
+                tensors: [
+                    Some(&s.exp_avg),
+                    Some(&s.exp_avg_sq),
+                    s.max_exp_avg_sq.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
+            },
+        )
+    }
+
+    fn load_state_dict(
+        &mut self,
+        model: &dyn Module<T>,
+        state: &StateDict<T>,
+    ) -> Result<(), CheckpointError> {
+        let kinds = self.kinds();
+        self.state = state::load(&kinds, &mut self.groups.groups, model, state, |s| {
+            let mut t = s.tensors.into_iter();
+            AdamState {
+                step: s.step,
+                exp_avg: t.next().expect("exp_avg"),
+                exp_avg_sq: t.next().expect("exp_avg_sq"),
+                max_exp_avg_sq: t.next(),
+            }
+        })?;
+        Ok(())
+    }
+}
+
+/// One parameter's update: a single pass over its gradient, writing the parameter and its
+/// moments (and the largest second moment, with AMSGrad).
+#[inline(always)]
+fn update<T: Element, const L2: bool>(
+    k: &Scalars<T>,
+    p: &mut Tensor<T>,
+    g: &Tensor<T>,
+    s: &mut AdamState<T>,
+) {
+    match &mut s.max_exp_avg_sq {
+        None => p.zip_mut_with(g, [&mut s.exp_avg, &mut s.exp_avg_sq], |p, g, [m, v]| {
+            k.moments::<L2>(p, g, m, v);
+            k.apply(p, *m, *v);
+        }),
+        Some(vmax) => p.zip_mut_with(
+            g,
+            [&mut s.exp_avg, &mut s.exp_avg_sq, vmax],
+            |p, g, [m, v, vmax]| {
+                k.moments::<L2>(p, g, m, v);
+                *vmax = vmax.max(*v);
+                k.apply(p, *m, *vmax);
+            },
+        ),
+    }
 }
 
 /// One parameter's step constants, in the element type.
 struct Scalars<T> {
     beta2: T,
     lerp_weight: T,
-    /// Which of PyTorch's two lerp formulas applies (`weight < 0.5`).
-    lerp_low: bool,
     one_minus_beta2: T,
     l2: T,
-    decoupled: bool,
+    /// 1 for Adam: multiplying by 1 changes nothing, not even an infinity, so it needs no branch.
     decay: T,
     neg_step_size: T,
     bias_correction2_sqrt: T,
@@ -210,25 +278,16 @@ struct Scalars<T> {
 }
 
 impl<T: Element> Scalars<T> {
-    /// Decays `p` (AdamW), adds the L2 term to `g` (Adam) and updates the moments, each
-    /// rounded as PyTorch's ops round it: `m.lerp_(g, 1 − β₁)`, `v.mul_(β₂).addcmul_(g, g, 1 − β₂)`.
+    /// Decays `p` (AdamW), adds the L2 term to `g` (Adam, when `L2`) and updates the moments,
+    /// each rounded as PyTorch's ops round them: `m.lerp_(g, 1 − β₁)` (PyTorch's formula for a
+    /// weight below 0.5, i.e. β₁ > 0.5; for a smaller β₁ PyTorch rounds `g − (g − m)·β₁`, the
+    /// same value to an ulp), `v.mul_(β₂).addcmul_(g, g, 1 − β₂)`.
     #[inline(always)]
-    fn moments(&self, p: &mut T, g: T, m: &mut T, v: &mut T) {
-        // Tested, not multiplied by 1 or added 0·p: an infinite p must not turn into NaN when no
-        // decay was asked for.
-        if self.decoupled {
-            *p = *p * self.decay;
-        }
-        let g = if self.l2 != T::zero() {
-            g + self.l2 * *p
-        } else {
-            g
-        };
-        *m = if self.lerp_low {
-            *m + self.lerp_weight * (g - *m)
-        } else {
-            g - (g - *m) * (T::one() - self.lerp_weight)
-        };
+    fn moments<const L2: bool>(&self, p: &mut T, g: T, m: &mut T, v: &mut T) {
+        *p *= self.decay;
+        // Without weight decay no 0·p is added: an infinite p must not turn g into NaN.
+        let g = if L2 { g + self.l2 * *p } else { g };
+        *m += self.lerp_weight * (g - *m);
         *v = *v * self.beta2 + self.one_minus_beta2 * g * g;
     }
 
@@ -236,7 +295,7 @@ impl<T: Element> Scalars<T> {
     #[inline(always)]
     fn apply(&self, p: &mut T, m: T, v: T) {
         let denom = v.sqrt() / self.bias_correction2_sqrt + self.eps;
-        *p = *p + self.neg_step_size * (m / denom);
+        *p += self.neg_step_size * (m / denom);
     }
 }
 
@@ -316,5 +375,17 @@ impl<T: Element> Optimizer<T> for AdamW<T> {
 
     fn param_groups_mut(&mut self) -> &mut [ParamGroup] {
         self.0.param_groups_mut()
+    }
+
+    fn state_dict(&self, model: &dyn Module<T>) -> StateDict<T> {
+        self.0.state_dict(model)
+    }
+
+    fn load_state_dict(
+        &mut self,
+        model: &dyn Module<T>,
+        state: &StateDict<T>,
+    ) -> Result<(), CheckpointError> {
+        self.0.load_state_dict(model, state)
     }
 }

@@ -12,8 +12,11 @@
 
 mod adagrad;
 mod adam;
+mod clip;
 mod rmsprop;
+mod schedule;
 mod sgd;
+mod state;
 
 use std::collections::HashMap;
 
@@ -21,11 +24,16 @@ use shendu_autograd::{Gradients, ParamId};
 use shendu_tensor::{Element, Tensor};
 
 use crate::check::fail;
+use crate::checkpoint::{CheckpointError, StateDict};
 use crate::module::{EntryMut, Module, VisitMut};
 
 pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
+pub use clip::{clip_grad_norm, clip_grad_value};
 pub use rmsprop::RMSprop;
+pub use schedule::{
+    ConstantLr, CosineAnnealingLr, ExponentialLr, LinearWarmup, LrSchedule, LrScheduler, StepLr,
+};
 pub use sgd::Sgd;
 
 /// Updates a model's parameters from their gradients.
@@ -38,6 +46,44 @@ pub trait Optimizer<T: Element = f32> {
 
     /// The parameter groups, to change a learning rate (what a scheduler does).
     fn param_groups_mut(&mut self) -> &mut [ParamGroup];
+
+    /// The optimizer's state for the parameters of `model`, by name: each parameter's tensors
+    /// (`exp_avg.0.weight`) and step count (`step.0.weight`), and each group's rates, to be
+    /// written in a file of its own beside the model ([`StateDict::write`]).
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use shendu_nn::{Adam, Linear, Module, Optimizer};
+    ///
+    /// let mut model = Linear::<f32>::new(2, 1, &mut StdRng::seed_from_u64(0));
+    /// let mut opt = Adam::new(1e-3);
+    /// let (_, grads) = model.value_and_grad(|tape, m| m.weight.on(tape).sum_all());
+    /// opt.step(&mut model, &grads);
+    /// let state = opt.state_dict(&model);
+    /// assert_eq!(state.counter("step.weight")?, 1);
+    /// assert_eq!(state.tensor("exp_avg_sq.weight")?.shape(), &[1, 2]);
+    ///
+    /// // A fresh optimizer for the same model continues where this one stopped.
+    /// let mut resumed = Adam::new(1e-3);
+    /// resumed.load_state_dict(&model, &state)?;
+    /// assert_eq!(resumed.state_dict(&model), state);
+    /// # Ok::<(), shendu_nn::CheckpointError>(())
+    /// ```
+    fn state_dict(&self, model: &dyn Module<T>) -> StateDict<T>;
+
+    /// Replaces the optimizer's state with `state` (made by [`Optimizer::state_dict`] of the
+    /// same kind of optimizer, for a model with the same parameter names), and the groups'
+    /// rates with the saved ones.
+    ///
+    /// # Errors
+    /// Another optimizer's state, another number of groups, a parameter's state incomplete, of
+    /// another shape, or for a name the model lacks: an error naming each, and the optimizer
+    /// is left as it was.
+    fn load_state_dict(
+        &mut self,
+        model: &dyn Module<T>,
+        state: &StateDict<T>,
+    ) -> Result<(), CheckpointError>;
 }
 
 /// Which parameters a group takes: a predicate on full names (`layers.0.bias`).

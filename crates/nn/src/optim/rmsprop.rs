@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use shendu_autograd::{Gradients, ParamId};
 use shendu_tensor::{Element, Tensor};
 
+use super::state::{self, Slots, StateKinds};
 use super::{check_at_least_zero, check_beta, Groups, Optimizer, ParamGroup};
+use crate::checkpoint::{CheckpointError, StateDict};
 use crate::module::Module;
 
 /// RMSprop: for each parameter p with gradient g,
@@ -56,6 +58,22 @@ pub(super) struct RMSpropState<T: Element> {
 }
 
 impl<T: Element> RMSprop<T> {
+    /// The names of this optimizer's per-parameter state.
+    fn kinds(&self) -> StateKinds {
+        let mut tensors = vec!["square_avg"];
+        if self.centered {
+            tensors.push("grad_avg");
+        }
+        if self.momentum > 0.0 {
+            tensors.push("momentum_buffer");
+        }
+        StateKinds {
+            optimizer: "RMSprop",
+            tensors,
+            step: true,
+        }
+    }
+
     /// RMSprop with learning rate `lr` and PyTorch's defaults for the rest.
     #[track_caller]
     pub fn new(lr: f64) -> Self {
@@ -142,12 +160,12 @@ impl<T: Element> Optimizer<T> for RMSprop<T> {
                 (None, None) => p.zip_mut_with(g, [v], |p, g, [v]| {
                     let g = k.decayed(p, g);
                     let d = k.plain(g, v);
-                    *p = *p + k.neg_lr * (g / d);
+                    *p += k.neg_lr * (g / d);
                 }),
                 (Some(ga), None) => p.zip_mut_with(g, [v, ga], |p, g, [v, ga]| {
                     let g = k.decayed(p, g);
                     let d = k.centered(g, v, ga);
-                    *p = *p + k.neg_lr * (g / d);
+                    *p += k.neg_lr * (g / d);
                 }),
                 (None, Some(b)) => p.zip_mut_with(g, [v, b], |p, g, [v, b]| {
                     let g = k.decayed(p, g);
@@ -169,6 +187,46 @@ impl<T: Element> Optimizer<T> for RMSprop<T> {
 
     fn param_groups_mut(&mut self) -> &mut [ParamGroup] {
         &mut self.groups.groups
+    }
+
+    fn state_dict(&self, model: &dyn Module<T>) -> StateDict<T> {
+        state::save(
+            &self.kinds(),
+            &self.groups.groups,
+            model,
+            &self.state,
+            |s| Slots {
+                step: s.step,
+                tensors: [
+                    Some(&s.square_avg),
+                    s.grad_avg.as_ref(),
+                    s.momentum_buffer.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect(),
+            },
+        )
+    }
+
+    fn load_state_dict(
+        &mut self,
+        model: &dyn Module<T>,
+        state: &StateDict<T>,
+    ) -> Result<(), CheckpointError> {
+        let (centered, momentum) = (self.centered, self.momentum > 0.0);
+        let kinds = self.kinds();
+        self.state = state::load(&kinds, &mut self.groups.groups, model, state, |s| {
+            let mut t = s.tensors.into_iter();
+            RMSpropState {
+                step: s.step,
+                square_avg: t.next().expect("square_avg"),
+                grad_avg: if centered { t.next() } else { None },
+                momentum_buffer: if momentum { t.next() } else { None },
+            }
+        })?;
+        Ok(())
     }
 }
 
@@ -219,6 +277,6 @@ impl<T: Element> Scalars<T> {
     #[inline(always)]
     fn with_momentum(&self, p: &mut T, g: T, d: T, b: &mut T) {
         *b = *b * self.momentum + g / d;
-        *p = *p + self.neg_lr * *b;
+        *p += self.neg_lr * *b;
     }
 }

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use shendu_autograd::{Gradients, ParamId};
 use shendu_tensor::{Element, Tensor};
 
+use super::state::{self, Slots, StateKinds};
 use super::{check_at_least_zero, Groups, Optimizer, ParamGroup};
+use crate::checkpoint::{CheckpointError, StateDict};
 use crate::module::Module;
 
 /// SGD: for each parameter p with gradient g, at step t,
@@ -42,6 +44,19 @@ pub struct Sgd<T: Element = f32> {
 }
 
 impl<T: Element> Sgd<T> {
+    /// The names of this optimizer's per-parameter state: a momentum buffer, with momentum.
+    fn kinds(&self) -> StateKinds {
+        StateKinds {
+            optimizer: "Sgd",
+            tensors: if self.momentum != 0.0 {
+                vec!["momentum_buffer"]
+            } else {
+                Vec::new()
+            },
+            step: false,
+        }
+    }
+
     /// Plain SGD with learning rate `lr`.
     #[track_caller]
     pub fn new(lr: f64) -> Self {
@@ -100,7 +115,7 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
             // Skipped at λ = 0 so that an infinite p stays out of g.
             let decayed = |p: &T, g: T| if l2 != T::zero() { g + l2 * *p } else { g };
             if momentum == 0.0 {
-                p.zip_mut_with(g, [], |p, g, []| *p = *p + neg_lr * decayed(p, g));
+                p.zip_mut_with(g, [], |p, g, []| *p += neg_lr * decayed(p, g));
                 return;
             }
             // PyTorch's buffer starts as a copy of the first gradient, not as zeros.
@@ -117,7 +132,7 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
                     *b * mu + one_minus_tau * g
                 };
                 let step = if nesterov { g + mu * *b } else { *b };
-                *p = *p + neg_lr * step;
+                *p += neg_lr * step;
             });
         });
     }
@@ -128,5 +143,30 @@ impl<T: Element> Optimizer<T> for Sgd<T> {
 
     fn param_groups_mut(&mut self) -> &mut [ParamGroup] {
         &mut self.groups.groups
+    }
+
+    fn state_dict(&self, model: &dyn Module<T>) -> StateDict<T> {
+        state::save(
+            &self.kinds(),
+            &self.groups.groups,
+            model,
+            &self.buffers,
+            |b| Slots {
+                step: 0,
+                tensors: vec![b.clone()],
+            },
+        )
+    }
+
+    fn load_state_dict(
+        &mut self,
+        model: &dyn Module<T>,
+        state: &StateDict<T>,
+    ) -> Result<(), CheckpointError> {
+        let kinds = self.kinds();
+        self.buffers = state::load(&kinds, &mut self.groups.groups, model, state, |s| {
+            s.tensors.into_iter().next().expect("momentum_buffer")
+        })?;
+        Ok(())
     }
 }
