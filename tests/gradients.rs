@@ -345,6 +345,9 @@ fn case(kind: OpKind) -> Case {
         K::Pow => case_of(pair(0.25..3.0, -2.0..3.0), |x, _| x[0].pow(&x[1])),
         K::Maximum => case_of(separated_pair(), |x, _| x[0].maximum(&x[1])),
         K::Minimum => case_of(separated_pair(), |x, _| x[0].minimum(&x[1])),
+        K::BceWithLogits => case_of(pair(-6.0..6.0, 0.0..1.0), |x, _| {
+            x[0].bce_with_logits(&x[1])
+        }),
         K::WhereCond => case_of(
             (
                 st::broadcastable_shapes(RANK, DIM),

@@ -100,6 +100,32 @@ impl<T: Element> Gradients<T> {
         self.params.iter_mut().map(|(id, _, g)| (*id, g))
     }
 
+    /// Adds `other`'s parameter gradients to these: gradient accumulation over several batches,
+    /// as PyTorch's `.grad` adds up over `backward` calls. A parameter in both gets the sum
+    /// (written in place); one only in `other` is added after these, in `other`'s order. The
+    /// gradients of `other`'s non-parameter vars belong to its own tape and are not carried over.
+    ///
+    /// ```
+    /// use shendu_autograd::{value_and_grad, ParamId};
+    /// use shendu_tensor::Tensor;
+    /// let (id, w) = (ParamId::new(), Tensor::from_vec(vec![1.0f64, 2.0], [2]));
+    /// let batch = |x: f64| value_and_grad(|tape| tape.param(id, &w).mul_scalar(x).sum_all()).1;
+    /// let mut grads = batch(3.0);
+    /// grads.accumulate(&batch(4.0));
+    /// assert_eq!(grads[id].to_vec(), vec![7.0, 7.0]);
+    /// ```
+    pub fn accumulate(&mut self, other: &Gradients<T>) {
+        for (id, node, g) in &other.params {
+            match self.param_index.get(id) {
+                Some(&i) => self.params[i].2.add_(g),
+                None => {
+                    self.param_index.insert(*id, self.params.len());
+                    self.params.push((*id, *node, g.clone()));
+                }
+            }
+        }
+    }
+
     /// Number of gradients held: one per leaf (parameters included) and per retained var.
     pub fn len(&self) -> usize {
         self.by_node.len() + self.params.len()

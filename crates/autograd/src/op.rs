@@ -176,6 +176,7 @@ op_kinds! {
     Softplus softplus, Clamp clamp, Sign sign, Powf powf, Erf erf, AddScalar add_scalar,
     MulScalar mul_scalar,
     Add add, Sub sub, Mul mul, Div div, Pow pow, Maximum maximum, Minimum minimum,
+    BceWithLogits bce_with_logits,
     WhereCond where_cond,
     Sum sum, SumAll sum_all, Mean mean, MeanAll mean_all, Max max, MaxAll max_all, Min min,
     MinAll min_all, Var var, VarAll var_all, LogSumExp log_sum_exp, Softmax softmax,

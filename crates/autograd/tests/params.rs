@@ -149,3 +149,38 @@ fn a_var_prints_as_its_value_with_what_the_tape_knows() {
     assert_eq!(w.sum_all().item(), -1.0);
     assert_eq!(w.to_vec(), vec![1.0, -2.0]);
 }
+
+/// Accumulating two batches' gradients gives the gradient of the two losses' sum, a parameter
+/// seen by one batch only included; the sums are written into the first batch's tensors.
+#[test]
+fn accumulated_gradients_are_the_gradient_of_the_summed_losses() {
+    let (shared, second_only) = (ParamId::new(), ParamId::new());
+    let w = t(&[0.5, -1.5, 2.0], &[3]);
+    let v = t(&[0.25, 4.0, -3.0], &[3]);
+    let loss = |tape: &Tape<f64>, x: &[f64], with_v: bool| {
+        let out = (&tape.param(shared, &w) * &tape.constant(t(x, &[3]))).tanh();
+        let out = if with_v {
+            &out * &tape.param(second_only, &v)
+        } else {
+            out
+        };
+        out.sum_all()
+    };
+    let (a, b) = ([1.0, 2.0, -0.5], [-3.0, 0.5, 1.0]);
+    let (_, mut grads) = value_and_grad(|tape| loss(tape, &a, false));
+    let first = grads[shared].data_ptr();
+    grads.accumulate(&value_and_grad(|tape| loss(tape, &b, true)).1);
+    let (_, both) = value_and_grad(|tape| &loss(tape, &a, false) + &loss(tape, &b, true));
+    for id in [shared, second_only] {
+        assert!(grads[id].allclose(&both[id], 1e-15, 1e-15), "{id:?}");
+    }
+    assert_eq!(
+        grads[shared].data_ptr(),
+        first,
+        "the sum was not written in place"
+    );
+    assert_eq!(
+        grads.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+        [shared, second_only]
+    );
+}
