@@ -2,7 +2,7 @@
 """PyTorch eager's side of W6 (see benches/README.md): the digits MLP 64-64-10, ReLU, Adam lr 1e-3,
 batch 32, 60 epochs on a seeded 80/20 split of data/digits.csv, pixels / 16.
 
-    python benches/reference_w6.py --threads N [--seeds 5] [--digits data/digits.csv]
+    python benches/reference_w6.py --threads N [--seeds 5] [--first-seed 0] [--digits data/digits.csv]
 
 Prints `W6_seconds<TAB>median training seconds` and `W6_accuracy<TAB>median test accuracy` over the
 seeds; any other line is a note (one per seed). Only the 60 epochs are timed, as in
@@ -39,6 +39,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--first-seed", type=int, default=0)
     p.add_argument("--digits", default=os.path.join(here, "..", "data", "digits.csv"))
     args = p.parse_args()
     try:
@@ -53,7 +54,7 @@ def main():
     X = torch.tensor(data[:, :64] / 16.0, dtype=torch.float32)
     y = torch.tensor(data[:, 64], dtype=torch.int64)
     times, accs = [], []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         elapsed, acc = train(torch, X, y, seed)
         print(f"# seed {seed}: {elapsed:.3f} s, test accuracy {100 * acc:.2f}%")
         times.append(elapsed)

@@ -3,16 +3,14 @@
 //!
 //! cargo run --release --example bench_tape -- [--threads N] [--python PATH]
 //!
-//! The networks are plain tensors recorded on a fresh `Tape` each step (there is no nn crate
-//! yet). shendu runs in a rayon pool of N threads, then `benches/reference_torch.py` runs under
+//! The networks are plain tensors recorded on a fresh `Tape` each step, the floor that
+//! `examples/bench_nn.rs` holds the nn crate's versions to. shendu runs in a rayon pool of N threads, then `benches/reference_torch.py` runs under
 //! PATH (else `$SHENDU_PYTHON`, else `python3`) with `torch.set_num_threads(N)`. W2 is a
 //! one-thread workload: `taskset -c 0 ... --threads 1`.
 
-use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
 use std::time::Instant;
 
 use rand::{rngs::StdRng, SeedableRng};
@@ -20,73 +18,11 @@ use rand::{rngs::StdRng, SeedableRng};
 mod mlp;
 use mlp::Net;
 
-/// Heap bytes allocated minus freed since counting was switched on, and their peak: the memory
-/// row of the table. Counting is on only while that row is measured, so that the timed rows pay
-/// one relaxed load per allocation and no atomic add.
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-/// The system allocator, counting live bytes while `COUNTING` is on.
-struct Counting;
-
-fn grew(bytes: usize) {
-    if !COUNTING.load(Relaxed) {
-        return;
-    }
-    let live = LIVE.fetch_add(bytes as isize, Relaxed) + bytes as isize;
-    if live > PEAK.load(Relaxed) {
-        PEAK.fetch_max(live, Relaxed);
-    }
-}
-
-fn shrank(bytes: usize) {
-    if COUNTING.load(Relaxed) {
-        LIVE.fetch_sub(bytes as isize, Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded unchanged to `System`; the counters never affect the result.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: AllocLayout) -> *mut u8 {
-        // SAFETY: the caller's contract for `alloc` is passed on as is.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: AllocLayout) -> *mut u8 {
-        // SAFETY: as for `alloc`.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            grew(layout.size());
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, p: *mut u8, layout: AllocLayout) {
-        // SAFETY: `p` came from `System` through this allocator with this layout.
-        unsafe { System.dealloc(p, layout) };
-        shrank(layout.size());
-    }
-
-    unsafe fn realloc(&self, p: *mut u8, layout: AllocLayout, new_size: usize) -> *mut u8 {
-        // SAFETY: as for `dealloc`; on failure the old block is untouched and still counted.
-        let q = unsafe { System.realloc(p, layout, new_size) };
-        if !q.is_null() {
-            match new_size.checked_sub(layout.size()) {
-                Some(more) => grew(more),
-                None => shrank(layout.size() - new_size),
-            }
-        }
-        q
-    }
-}
+#[path = "../benches/heap.rs"]
+mod heap;
 
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: heap::Counting = heap::Counting;
 
 /// Median over 7 repetitions (after a warm-up) of the seconds per call of `f`, each repetition
 /// lasting at least 0.2 s. `f` returns the seconds of its phases: the result is the median of
@@ -134,16 +70,12 @@ fn updates_in_place(net: &mut Net) -> bool {
 /// Peak live heap of a fresh 200-step W3 run (data, parameters and all), in bytes above the
 /// heap before it.
 fn peak_of_w3_run() -> usize {
-    LIVE.store(0, Relaxed);
-    PEAK.store(0, Relaxed);
-    COUNTING.store(true, Relaxed);
-    let mut net = Net::w3(&mut StdRng::seed_from_u64(3));
-    for _ in 0..200 {
-        net.step();
-    }
-    drop(net);
-    COUNTING.store(false, Relaxed);
-    PEAK.load(Relaxed) as usize
+    heap::peak_of(|| {
+        let mut net = Net::w3(&mut StdRng::seed_from_u64(3));
+        for _ in 0..200 {
+            net.step();
+        }
+    })
 }
 
 /// The rows of the table: the key shared with `reference_torch.py`, a label, and the unit's

@@ -24,9 +24,9 @@ pub mod prelude {
     };
     pub use shendu_nn::data::{self, playground, DataLoader, Dataset, Standardizer, TensorDataset};
     pub use shendu_nn::{
-        loss, Activation, Forward, Init, Linear, Mlp, Module, Optimizer, Param, ParamGroup,
-        Sequential, Sgd,
+        loss, metrics, Activation, Adagrad, Adam, AdamW, BatchNorm1d, Checkpoint, Dropout,
+        Embedding, Forward, Init, LayerNorm, Linear, LrScheduler, Mlp, Module, Optimizer, Param,
+        ParamGroup, RMSprop, Sequential, Sgd, StateDict,
     };
-    pub use shendu_nn::{Checkpoint, StateDict};
     pub use shendu_tensor::{Correction, Element, Indices, Tensor};
 }
