@@ -1,8 +1,10 @@
 //! Data: datasets, batches, the seeded split and loader, standardisation, CSV files and the
 //! Playground's generators, checked against what each documents.
 
+mod common;
+
+use common::panic_message;
 use std::collections::BTreeSet;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rand::{rngs::StdRng, SeedableRng};
 use shendu_nn::data::{Batch, DataLoader, Dataset, Target, TensorDataset};
@@ -10,15 +12,6 @@ use shendu_tensor::{Indices, Tensor};
 
 fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
-}
-
-/// The message of a panic of `f`.
-fn panic_message(f: impl FnOnce()) -> String {
-    let err = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    err.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
 }
 
 /// `n` rows whose features are `[i, 10·i]` and whose class is `i`, so a row names itself.

@@ -3,8 +3,10 @@
 //! differences, state_dict names, train/eval behaviour, determinism, and panics that name the
 //! layer, the shapes and the caller's line.
 
+mod common;
+
+use common::panic_message;
 use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rand::{rngs::StdRng, SeedableRng};
 use shendu_autograd::{gradcheck, gradgradcheck, Tape, Var};
@@ -53,15 +55,6 @@ fn assert_close(actual: &Tensor<f64>, expected: &Tensor<f64>, tolerance: f64, wh
         worst <= tolerance,
         "{what}: worst relative difference {worst:e}"
     );
-}
-
-/// The message of the panic `f` raises.
-fn panic_message(f: impl FnOnce()) -> String {
-    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    match payload.downcast::<String>() {
-        Ok(s) => *s,
-        Err(p) => p.downcast_ref::<&str>().unwrap().to_string(),
-    }
 }
 
 /// Gradient check of the parameters of `model` under the scalar `loss`: each element of each

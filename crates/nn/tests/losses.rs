@@ -2,7 +2,9 @@
 //! `fixtures/losses/make_reference.py`, gradients of every loss and option against finite
 //! differences, and errors that name the loss, the shapes and this file's line.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+mod common;
+
+use common::panic_message;
 
 use rand::{rngs::StdRng, SeedableRng};
 use shendu_autograd::{gradcheck, gradgradcheck, Tape, Var};
@@ -26,17 +28,6 @@ pub struct Case {
 }
 
 include!("fixtures/losses/reference.rs");
-
-fn panic_message<R>(f: impl FnOnce() -> R) -> String {
-    let Err(payload) = catch_unwind(AssertUnwindSafe(f)) else {
-        panic!("expected a panic");
-    };
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
 
 fn reduction(name: &str) -> Reduction {
     match name {

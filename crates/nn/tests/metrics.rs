@@ -2,22 +2,13 @@
 //! batches), the confusion matrix (counts, recall, precision, its table), the running mean, and
 //! errors naming the metric, the shapes and this file's line.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+mod common;
+
+use common::panic_message;
 
 use rand::{rngs::StdRng, SeedableRng};
 use shendu_nn::metrics::{self, ConfusionMatrix, RunningMean};
 use shendu_tensor::{Indices, Tensor};
-
-fn panic_message<R>(f: impl FnOnce() -> R) -> String {
-    let Err(payload) = catch_unwind(AssertUnwindSafe(f)) else {
-        panic!("expected a panic");
-    };
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
 
 fn at(line: u32) -> String {
     format!("(at {}:{line})", file!())

@@ -3,8 +3,10 @@
 //! learning-rate schedules, gradient clipping, arguments checked, and a run resumed from saved
 //! state continuing bit for bit.
 
+mod common;
+
+use common::panic_message;
 use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rand::{rngs::StdRng, SeedableRng};
 use shendu_autograd::Gradients;
@@ -73,15 +75,6 @@ fn every_optimizer_updates_the_parameters_in_place() {
             );
         }
         assert!(losses[4] < losses[0], "{name} did not descend: {losses:?}");
-    }
-}
-
-/// The panic message of `f`.
-fn panic_message(f: impl FnOnce()) -> String {
-    let err = catch_unwind(AssertUnwindSafe(f)).unwrap_err();
-    match err.downcast_ref::<String>() {
-        Some(s) => s.clone(),
-        None => err.downcast_ref::<&str>().unwrap().to_string(),
     }
 }
 
