@@ -1,0 +1,3 @@
+//! `shendu-playground`: the Playground on the command line.
+
+fn main() {}
