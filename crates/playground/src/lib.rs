@@ -6,6 +6,11 @@
 //! (`src/main.rs`) drives a session with a progress bar and writes [`picture`]s of it as PNG
 //! files; the browser page will drive the same session.
 
+pub mod config;
+pub mod points;
+pub mod session;
 pub mod snapshot;
 
+pub use config::{Config, ConfigError, Dataset, LossKind, OptimizerKind, Regularization};
+pub use session::{PointSet, Session};
 pub use snapshot::{HeatMap, LossPoint, Network, Point, Problem, Snapshot};

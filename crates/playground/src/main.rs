@@ -1,3 +1,381 @@
-//! `shendu-playground`: the Playground on the command line.
+//! `shendu-playground`: the TensorFlow Playground on the command line. Parses the flags (the
+//! Playground's settings, plus what its users asked for), trains a [`Session`] with a progress
+//! bar, prints the outcome, and writes pictures of the network and, when asked, the network.
+//!
+//! Every input is checked before anything is written: a bad flag or file prints what and
+//! where, and exits with code 2.
 
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use shendu_nn::data::playground::Feature;
+use shendu_nn::Activation;
+use shendu_playground::config::{feature_flag, Config, Dataset, LossKind, OptimizerKind};
+use shendu_playground::points::read_points;
+use shendu_playground::session::{Session, NEURON_RESOLUTION, OUTPUT_RESOLUTION};
+use shendu_playground::{Problem, Regularization};
+
+/// The exit code of a usage error, as clap's.
+const USAGE: u8 = 2;
+
+/// Train a small network on the Playground's 2-D data sets and draw it.
+///
+/// With no flags: the spiral, on settings that learn it (see README).
+#[derive(Parser, Debug)]
+#[command(name = "shendu-playground", version, about, long_about = None)]
+struct Flags {
+    /// The data set.
+    #[arg(long, value_enum)]
+    dataset: Option<DatasetFlag>,
+    /// Your own points instead: a CSV file of x1,x2,label lines (labels ±1 or 0/1 for
+    /// classes, any other numbers for regression), an optional header line first.
+    #[arg(long, value_name = "FILE", conflicts_with = "dataset")]
+    data: Option<PathBuf>,
+    /// Noise, 0 to 50 (the Playground's slider).
+    #[arg(long)]
+    noise: Option<u32>,
+    /// The share of the points used for training, 10 to 90.
+    #[arg(long)]
+    train_percent: Option<u32>,
+    /// Examples per update, 1 to 30.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// The inputs, comma-separated: x1,x2,x1sq,x2sq,x1x2,sinx1,sinx2.
+    #[arg(long, value_delimiter = ',', value_parser = parse_feature)]
+    features: Option<Vec<Feature>>,
+    /// Neurons per hidden layer, comma-separated (e.g. 4,2); "none" for no hidden layer.
+    #[arg(long, value_parser = parse_layers)]
+    layers: Option<Layers>,
+    /// The hidden layers' activation.
+    #[arg(long, value_enum)]
+    activation: Option<ActivationFlag>,
+    /// The learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// The weight penalty.
+    #[arg(long, value_enum)]
+    reg: Option<RegularizationFlag>,
+    /// The penalty's rate.
+    #[arg(long)]
+    reg_rate: Option<f64>,
+    /// The optimizer.
+    #[arg(long, value_enum)]
+    optimizer: Option<OptimizerFlag>,
+    /// The loss: squared error (the Playground's) or binary cross-entropy (classes only).
+    #[arg(long, value_enum)]
+    loss: Option<LossFlag>,
+    /// Epochs to train.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Seeds the data, the split, the initial weights and the shuffles.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Train exactly as the Playground does: its batch arithmetic and data order, in f64.
+    #[arg(long)]
+    exact: bool,
+    /// Where the pictures go.
+    #[arg(long, value_name = "DIR", default_value = "playground-out")]
+    out: PathBuf,
+    /// Draw the test points on the output map too.
+    #[arg(long)]
+    show_test: bool,
+    /// Draw the output map as two colours (its sign).
+    #[arg(long)]
+    discretize: bool,
+    /// Save the trained network to this safetensors file.
+    #[arg(long, value_name = "FILE")]
+    save: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DatasetFlag {
+    Circle,
+    Xor,
+    Gauss,
+    Spiral,
+    Plane,
+    Multigauss,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ActivationFlag {
+    Tanh,
+    Relu,
+    Sigmoid,
+    Linear,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum RegularizationFlag {
+    None,
+    L1,
+    L2,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum OptimizerFlag {
+    Sgd,
+    Adam,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LossFlag {
+    Mse,
+    Bce,
+}
+
+/// Hidden layer widths (a newtype, so that clap takes the whole list as one value).
+#[derive(Clone, Debug)]
+struct Layers(Vec<usize>);
+
+fn parse_feature(text: &str) -> Result<Feature, String> {
+    Feature::ALL
+        .into_iter()
+        .find(|f| feature_flag(*f) == text.trim())
+        .ok_or_else(|| {
+            let names: Vec<&str> = Feature::ALL.iter().map(|f| feature_flag(*f)).collect();
+            format!("'{text}' is not one of {}", names.join(", "))
+        })
+}
+
+fn parse_layers(text: &str) -> Result<Layers, String> {
+    let text = text.trim();
+    if text.is_empty() || text == "none" {
+        return Ok(Layers(Vec::new()));
+    }
+    text.split(',')
+        .map(|n| {
+            n.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("'{n}' is not a number of neurons"))
+        })
+        .collect::<Result<_, _>>()
+        .map(Layers)
+}
+
+impl Flags {
+    /// The run's settings: the defaults of the data set, then every flag given.
+    fn config(&self, dataset: Dataset) -> Config {
+        let mut c = Config::defaults(dataset, self.exact);
+        c.noise = self.noise.unwrap_or(c.noise);
+        c.train_percent = self.train_percent.unwrap_or(c.train_percent);
+        c.batch = self.batch.unwrap_or(c.batch);
+        c.features = self.features.clone().unwrap_or(c.features);
+        c.hidden = self.layers.clone().map_or(c.hidden, |l| l.0);
+        if let Some(a) = self.activation {
+            c.activation = match a {
+                ActivationFlag::Tanh => Activation::Tanh,
+                ActivationFlag::Relu => Activation::Relu,
+                ActivationFlag::Sigmoid => Activation::Sigmoid,
+                ActivationFlag::Linear => Activation::Identity,
+            };
+        }
+        c.learning_rate = self.lr.unwrap_or(c.learning_rate);
+        if let Some(r) = self.reg {
+            c.regularization = match r {
+                RegularizationFlag::None => Regularization::None,
+                RegularizationFlag::L1 => Regularization::L1,
+                RegularizationFlag::L2 => Regularization::L2,
+            };
+        }
+        c.regularization_rate = self.reg_rate.unwrap_or(c.regularization_rate);
+        if let Some(o) = self.optimizer {
+            c.optimizer = match o {
+                OptimizerFlag::Sgd => OptimizerKind::Sgd,
+                OptimizerFlag::Adam => OptimizerKind::Adam,
+            };
+        }
+        if let Some(l) = self.loss {
+            c.loss = match l {
+                LossFlag::Mse => LossKind::SquaredError,
+                LossFlag::Bce => LossKind::CrossEntropy,
+            };
+        }
+        c.epochs = self.epochs.unwrap_or(c.epochs);
+        c.seed = self.seed.unwrap_or(c.seed);
+        c
+    }
+}
+
+fn main() -> ExitCode {
+    let flags = Flags::parse();
+    match run(&flags) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(USAGE)
+        }
+        Err(Failure::Output(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why a run stopped: bad input (exit code 2, nothing written) or an output that could not be
+/// written (exit code 1).
+enum Failure {
+    Usage(String),
+    Output(String),
+}
+
+fn run(flags: &Flags) -> Result<(), Failure> {
+    let dataset = match flags.dataset {
+        None | Some(DatasetFlag::Spiral) if flags.data.is_none() => Dataset::Spiral,
+        None => Dataset::Circle,
+        Some(d) => match d {
+            DatasetFlag::Circle => Dataset::Circle,
+            DatasetFlag::Xor => Dataset::Xor,
+            DatasetFlag::Gauss => Dataset::Gauss,
+            DatasetFlag::Spiral => Dataset::Spiral,
+            DatasetFlag::Plane => Dataset::Plane,
+            DatasetFlag::Multigauss => Dataset::MultiGaussian,
+        },
+    };
+    let points = match &flags.data {
+        Some(path) => Some(read_points(path).map_err(|e| Failure::Usage(e.to_string()))?),
+        None => None,
+    };
+    let config = flags.config(dataset);
+    if let Some(save) = &flags.save {
+        check_writable_parent("--save", save)?;
+    }
+    let mut session =
+        Session::new(config.clone(), points).map_err(|e| Failure::Usage(e.to_string()))?;
+
+    print_settings(&session, flags, dataset);
+    let started = Instant::now();
+    let bar = progress_bar(config.epochs as u64);
+    for _ in 0..config.epochs {
+        let losses = session.step();
+        bar.set_message(format!(
+            "train loss {:.4}  test loss {:.4}",
+            losses.train, losses.test
+        ));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    print_outcome(&session, seconds);
+
+    if let Some(save) = &flags.save {
+        session
+            .save(save)
+            .map_err(|e| Failure::Output(e.to_string()))?;
+        println!("saved      {}", save.display());
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr; indicatif hides it when stderr is not a terminal.
+fn progress_bar(epochs: u64) -> ProgressBar {
+    let bar = ProgressBar::new(epochs);
+    bar.set_style(
+        ProgressStyle::with_template("epoch {pos:>5}/{len} {bar:30} {msg} [{elapsed}]")
+            .expect("the template is valid")
+            .progress_chars("█▌ "),
+    );
+    bar
+}
+
+fn print_settings(session: &Session, flags: &Flags, dataset: Dataset) {
+    let config = session.config();
+    let data = match &flags.data {
+        Some(path) => path.display().to_string(),
+        None => dataset.name().to_string(),
+    };
+    println!(
+        "shendu-playground: {data} ({}), {} train / {} test points, seed {}",
+        match session.problem() {
+            Problem::Classification => "classification",
+            Problem::Regression => "regression",
+        },
+        session.train_points().len(),
+        session.test_points().len(),
+        config.seed
+    );
+    println!("settings   {config} · {} epochs", config.epochs);
+    let departures = departures(config, &Config::playground(dataset));
+    if !departures.is_empty() {
+        let why = if dataset == Dataset::Spiral && flags.data.is_none() {
+            " (the Playground's defaults do not learn the spiral; see README)"
+        } else {
+            ""
+        };
+        println!(
+            "           differs from the Playground's defaults in {}{why}",
+            departures.join(", ")
+        );
+    }
+}
+
+/// The flags whose values differ from the Playground's own defaults.
+fn departures(config: &Config, playground: &Config) -> Vec<&'static str> {
+    let mut differ = Vec::new();
+    let mut check = |same: bool, flag| {
+        if !same {
+            differ.push(flag);
+        }
+    };
+    check(config.noise == playground.noise, "--noise");
+    check(
+        config.train_percent == playground.train_percent,
+        "--train-percent",
+    );
+    check(config.batch == playground.batch, "--batch");
+    check(config.features == playground.features, "--features");
+    check(config.hidden == playground.hidden, "--layers");
+    check(config.activation == playground.activation, "--activation");
+    check(config.learning_rate == playground.learning_rate, "--lr");
+    check(config.regularization == playground.regularization, "--reg");
+    check(
+        config.regularization_rate == playground.regularization_rate,
+        "--reg-rate",
+    );
+    check(config.optimizer == playground.optimizer, "--optimizer");
+    check(config.loss == playground.loss, "--loss");
+    differ
+}
+
+fn print_outcome(session: &Session, seconds: f64) {
+    let last = session
+        .history()
+        .last()
+        .copied()
+        .expect("history starts at epoch 0");
+    println!(
+        "trained    {} epochs in {seconds:.1} s: train {} {:.4}, test {:.4}",
+        last.epoch,
+        session.loss_name(),
+        last.train,
+        last.test
+    );
+    if let (Some(train), Some(test)) = session.accuracies() {
+        println!(
+            "accuracy   train {:.1}%, test {:.1}%",
+            100.0 * train,
+            100.0 * test
+        );
+    }
+    let _ = (OUTPUT_RESOLUTION, NEURON_RESOLUTION);
+}
+
+/// Fails with a usage error unless the directory `path` would be written in exists.
+fn check_writable_parent(flag: &str, path: &std::path::Path) -> Result<(), Failure> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if parent.is_dir() {
+        Ok(())
+    } else {
+        Err(Failure::Usage(format!(
+            "{flag} {}: the folder {} does not exist",
+            path.display(),
+            parent.display()
+        )))
+    }
+}
