@@ -49,7 +49,7 @@ pub struct Session {
     train: TensorDataset<f64, Tensor<f64>>,
     test: TensorDataset<f64, Tensor<f64>>,
     model: Mlp<f64>,
-    optimizer: Box<dyn Optimizer<f64>>,
+    optimizer: Box<dyn Optimizer<f64> + Send>,
     shuffle_rng: StdRng,
     epoch: usize,
     history: Vec<LossPoint>,
@@ -100,7 +100,7 @@ impl Session {
             Init::PLAYGROUND_BIAS,
             &mut init_rng,
         );
-        let optimizer: Box<dyn Optimizer<f64>> = match config.optimizer {
+        let optimizer: Box<dyn Optimizer<f64> + Send> = match config.optimizer {
             OptimizerKind::Sgd => Box::new(Sgd::new(config.learning_rate)),
             OptimizerKind::Adam => Box::new(Adam::new(config.learning_rate)),
         };
@@ -184,6 +184,10 @@ impl Session {
     /// weight across zero sets it to 0 for good, as the Playground marks such a link dead. The
     /// examples left after the last full batch are not applied: their gradients are carried into
     /// the first batch of the next epoch, which then counts more than `batch` examples.
+    ///
+    /// This is the Playground's rule since March 2017. Before, the penalty was added to the
+    /// gradient sum and divided by n with it, L1's derivative was +1 at 0, and no weight died;
+    /// written descriptions of the Playground often still give that older rule.
     pub fn step(&mut self) -> LossPoint {
         if self.config.exact {
             self.exact_epoch();
@@ -572,4 +576,16 @@ fn grid(resolution: usize) -> Tensor<f64> {
     }
     debug_assert!(xy.iter().all(|v: &f64| v.abs() < EXTENT));
     Tensor::from_vec(xy, [resolution * resolution, 2])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The browser's server moves sessions between threads.
+    #[test]
+    fn a_session_can_move_to_another_thread() {
+        fn assert_send<S: Send>() {}
+        assert_send::<Session>();
+    }
 }
