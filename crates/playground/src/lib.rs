@@ -6,6 +6,7 @@
 //! (`src/main.rs`) drives a session with a progress bar and writes [`picture`]s of it as PNG
 //! files; the browser page will drive the same session.
 
+pub mod plot;
 pub mod snapshot;
 
 pub use snapshot::{HeatMap, LossPoint, Network, Point, Problem, Snapshot};
