@@ -6,7 +6,9 @@
 //! (`src/main.rs`) drives a session with a progress bar and writes [`picture`]s of it as PNG
 //! files; the browser page will drive the same session.
 
+pub mod picture;
 pub mod plot;
 pub mod snapshot;
 
+pub use picture::{write_pictures, PictureError, PictureOptions};
 pub use snapshot::{HeatMap, LossPoint, Network, Point, Problem, Snapshot};

@@ -9,6 +9,8 @@ use super::text::{text_width, Align, Baseline, TextStyle, Weight};
 pub const TICK_TEXT: f32 = 13.0;
 /// The size of an axis' name, in pixels.
 pub const LABEL_TEXT: f32 = 15.0;
+/// The widest name a left axis writes upright, in pixels; wider ones are turned.
+const SHORT_NAME: f32 = LABEL_TEXT * 1.2;
 /// The length of a tick mark, in pixels.
 const TICK_LENGTH: f32 = 5.0;
 
@@ -253,22 +255,36 @@ pub fn draw_axis(
                 leftmost = leftmost.min(canvas.text(&scale.tick_label(t, ticks), at, &style).left);
             }
             let at = (leftmost - 6.0, (start + end) / 2.0);
-            let style = name_style
-                .anchor(Align::Centre, Baseline::Bottom)
-                .vertical();
+            // A name as short as "x₂" reads better upright; a longer one is turned to fit.
+            let style = if text_width(name, LABEL_TEXT, Weight::Regular) <= SHORT_NAME {
+                name_style.anchor(Align::End, Baseline::Middle)
+            } else {
+                name_style
+                    .anchor(Align::Centre, Baseline::Bottom)
+                    .vertical()
+            };
             canvas.text(name, at, &style);
         }
     }
 }
 
 /// The room a left axis needs beside its plot, in pixels: ticks, the widest number and the
-/// turned name.
-pub fn left_axis_width(scale: &Scale, ticks: &[f64]) -> f32 {
+/// name (upright when short, else turned).
+pub fn left_axis_width(scale: &Scale, ticks: &[f64], name: &str) -> f32 {
     let widest = ticks
         .iter()
         .map(|&t| text_width(&scale.tick_label(t, ticks), TICK_TEXT, Weight::Regular))
         .fold(0.0, f32::max);
-    TICK_LENGTH + 3.0 + widest + 6.0 + LABEL_TEXT * 1.2
+    let name = text_width(name, LABEL_TEXT, Weight::Regular);
+    TICK_LENGTH
+        + 3.0
+        + widest
+        + 6.0
+        + if name <= SHORT_NAME {
+            name
+        } else {
+            LABEL_TEXT * 1.2
+        }
 }
 
 /// Thin grid lines across `area` at each tick of both scales.

@@ -192,7 +192,7 @@ impl LineChart {
         };
         let y_ticks_count = (((plot_bottom - top) / 55.0) as usize).max(2);
         let y_ticks = y_scale(top).ticks(y_ticks_count);
-        let plot_left = inner.left + left_axis_width(&y_scale(top), &y_ticks);
+        let plot_left = inner.left + left_axis_width(&y_scale(top), &y_ticks, &self.y_label);
         let plot = Rect::new(
             plot_left,
             top,
