@@ -360,3 +360,59 @@ fn a_picture_that_cannot_be_written_leaves_no_temporary_file() {
     );
     assert_eq!(entries(&in_the_way), ["keep"]);
 }
+
+#[test]
+fn a_snapshot_with_nothing_in_it_yet_still_gives_four_pictures() {
+    let empty = Snapshot {
+        problem: Problem::Regression,
+        epoch: 0,
+        history: Vec::new(),
+        loss_name: "mse".to_string(),
+        output: HeatMap {
+            resolution: 0,
+            values: Vec::new(),
+        },
+        neurons: Vec::new(),
+        network: Network {
+            inputs: Vec::new(),
+            layers: Vec::new(),
+        },
+        train: Vec::new(),
+        test: Vec::new(),
+        train_accuracy: None,
+        test_accuracy: None,
+        settings: String::new(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let options = PictureOptions {
+        show_test: true,
+        discretize: true,
+    };
+    let written = write_pictures(dir.path(), &empty, &options).unwrap();
+    for path in written {
+        let picture = decode(&std::fs::read(&path).unwrap());
+        assert!(
+            picture.width() >= 300 && picture.height() >= 200,
+            "{path:?}"
+        );
+    }
+}
+
+#[test]
+fn a_network_without_hidden_layers_links_its_inputs_to_the_output() {
+    let mut direct = snapshot_with_weights(-4.0);
+    direct.network.layers = vec![Layer {
+        weights: vec![vec![-4.0, -4.0]],
+        biases: vec![0.0],
+    }];
+    direct.neurons = vec![direct.neurons[0].clone(), direct.neurons[2].clone()];
+    let picture = decode(&network_png(&direct).unwrap());
+    // Two links 8 pixels wide, orange, against the legend's few samples.
+    assert!(
+        count(&picture, NEGATIVE) > 1200,
+        "{}",
+        count(&picture, NEGATIVE)
+    );
+    let neurons = decode(&neurons_png(&direct).unwrap());
+    assert!(neurons.width() >= 400);
+}

@@ -69,7 +69,8 @@ fn neurons_canvas(snapshot: &Snapshot) -> Canvas {
             labels.fold(side.max(head), f32::max)
         })
         .collect();
-    let tallest = layers.iter().map(Vec::len).max().unwrap_or(0) as f32;
+    // At least one row, so that an empty snapshot still has room for its note.
+    let tallest = layers.iter().map(Vec::len).max().unwrap_or(0).max(1) as f32;
     let node_step = side + 6.0 + LABEL_TEXT * 1.3 + 12.0;
     let bar_texts = side_texts_width("negative", "positive");
     let content = column_widths.iter().sum::<f32>() + COLUMN_GAP * (layers.len() as f32 - 1.0);
