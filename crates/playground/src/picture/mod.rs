@@ -110,16 +110,17 @@ pub fn write_pictures(
         action: "create the folder",
         source,
     })?;
+    type Draw<'a> = Box<dyn Fn() -> Result<Vec<u8>, PictureError> + 'a>;
+    let pictures: [Draw; 4] = [
+        Box::new(|| decision_png(snapshot, options)),
+        Box::new(|| neurons_png(snapshot)),
+        Box::new(|| network_png(snapshot)),
+        Box::new(|| loss_png(snapshot)),
+    ];
     let mut written = Vec::with_capacity(PICTURE_FILES.len());
-    for name in PICTURE_FILES {
-        let bytes = match name {
-            "decision.png" => decision_png(snapshot, options)?,
-            "neurons.png" => neurons_png(snapshot)?,
-            "network.png" => network_png(snapshot)?,
-            _ => loss_png(snapshot)?,
-        };
+    for (name, draw) in PICTURE_FILES.into_iter().zip(pictures) {
         let path = dir.join(name);
-        crate::plot::write_atomically(&path, &bytes).map_err(|source| PictureError::Io {
+        crate::plot::write_atomically(&path, &draw()?).map_err(|source| PictureError::Io {
             path: path.clone(),
             action: "write the picture",
             source,

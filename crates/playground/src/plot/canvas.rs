@@ -79,6 +79,16 @@ pub struct Canvas {
     clip: Option<Mask>,
 }
 
+impl std::fmt::Debug for Canvas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Its size says what it is; a dump of its pixels would say nothing to a reader.
+        f.debug_struct("Canvas")
+            .field("width", &self.width())
+            .field("height", &self.height())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Canvas {
     /// A `width × height` canvas filled with `background`.
     ///
