@@ -7,10 +7,13 @@
 //! files; the browser page will drive the same session.
 
 pub mod config;
+pub mod picture;
+pub mod plot;
 pub mod points;
 pub mod session;
 pub mod snapshot;
 
 pub use config::{Config, ConfigError, Dataset, LossKind, OptimizerKind, Regularization};
+pub use picture::{write_pictures, PictureError, PictureOptions};
 pub use session::{PointSet, Session};
 pub use snapshot::{HeatMap, LossPoint, Network, Point, Problem, Snapshot};
