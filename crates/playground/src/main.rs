@@ -1,6 +1,7 @@
 //! `shendu-playground`: the TensorFlow Playground on the command line. Parses the flags (the
 //! Playground's settings, plus what its users asked for), trains a [`Session`] with a progress
-//! bar, prints the outcome, and writes pictures of the network and, when asked, the network.
+//! bar, prints the outcome, writes pictures of the run as PNG files and, when asked, saves the
+//! network.
 //!
 //! Every input is checked before anything is written: a bad flag or file prints what and
 //! where, and exits with code 2.
@@ -16,7 +17,12 @@ use shendu_nn::Activation;
 use shendu_playground::config::{feature_flag, Config, Dataset, LossKind, OptimizerKind};
 use shendu_playground::points::read_points;
 use shendu_playground::session::{Session, NEURON_RESOLUTION, OUTPUT_RESOLUTION};
-use shendu_playground::{Problem, Regularization};
+use shendu_playground::{write_pictures, PictureOptions, Problem, Regularization};
+
+/// The resolution of each node's small map in the pictures: the Playground draws them at
+/// [`NEURON_RESOLUTION`] (10×10) on screen, where they are tiny; a still picture has room
+/// for more detail.
+const PICTURE_NEURON_RESOLUTION: usize = 2 * NEURON_RESOLUTION;
 
 /// The exit code of a usage error, as clap's.
 const USAGE: u8 = 2;
@@ -243,6 +249,12 @@ fn run(flags: &Flags) -> Result<(), Failure> {
     if let Some(save) = &flags.save {
         check_writable_parent("--save", save)?;
     }
+    if flags.out.exists() && !flags.out.is_dir() {
+        return Err(Failure::Usage(format!(
+            "--out {}: exists and is not a folder",
+            flags.out.display()
+        )));
+    }
     let mut session =
         Session::new(config.clone(), points).map_err(|e| Failure::Usage(e.to_string()))?;
 
@@ -260,6 +272,19 @@ fn run(flags: &Flags) -> Result<(), Failure> {
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     print_outcome(&session, seconds);
+
+    let snapshot = session.snapshot(OUTPUT_RESOLUTION, PICTURE_NEURON_RESOLUTION);
+    let options = PictureOptions {
+        show_test: flags.show_test,
+        discretize: flags.discretize,
+    };
+    let written = write_pictures(&flags.out, &snapshot, &options)
+        .map_err(|e| Failure::Output(e.to_string()))?;
+    let names: Vec<String> = written
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    println!("pictures   {}: {}", flags.out.display(), names.join(", "));
 
     if let Some(save) = &flags.save {
         session
@@ -347,7 +372,7 @@ fn print_outcome(session: &Session, seconds: f64) {
         .copied()
         .expect("history starts at epoch 0");
     println!(
-        "trained    {} epochs in {seconds:.1} s: train {} {:.4}, test {:.4}",
+        "trained    {} epochs in {seconds:.1} s: loss {} train {:.4}, test {:.4}",
         last.epoch,
         session.loss_name(),
         last.train,
@@ -360,7 +385,6 @@ fn print_outcome(session: &Session, seconds: f64) {
             100.0 * test
         );
     }
-    let _ = (OUTPUT_RESOLUTION, NEURON_RESOLUTION);
 }
 
 /// Fails with a usage error unless the directory `path` would be written in exists.

@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use shendu_autograd::{Gradients, Tape, Var};
 use shendu_nn::checkpoint::CheckpointError;
-use shendu_nn::data::playground as generators;
+use shendu_nn::data::playground::{self as generators, Feature};
 use shendu_nn::data::{DataLoader, TensorDataset};
 use shendu_nn::{loss, Adam, Checkpoint, Forward, Init, Mlp, Module, Optimizer, Sgd};
 use shendu_tensor::Tensor;
@@ -168,7 +168,7 @@ impl Session {
     /// The name of the loss the session reports: the one it trains on, without the penalty.
     pub fn loss_name(&self) -> &'static str {
         match self.config.loss {
-            LossKind::SquaredError => "loss ½(o − t)²",
+            LossKind::SquaredError => "½(o − t)²",
             LossKind::CrossEntropy => "cross-entropy",
         }
     }
@@ -454,7 +454,7 @@ impl Session {
                 .config
                 .features
                 .iter()
-                .map(|f| f.name().to_string())
+                .map(|f| feature_label(*f).to_string())
                 .collect(),
             layers: self
                 .model
@@ -504,6 +504,19 @@ impl Session {
         state.insert_text("playground.settings", self.config.to_string());
         state.insert_u64("playground.epoch", self.epoch as u64);
         state.write(path)
+    }
+}
+
+/// A feature as a person writes it: x₁, x₁², sin(x₁), ….
+fn feature_label(feature: Feature) -> &'static str {
+    match feature {
+        Feature::X1 => "x₁",
+        Feature::X2 => "x₂",
+        Feature::X1Squared => "x₁²",
+        Feature::X2Squared => "x₂²",
+        Feature::X1X2 => "x₁x₂",
+        Feature::SinX1 => "sin(x₁)",
+        Feature::SinX2 => "sin(x₂)",
     }
 }
 
