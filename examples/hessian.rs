@@ -25,10 +25,12 @@ fn rosenbrock(p: &Var<f64>) -> Var<f64> {
     &x.neg().add_scalar(1.0).square() + &(&y - &x.square()).square().mul_scalar(100.0)
 }
 
+/// ⟨a, b⟩.
 fn dot(a: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
     (a * b).sum_all().item()
 }
 
+/// f at `p`, for the line search: a value only, on a tape of its own.
 fn value_at(p: &Tensor<f64>) -> f64 {
     rosenbrock(&Tape::new().var(p.clone())).item()
 }
