@@ -61,10 +61,10 @@ pub fn check_fixed_points(op: fn(&Var<f64>) -> Var<f64>) -> Result<(), String> {
     if far != [0.0, 1e4] {
         return Err(format!("mish(±1e4) = {far:?}, expected [0, 10000]"));
     }
-    let x = Tensor::linspace(-20.0, 20.0, 41);
+    let x = [Tensor::linspace(-20.0, 20.0, 41)];
     let f = |v: &[Var<f64>]| op(&v[0]);
-    gradcheck(f, &[x.clone()]).map_err(|e| format!("gradcheck: {e}"))?;
-    gradgradcheck(f, &[x]).map_err(|e| format!("gradgradcheck: {e}"))
+    gradcheck(f, &x).map_err(|e| format!("gradcheck: {e}"))?;
+    gradgradcheck(f, &x).map_err(|e| format!("gradgradcheck: {e}"))
 }
 
 /// The property test: on `cases` random tensors (rank ≤ 3, values in ±8), `op` agrees with
@@ -88,8 +88,9 @@ pub fn property_test(op: fn(&Var<f64>) -> Var<f64>, cases: u32) -> Result<(), St
             }
         }
         let f = |v: &[Var<f64>]| op(&v[0]);
-        gradcheck(f, &[x.clone()]).map_err(|e| fail(format!("gradcheck: {e}")))?;
-        gradgradcheck(f, &[x]).map_err(|e| fail(format!("gradgradcheck: {e}")))
+        let x = [x];
+        gradcheck(f, &x).map_err(|e| fail(format!("gradcheck: {e}")))?;
+        gradgradcheck(f, &x).map_err(|e| fail(format!("gradgradcheck: {e}")))
     };
     match TestRunner::new(config).run(&tensor::<f64>(3, 4, -8.0..8.0), property) {
         Ok(()) => Ok(()),

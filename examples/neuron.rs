@@ -14,7 +14,7 @@ use shendu::prelude::*;
 
 const PER_CLASS: usize = 100;
 const EPOCHS: usize = 30;
-/// The picture: columns, rows, and the part of the plane they cover.
+// The picture: columns and rows of characters, and the part of the plane they cover.
 const COLS: usize = 40;
 const ROWS: usize = 20;
 const X1_RANGE: (f32, f32) = (-5.0, 5.0);
