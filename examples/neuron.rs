@@ -9,6 +9,9 @@
 //! a, b, the loss and the accuracy as it learns, then the line and a picture of the plane.
 //!
 //! cargo run --release --example neuron
+//!
+//! The Playground trains such neurons on its own data sets and draws them: with no hidden layer
+//! it is this one neuron, `cargo run --release -p shendu-playground -- --dataset gauss --layers none`.
 
 use shendu::prelude::*;
 

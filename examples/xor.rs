@@ -14,6 +14,9 @@
 //! right. Both models train on the four points with Adam; every figure printed comes from them.
 //!
 //! cargo run --release --example xor
+//!
+//! The Playground draws the same on its own XOR data set, neuron by neuron:
+//! `cargo run --release -p shendu-playground -- --dataset xor`.
 
 use shendu::prelude::*;
 
@@ -40,6 +43,7 @@ fn main() {
     train(&mut network, &corners);
     show(&network, &corners);
     println!("   the hidden neurons draw lines of their own; the output neuron combines them.");
+    println!("\nsee them drawn: cargo run --release -p shendu-playground -- --dataset xor");
 }
 
 /// Full-batch training on the four corners with Adam, printing the loss a few times.
