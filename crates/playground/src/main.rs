@@ -236,7 +236,7 @@ fn run(flags: &Flags) -> Result<(), Failure> {
         },
     };
     let points = match &flags.data {
-        Some(path) => Some(read_points(path).map_err(|e| Failure::Usage(e.to_string()))?),
+        Some(path) => Some(read_points(path).map_err(|e| Failure::Usage(format!("--data {e}")))?),
         None => None,
     };
     let config = flags.config(dataset);
