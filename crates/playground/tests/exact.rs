@@ -183,11 +183,11 @@ impl Reference {
                 node.input_der = node.output_der * node.activation.der(node.total_input);
                 node.acc_input_der += node.input_der;
                 node.node_ders += 1;
-                for i in 0..node.weights.len() {
+                for (i, source) in previous.iter().enumerate() {
                     if node.dead[i] {
                         continue;
                     }
-                    node.acc_error_der[i] += node.input_der * previous[i];
+                    node.acc_error_der[i] += node.input_der * source;
                     node.link_ders[i] += 1;
                 }
             }

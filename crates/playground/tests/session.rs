@@ -144,14 +144,12 @@ fn one_and_two_rayon_threads_give_the_same_bits() {
     }
 }
 
+/// One field of a config changed.
+type Change = Box<dyn Fn(&mut Config)>;
+
 /// A config with one field changed, the problem it is checked for, and the field the error
 /// must name.
-type Case = (
-    &'static str,
-    Box<dyn Fn(&mut Config)>,
-    Problem,
-    &'static str,
-);
+type Case = (&'static str, Change, Problem, &'static str);
 
 fn out_of_range() -> Vec<Case> {
     use Problem::{Classification as C, Regression as R};
@@ -290,7 +288,7 @@ fn validate_rejects_each_field_out_of_range_and_names_it() {
 #[test]
 fn validate_accepts_the_limits() {
     // Each limit itself is allowed, so that the rejections above are not off by one.
-    let accepted: Vec<(&str, Box<dyn Fn(&mut Config)>)> = vec![
+    let accepted: Vec<(&str, Change)> = vec![
         ("noise 50", Box::new(|c| c.noise = 50)),
         ("train 10%", Box::new(|c| c.train_percent = 10)),
         ("train 90%", Box::new(|c| c.train_percent = 90)),
