@@ -41,13 +41,13 @@ struct Flags {
     #[arg(long, value_name = "FILE", conflicts_with = "dataset")]
     data: Option<PathBuf>,
     /// Noise, 0 to 50 (the Playground's slider).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     noise: Option<u32>,
     /// The share of the points used for training, 10 to 90.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     train_percent: Option<u32>,
     /// Examples per update, 1 to 30.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     batch: Option<usize>,
     /// The inputs, comma-separated: x1,x2,x1sq,x2sq,x1x2,sinx1,sinx2.
     #[arg(long, value_delimiter = ',', value_parser = parse_feature)]
@@ -59,13 +59,13 @@ struct Flags {
     #[arg(long, value_enum)]
     activation: Option<ActivationFlag>,
     /// The learning rate.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
     /// The weight penalty.
     #[arg(long, value_enum)]
     reg: Option<RegularizationFlag>,
     /// The penalty's rate.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     reg_rate: Option<f64>,
     /// The optimizer.
     #[arg(long, value_enum)]
@@ -74,10 +74,10 @@ struct Flags {
     #[arg(long, value_enum)]
     loss: Option<LossFlag>,
     /// Epochs to train.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     epochs: Option<usize>,
     /// Seeds the data, the split, the initial weights and the shuffles.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     seed: Option<u64>,
     /// Train exactly as the Playground does: its batch arithmetic and data order, in f64.
     #[arg(long)]
@@ -242,7 +242,7 @@ fn run(flags: &Flags) -> Result<(), Failure> {
         },
     };
     let points = match &flags.data {
-        Some(path) => Some(read_points(path).map_err(|e| Failure::Usage(e.to_string()))?),
+        Some(path) => Some(read_points(path).map_err(|e| Failure::Usage(format!("--data {e}")))?),
         None => None,
     };
     let config = flags.config(dataset);
