@@ -184,9 +184,23 @@ fn a_small_run_prints_its_settings_and_accuracy() {
     assert_quiet(&output, "xor");
     // Not a terminal: the progress bar draws nothing at all.
     assert_eq!(text(&output.stderr), "");
-    // TODO after merging the pictures (src/picture.rs, src/plot.rs): assert that
-    // `playground-out/decision.png` (and the others) exist in `dir`. Until then the binary
-    // writes no picture, so nothing is asserted about the folder here.
+    // The four pictures, each a PNG, in the default folder of the current directory.
+    for picture in ["decision", "neurons", "network", "loss"] {
+        let path = dir
+            .path()
+            .join("playground-out")
+            .join(format!("{picture}.png"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{} is not a PNG",
+            path.display()
+        );
+    }
+    assert!(
+        stdout.contains("pictures   playground-out: decision.png"),
+        "{stdout}"
+    );
 }
 
 #[test]
