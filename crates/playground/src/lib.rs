@@ -1,7 +1,7 @@
 //! The TensorFlow Playground on shendu: small networks trained on the Playground's 2-D data sets
 //! (or a user's own), watched as they learn.
 //!
-//! Training lives in [`session`], apart from any display: a [`Session`](session::Session) steps
+//! Training lives in [`session`], apart from any display: a [`Session`] steps
 //! through epochs and reports its state as a [`Snapshot`] of plain numbers. The command line
 //! (`src/main.rs`) drives a session with a progress bar and writes [`picture`]s of it as PNG
 //! files; the browser page will drive the same session.
