@@ -73,7 +73,9 @@ pub struct Worker {
     points_json: Arc<str>,
     history: SharedHistory,
     frames: watch::Sender<Arc<Frame>>,
-    last_frame: Instant,
+    /// When the next frame is due while playing: a fixed cadence, so that the time to build a
+    /// frame does not lower the rate.
+    next_frame: Instant,
 }
 
 impl Worker {
@@ -97,7 +99,7 @@ impl Worker {
             points_json,
             history,
             frames,
-            last_frame: Instant::now(),
+            next_frame: Instant::now(),
         };
         (worker, receiver)
     }
@@ -114,8 +116,7 @@ impl Worker {
                 continue;
             }
             // Playing: train until the next frame is due, answering commands between epochs.
-            let due = self.last_frame + frame_time;
-            while self.playing && Instant::now() < due {
+            while self.playing && Instant::now() < self.next_frame {
                 match commands.try_recv() {
                     Ok(command) => {
                         self.handle(command);
@@ -128,6 +129,9 @@ impl Worker {
             }
             if self.playing {
                 self.publish();
+                // Behind (a frame that took long to build): leave training a quarter frame.
+                self.next_frame =
+                    (self.next_frame + frame_time).max(Instant::now() + frame_time / 4);
             }
         }
     }
@@ -159,7 +163,6 @@ impl Worker {
             self.points_json.clone(),
             version,
         ));
-        self.last_frame = Instant::now();
         // No receiver is no error: the streams come and go.
         self.frames.send_replace(frame.clone());
         frame
@@ -237,7 +240,12 @@ impl Worker {
 
     fn control(&mut self, action: Action) {
         match action {
-            Action::Play => self.playing = self.session.epoch() < MAX_EPOCHS,
+            Action::Play => {
+                if !self.playing {
+                    self.next_frame = Instant::now() + Duration::from_secs(1) / FRAMES_PER_SECOND;
+                }
+                self.playing = self.session.epoch() < MAX_EPOCHS;
+            }
             Action::Pause => self.playing = false,
             Action::Step => {
                 self.playing = false;
