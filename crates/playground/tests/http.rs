@@ -1,7 +1,8 @@
 //! Proves the browser Playground's server (`shendu_playground::serve`) over real HTTP, with the
 //! server started in-process on port 0:
 //! - a session trains live: play, and the event stream carries snapshots (every epoch's
-//!   losses once, in order) until the test loss falls below a bound;
+//!   losses once, in order) until the test loss falls below a bound; a new stream gets a long
+//!   history thinned;
 //! - every bad request gets its 4xx naming the field (bad JSON, unknown fields, wrong types,
 //!   each out-of-range setting, a bad weight edit, a malformed or oversized CSV, a wrong
 //!   content type, an unknown session), and leaves the session as it was;
@@ -742,4 +743,28 @@ async fn speed_at_the_playground_defaults() {
         "{snapshots_per_second} snapshots/s"
     );
     assert!(epochs_per_second >= 600.0, "{epochs_per_second} epochs/s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_stream_gets_a_long_history_thinned() {
+    let (base, _) = start(Options::default()).await;
+    let (session, _) = create(&base, json!({"layers": [2]})).await;
+    let mut events = Events::open(&session).await;
+    events.next().await;
+    control(&session, "play").await;
+    let started = Instant::now();
+    while events.next().await["epoch"].as_u64().unwrap() <= 4500 {
+        assert!(started.elapsed() < Duration::from_secs(60), "too slow");
+    }
+    let epoch = control(&session, "pause").await["epoch"].clone();
+    drop(events);
+    let mut events = Events::open(&session).await;
+    let first = events.next().await;
+    let losses = first["losses"].as_array().unwrap();
+    assert_eq!(losses.len(), serve::routes::MAX_HISTORY_SENT);
+    assert_eq!(losses[0]["epoch"], json!(0));
+    assert_eq!(losses[losses.len() - 1]["epoch"], epoch);
+    assert!(losses
+        .windows(2)
+        .all(|w| w[0]["epoch"].as_u64() < w[1]["epoch"].as_u64()));
 }

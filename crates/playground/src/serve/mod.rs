@@ -72,8 +72,9 @@
 //!  "points": {"train": [[x1, x2, label], …], "test": [[x1, x2, label], …]} | null}
 //! ```
 //! In an event, `losses` holds only the epochs since the previous event on that stream (the
-//! page appends them to its chart); the first event of a stream holds the whole history, and
-//! so does the first event after a rebuild (reset, regenerate, settings, points), whose
+//! page appends them to its chart); the first event of a stream holds the whole history (at
+//! most [`routes::MAX_HISTORY_SENT`] epochs of it, evenly spaced, the first and the latest
+//! among them, when it is longer), and so does the first event after a rebuild (reset, regenerate, settings, points), whose
 //! `losses` then starts again at epoch 0: a `losses` starting at epoch 0 replaces the chart.
 //! In a reply to a request, `losses` holds the latest epoch only (the stream carries the
 //! history) and `points` the points. In an event, `points` is sent in the first event of a

@@ -21,6 +21,7 @@ use super::wire::{
 use super::worker::Command;
 use crate::points::{parse_points, PointsError};
 use crate::session::Session;
+use crate::snapshot::LossPoint;
 
 /// The largest CSV upload, in bytes.
 pub const MAX_UPLOAD_BYTES: usize = 1 << 20;
@@ -266,6 +267,21 @@ pub async fn model(
         .into_response())
 }
 
+/// The most losses the first event of a stream sends: a run of a million epochs would make
+/// it tens of megabytes, and a chart of a few hundred pixels cannot show more.
+pub const MAX_HISTORY_SENT: usize = 4000;
+
+/// At most `most` of `losses`, evenly spaced, the first and the last among them.
+fn thin(losses: &[LossPoint], most: usize) -> Vec<LossPoint> {
+    let (n, most) = (losses.len(), most.max(2));
+    if n <= most {
+        return losses.to_vec();
+    }
+    (0..most)
+        .map(|i| losses[i * (n - 1) / (most - 1)])
+        .collect()
+}
+
 /// What a stream remembers between its events.
 struct Cursor {
     frames: tokio::sync::watch::Receiver<Arc<super::wire::Frame>>,
@@ -295,8 +311,13 @@ impl Cursor {
             if history.version == frame.history_version {
                 let end = frame.history_len.min(history.losses.len());
                 let new = history.losses.get(self.sent.min(end)..end).unwrap_or(&[]);
+                let whole = self.sent == 0;
                 self.sent = end;
-                losses_json(new)
+                if whole && new.len() > MAX_HISTORY_SENT {
+                    losses_json(&thin(new, MAX_HISTORY_SENT))
+                } else {
+                    losses_json(new)
+                }
             } else {
                 // Rebuilt since this frame: the next frame brings the new history.
                 "[]".to_string()
