@@ -234,6 +234,24 @@ pub async fn points(
             }
             PointsError::Io { .. } => ApiError::new(StatusCode::BAD_REQUEST, e.to_string()),
         })?;
+    // Rust reads "inf" and "NaN" as numbers; no point can be drawn or learnt there.
+    if let Some((i, p)) = set
+        .points
+        .iter()
+        .enumerate()
+        .find(|(_, p)| !(p.x1.is_finite() && p.x2.is_finite() && p.label.is_finite()))
+    {
+        return Err(ApiError::field(
+            "points",
+            format!(
+                "point {} ({}, {}, {}) is not three finite numbers",
+                i + 1,
+                p.x1,
+                p.x2,
+                p.label
+            ),
+        ));
+    }
     if set.points.len() > MAX_UPLOAD_ROWS {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
