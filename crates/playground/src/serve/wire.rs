@@ -437,8 +437,9 @@ fn required_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<usiz
     Option::<usize>::deserialize(d)
 }
 
-/// A heat map on the wire: f32 values, which a colour scale cannot tell from f64 and which
-/// halve the JSON.
+/// A heat map on the wire: f32 values rounded to 4 decimals, which a colour scale cannot tell
+/// from f64 and which make the JSON a third of its size (an event of the defaults: about 100
+/// KB rather than 300), 30 times a second.
 #[derive(Serialize)]
 struct WireMap {
     resolution: usize,
@@ -449,7 +450,11 @@ impl WireMap {
     fn of(map: &HeatMap) -> WireMap {
         WireMap {
             resolution: map.resolution,
-            values: map.values.iter().map(|&v| v as f32).collect(),
+            values: map
+                .values
+                .iter()
+                .map(|&v| ((v * 1e4).round() / 1e4) as f32)
+                .collect(),
         }
     }
 }
