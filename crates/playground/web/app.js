@@ -67,6 +67,10 @@ function interpolate(v) {
   return from.map((c, k) => Math.round(c + (to[k] - c) * s));
 }
 
+// The big map's colours, mixed with white as the original draws it (alpha 160 of 255), so that
+// the points, in the full colours, stand out on a region of their own class.
+const LIGHT_LUT = COLOR_LUT.map((c) => Math.round(255 + (c - 255) * (160 / 255)));
+
 function lutIndex(v) {
   if (!(v === v)) return (LUT_SIZE - 1) / 2; // NaN: neutral grey rather than a wrong colour
   const t = v < -1 ? -1 : v > 1 ? 1 : v;
@@ -295,6 +299,8 @@ function hideBanner() { $("#banner").hidden = true; }
 function showDisconnected(why) {
   Api.close();
   View.connected = false;
+  // Nothing trains for this page any more: show play, not pause.
+  if (View.latest) { View.latest = { ...View.latest, playing: false }; requestRender(); }
   document.body.classList.add("disconnected");
   showBanner(`Disconnected: ${why} Reconnecting starts a new session with this page's settings.`, true);
 }
@@ -357,19 +363,26 @@ function render() {
 
 /* ----- heat maps ----------------------------------------------------------------------------- */
 
+const imageCache = new WeakMap();
+
 // Paints `values` (row 0 at the top) into a canvas whose backing store is resolution².
-function paintMap(canvas, values, resolution, discretize) {
+function paintMap(canvas, values, resolution, discretize, lut = COLOR_LUT) {
   if (canvas.width !== resolution) { canvas.width = resolution; canvas.height = resolution; }
   const context = canvas.getContext("2d");
-  const image = context.createImageData(resolution, resolution);
+  // One ImageData per canvas, kept: 30 frames a second of ~50 maps would otherwise allocate.
+  let image = imageCache.get(canvas);
+  if (!image || image.width !== resolution) {
+    image = context.createImageData(resolution, resolution);
+    imageCache.set(canvas, image);
+  }
   const data = image.data;
   for (let k = 0, p = 0; k < values.length; k++, p += 4) {
     let v = values[k];
     if (discretize) v = v >= 0 ? 1 : -1;
     const i = lutIndex(v);
-    data[p] = COLOR_LUT[i];
-    data[p + 1] = COLOR_LUT[i + 1];
-    data[p + 2] = COLOR_LUT[i + 2];
+    data[p] = lut[i];
+    data[p + 1] = lut[i + 1];
+    data[p + 2] = lut[i + 2];
     data[p + 3] = 255;
   }
   context.putImageData(image, 0, 0);
@@ -422,29 +435,41 @@ function renderHeatmap(snapshot) {
   preview.hidden = !label;
   if (label) preview.textContent = `showing ${label} (${map.resolution}×${map.resolution})`;
 
-  paintMap(offscreen, map.values, map.resolution, State.ui.discretize);
+  paintMap(offscreen, map.values, map.resolution, State.ui.discretize, LIGHT_LUT);
   const context = canvas.getContext("2d");
   context.imageSmoothingEnabled = true;
   context.drawImage(offscreen, 0, 0, canvas.width, canvas.height);
 
   const points = View.points;
   if (!points) return;
-  const scale = canvas.width / (2 * EXTENT);
+  drawPoints(context, points.train, "#ffffff", canvas.width / (2 * EXTENT), ratio);
+  if (State.ui.showTestData) drawPoints(context, points.test, "#000000", canvas.width / (2 * EXTENT), ratio);
+}
+
+// Points of one colour share one path, so 500 points cost a few fills rather than 500.
+function drawPoints(context, list, rim, scale, ratio) {
+  const groups = new Map();
+  for (const point of list) {
+    const [x1, x2, label] = point;
+    if (!(Math.abs(x1) <= EXTENT && Math.abs(x2) <= EXTENT)) continue;
+    const key = lutIndex(label);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(point);
+  }
   const radius = 3 * ratio;
-  const draw = (list, rim) => {
-    context.lineWidth = ratio;
-    context.strokeStyle = rim;
-    for (const [x1, x2, label] of list) {
-      if (Math.abs(x1) > EXTENT || Math.abs(x2) > EXTENT) continue;
-      context.beginPath();
-      context.arc((x1 + EXTENT) * scale, (EXTENT - x2) * scale, radius, 0, 2 * Math.PI);
-      context.fillStyle = cssColor(label);
-      context.fill();
-      context.stroke();
+  context.lineWidth = ratio;
+  context.strokeStyle = rim;
+  for (const [key, group] of groups) {
+    context.beginPath();
+    for (const [x1, x2] of group) {
+      const x = (x1 + EXTENT) * scale, y = (EXTENT - x2) * scale;
+      context.moveTo(x + radius, y);
+      context.arc(x, y, radius, 0, 2 * Math.PI);
     }
-  };
-  draw(points.train, "#ffffff");
-  if (State.ui.showTestData) draw(points.test, "#000000");
+    context.fillStyle = `rgb(${COLOR_LUT[key]},${COLOR_LUT[key + 1]},${COLOR_LUT[key + 2]})`;
+    context.fill();
+    context.stroke();
+  }
 }
 
 // Ticks at −6, −3, 0, 3, 6 below and to the right of the big map, drawn once.
@@ -471,7 +496,7 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const NODE = 30;      // a node's side, as in the original
 const GAP = 25;       // between two nodes of a layer
 const BIAS = 7;       // a bias square's side
-const TOP = 38;       // room for the per-layer +/- buttons
+const TOP = 44;       // room for the per-layer +/- buttons
 
 // Link width grows linearly with |w|: 1 px at 0, 10 px at |w| ≥ 5.
 function linkWidth(w) { return 1 + 9 * Math.min(Math.abs(w), 5) / 5; }
@@ -503,6 +528,9 @@ function buildNetwork(settings) {
   nodesGroup.replaceChildren();
   hitGroup.replaceChildren();
   container.querySelectorAll(".node-map, .layer-buttons").forEach((e) => e.remove());
+  // The element under the pointer may be gone, and with it its mouseleave.
+  closeCard();
+  View.hover = null;
   Net.links = []; Net.biases = []; Net.maps = []; Net.inputCanvas.clear();
 
   const width = Math.max(container.clientWidth, 420);
@@ -581,6 +609,7 @@ function buildNetwork(settings) {
       Net.biases.push(bias);
       const div = document.createElement("div");
       div.className = "node-map";
+      div.tabIndex = 0; // focus previews it too, for keyboard users
       div.title = isOutput ? "The output neuron" : `Layer ${l}, neuron ${j + 1}: hover to see it larger`;
       place(div, node.x, node.y);
       const canvas = document.createElement("canvas");
@@ -620,6 +649,13 @@ function hoverPreview(element, target) {
   element.addEventListener("blur", () => { View.hover = null; requestRender(); });
 }
 
+// Late in training most links barely change: skipping equal writes spares the browser restyling.
+function setIfChanged(record, key, element, attribute, value) {
+  if (record[key] === value) return;
+  record[key] = value;
+  element.setAttribute(attribute, value);
+}
+
 function renderNetwork(snapshot) {
   const settings = snapshot.settings || State.settings;
   const key = JSON.stringify([settings.features, settings.layers, $("#network").clientWidth]);
@@ -631,12 +667,12 @@ function renderNetwork(snapshot) {
   for (const link of Net.links) {
     const row = layers[link.layer] && layers[link.layer].weights[link.neuron];
     const w = row ? row[link.input] : 0;
-    link.path.setAttribute("stroke-width", linkWidth(w).toFixed(2));
-    link.path.setAttribute("stroke", cssColor(w));
+    setIfChanged(link, "width", link.path, "stroke-width", linkWidth(w).toFixed(1));
+    setIfChanged(link, "color", link.path, "stroke", cssColor(w));
   }
   for (const bias of Net.biases) {
     const layer = layers[bias.layer];
-    bias.rect.setAttribute("fill", cssColor(layer ? layer.biases[bias.neuron] : 0));
+    setIfChanged(bias, "color", bias.rect, "fill", cssColor(layer ? layer.biases[bias.neuron] : 0));
   }
   const discretize = State.ui.discretize;
   (snapshot.neurons || []).forEach((maps, l) => {
@@ -670,11 +706,12 @@ function openCard(target, kind, event) {
   Edit.kind = kind;
   const card = $("#hovercard");
   const box = $("#network").getBoundingClientRect();
-  card.style.left = `${event.clientX - box.left + 16}px`;
-  card.style.top = `${event.clientY - box.top - 10}px`;
+  card.style.left = `${event.clientX - box.left + 18}px`;
+  card.style.top = `${event.clientY - box.top + 14}px`;
   card.querySelector(".kind").textContent = kind;
   card.querySelector("input").hidden = true;
   card.querySelector(".value").hidden = false;
+  card.querySelector(".edit-hint").textContent = "Click to edit.";
   card.hidden = false;
   renderHovercardValue(View.latest);
 }
@@ -692,6 +729,7 @@ function startEdit() {
   input.value = Number(currentValue(Edit.target).toPrecision(3));
   input.hidden = false;
   card.querySelector(".value").hidden = true;
+  card.querySelector(".edit-hint").textContent = "Enter sets it; Esc cancels.";
   input.focus();
   input.select();
 }
@@ -1001,13 +1039,12 @@ function buildControls() {
 }
 
 // A thumbnail: the data set's idea, drawn from a fixed pseudo-random sequence so it is the same
-// every time (not the session's data).
+// every time (not the session's data, which the server draws for the chosen set only).
 function drawThumbnail(canvas, name) {
-  const n = 40;
+  const n = 80;
   canvas.width = n;
   canvas.height = n;
   const context = canvas.getContext("2d");
-  const image = context.createImageData(n, n);
   let seed = 7;
   const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
   const label = {
@@ -1022,31 +1059,35 @@ function drawThumbnail(canvas, name) {
     plane: (x, y) => (x + y) / 10,
     multigauss: (x, y) => {
       let best = 0;
-      [[-4, 2.5, 1], [0, 2.5, -1], [4, 2.5, 1], [-4, -2.5, -1], [0, -2.5, 1], [4, -2.5, -1]].forEach(([cx, cy, s]) => {
+      for (const [cx, cy, s] of [[-4, 2.5, 1], [0, 2.5, -1], [4, 2.5, 1], [-4, -2.5, -1], [0, -2.5, 1], [4, -2.5, -1]]) {
         const v = s * Math.max(0, 1 - Math.hypot(x - cx, y - cy) / 2);
         if (Math.abs(v) > Math.abs(best)) best = v;
-      });
+      }
       return best;
     },
   }[name];
-  const regression = name === "plane" || name === "multigauss";
-  for (let p = 0; p < n * n; p++) {
-    image.data.set([255, 255, 255, 255], p * 4);
-    if (regression) {
-      const x = -6 + (12 * ((p % n) + 0.5)) / n, y = 6 - (12 * (Math.floor(p / n) + 0.5)) / n;
+  const toPixel = (v) => ((v + EXTENT) / (2 * EXTENT)) * n;
+  context.fillStyle = "#fff";
+  context.fillRect(0, 0, n, n);
+  if (name === "plane" || name === "multigauss") {
+    // Regression: the target's own heat map, as the points would only be speckle.
+    const image = context.createImageData(n, n);
+    for (let p = 0; p < n * n; p++) {
+      const x = -EXTENT + (12 * ((p % n) + 0.5)) / n, y = EXTENT - (12 * (Math.floor(p / n) + 0.5)) / n;
       const i = lutIndex(label(x, y));
       image.data.set([COLOR_LUT[i], COLOR_LUT[i + 1], COLOR_LUT[i + 2], 255], p * 4);
     }
+    context.putImageData(image, 0, 0);
+    return;
   }
-  if (!regression) {
-    for (let k = 0; k < 160; k++) {
-      const x = random() * 12 - 6, y = random() * 12 - 6;
-      const i = lutIndex(label(x, y));
-      const col = Math.floor(((x + 6) / 12) * n), row = Math.floor(((6 - y) / 12) * n);
-      image.data.set([COLOR_LUT[i], COLOR_LUT[i + 1], COLOR_LUT[i + 2], 255], (row * n + col) * 4);
-    }
+  for (let k = 0; k < 260; k++) {
+    let x = random() * 12 - 6, y = random() * 12 - 6;
+    if (name === "gauss") { x = (random() + random() - 1) * 3 + (k % 2 ? 2 : -2); y = (random() + random() - 1) * 3 + (k % 2 ? 2 : -2); }
+    context.fillStyle = cssColor(label(x, y));
+    context.beginPath();
+    context.arc(toPixel(x), toPixel(-y), 2.2, 0, 2 * Math.PI);
+    context.fill();
   }
-  context.putImageData(image, 0, 0);
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -223,7 +223,12 @@ const server = http.createServer(async (req, res) => {
   const session = sessions.get(m[1]);
   if (!session) return fail(res, 404, `no session ${m[1]}`);
   const rest = m[2] || "";
-  if (req.method === "DELETE" && !rest) { sessions.delete(session.id); res.writeHead(204); return res.end(); }
+  if (req.method === "DELETE" && !rest) {
+    sessions.delete(session.id);
+    for (const stream of session.streams) stream.res.end();
+    res.writeHead(204);
+    return res.end();
+  }
   if (rest === "/events") {
     res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
     const stream = { res, sent: -1, points: null };
