@@ -95,6 +95,8 @@ const State = {
   customPoints: false, // the session trains on an uploaded CSV (which the URL cannot hold)
 
   problem() {
+    // The server knows best (uploaded points have no data set); the data set's type until then.
+    if (View.latest && View.latest.problem) return View.latest.problem;
     const d = DATASETS.find((d) => d.name === this.settings.dataset);
     return d ? d.problem : "classification";
   },
@@ -147,7 +149,8 @@ const State = {
 
   adopt(settings) {
     this.settings = { ...this.settings, ...settings };
-    this.lastDataset[this.problem()] = this.settings.dataset;
+    const d = DATASETS.find((d) => d.name === this.settings.dataset);
+    if (d && !this.customPoints) this.lastDataset[d.problem] = d.name;
     this.syncUrl();
   },
 };
@@ -827,13 +830,24 @@ function renderStats(snapshot) {
   play.setAttribute("aria-label", snapshot.playing ? "Pause" : "Play");
 }
 
+// A rate from a link or the server that is not in the menu (0.05, or 0.03 come back as
+// 0.029999) still shows: the equal option if there is one, else an option added for it.
+function selectNumber(select, value) {
+  const match = [...select.options].find((o) => Math.abs(Number(o.value) - value) <= 1e-9 * Math.max(1, Math.abs(value)));
+  if (match) { select.value = match.value; return; }
+  const option = new Option(String(value), String(value));
+  option.className = "custom";
+  select.add(option);
+  select.value = option.value;
+}
+
 function renderControls() {
   const s = State.settings;
   const problem = State.problem();
-  $("#learning-rate").value = String(s.lr);
+  selectNumber($("#learning-rate"), s.lr);
   $("#activation").value = s.activation;
   $("#regularization").value = s.reg;
-  $("#reg-rate").value = String(s.reg_rate);
+  selectNumber($("#reg-rate"), s.reg_rate);
   $("#problem").value = problem;
   $("#optimizer").value = s.optimizer;
   $("#loss").value = s.loss;
