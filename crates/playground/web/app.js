@@ -317,6 +317,7 @@ const View = {
   latest: null,       // the newest snapshot
   points: null,       // the newest non-null `points` (snapshots send them only when they change)
   chart: [],          // {epoch, train, test}, epochs increasing
+  chartStride: 1,     // the least number of epochs between two charted entries
   hover: null,        // the node whose map the big heat map previews: {layer, index} or null
   connected: false,
   frame: 0,
@@ -339,17 +340,30 @@ function receive(snapshot, firstOfStream) {
   requestRender();
 }
 
-// The chart keeps one entry per epoch. A snapshot whose epoch is behind the chart's last (a
-// reset, a rebuild) cuts the chart back first; entries already charted are not added twice, so
-// snapshots from both the stream and the HTTP answers can be fed here.
+// The chart keeps about one entry per epoch, but at most CHART_MAX: the server trains
+// thousands of epochs a second, and an hour's history would otherwise fill the tab's memory.
+// Past the bound every other entry goes and the spacing doubles; the newest entry is always
+// the last, so the line ends at the current loss. A snapshot whose epoch is behind the chart's
+// last (a reset, a rebuild) cuts the chart back first; entries already charted are not added
+// twice, so snapshots from both the stream and the HTTP answers can be fed here.
+const CHART_MAX = 4000;
+
 function appendLosses(snapshot, firstOfStream) {
-  const chart = View.chart;
+  let chart = View.chart;
   if (firstOfStream) chart.length = 0;
   while (chart.length && chart[chart.length - 1].epoch > snapshot.epoch) chart.pop();
   for (const entry of snapshot.losses || []) {
     while (chart.length && chart[chart.length - 1].epoch >= entry.epoch) chart.pop();
-    chart.push(entry);
+    const n = chart.length;
+    if (n >= 2 && chart[n - 1].epoch - chart[n - 2].epoch < View.chartStride) chart[n - 1] = entry;
+    else chart.push(entry);
+    if (chart.length > CHART_MAX) {
+      chart = chart.filter((_, i) => i % 2 === 0 || i === chart.length - 1);
+      View.chartStride *= 2;
+    }
   }
+  if (chart.length <= 1) View.chartStride = 1;
+  View.chart = chart;
 }
 
 function render() {
@@ -427,17 +441,18 @@ function renderHeatmap(snapshot) {
     if (hover.layer === 0) {
       map = { resolution: 100, values: featureMap(hover.feature, 100) };
       label = FEATURES.find((f) => f.name === hover.feature).label;
-    } else {
+    } else if (hover.layer < snapshot.neurons.length - 1) {
+      // A hidden neuron (the output neuron's own map is the big one already).
       const layer = snapshot.neurons[hover.layer];
       if (layer && layer[hover.index]) map = layer[hover.index];
-      const last = hover.layer === snapshot.neurons.length - 1;
-      label = last ? "output neuron" : `layer ${hover.layer}, neuron ${hover.index + 1}`;
+      label = `layer ${hover.layer}, neuron ${hover.index + 1}`;
     }
   }
   const preview = $("#preview-label");
   preview.hidden = !label;
   if (label) preview.textContent = `showing ${label} (${map.resolution}×${map.resolution})`;
 
+  View.shownMap = map;
   paintMap(offscreen, map.values, map.resolution, State.ui.discretize, LIGHT_LUT);
   const context = canvas.getContext("2d");
   context.imageSmoothingEnabled = true;
@@ -473,6 +488,21 @@ function drawPoints(context, list, rim, scale, ratio) {
     context.fill();
     context.stroke();
   }
+}
+
+// The value under the pointer, from the map on show (the output, or the hovered neuron's).
+function readOut(event) {
+  const map = View.shownMap;
+  const canvas = $("#heatmap");
+  const box = canvas.getBoundingClientRect();
+  const u = (event.clientX - box.left) / box.width;
+  const v = (event.clientY - box.top) / box.height;
+  if (!map || u < 0 || u >= 1 || v < 0 || v >= 1) return;
+  const n = map.resolution;
+  const value = map.values[Math.floor(v * n) * n + Math.floor(u * n)];
+  const x1 = -EXTENT + 2 * EXTENT * u;
+  const x2 = EXTENT - 2 * EXTENT * v;
+  $("#heatmap-readout").textContent = `x₁ = ${x1.toFixed(2)}, x₂ = ${x2.toFixed(2)}: ${Number(value).toFixed(3)}`;
 }
 
 // Ticks at −6, −3, 0, 3, 6 below and to the right of the big map, drawn once.
@@ -786,10 +816,18 @@ function renderChart() {
   if (!(hi >= lo)) return;
   if (hi === lo) { hi += 1e-6; lo -= 1e-6; }
   const first = chart[0].epoch, last = chart[chart.length - 1].epoch;
-  const sx = (e) => 2 + ((e - first) / Math.max(last - first, 1)) * (width - 4);
+  const plot = width - 40; // the right margin holds the scale's labels
+  const sx = (e) => 2 + ((e - first) / Math.max(last - first, 1)) * (plot - 4);
   const sy = (v) => 2 + (1 - (v - lo) / (hi - lo)) * (height - 4);
   // Long runs have far more epochs than pixels: draw about two points per pixel.
-  const stride = Math.max(1, Math.floor(chart.length / (2 * width)));
+  context.font = "10px Helvetica, Arial, sans-serif";
+  context.fillStyle = "#999";
+  context.textAlign = "right";
+  context.fillText(hi.toFixed(3), width - 2, 10);
+  context.fillText(lo.toFixed(3), width - 2, height - 4);
+  context.textAlign = "left";
+  context.fillText(`epochs ${first}–${last}`, 2, height - 4);
+  const stride = Math.max(1, Math.floor(chart.length / (2 * plot)));
   for (const [key, color] of [["train", TRAIN_COLOR], ["test", TEST_COLOR]]) {
     context.beginPath();
     context.strokeStyle = color;
@@ -902,7 +940,7 @@ async function control(action) {
     const answer = await Api.control(action);
     if (answer && View.latest) {
       View.latest = { ...View.latest, playing: answer.playing, epoch: answer.epoch };
-      if (action === "reset" || action === "regenerate") View.chart.length = 0;
+      if (action === "reset" || action === "regenerate") { View.chart.length = 0; View.chartStride = 1; }
       requestRender();
     }
   } catch (error) { showError(error); }
@@ -1050,6 +1088,7 @@ function buildControls() {
   window.addEventListener("resize", () => { Net.shapeKey = ""; requestRender(); });
   window.addEventListener("pagehide", () => { Api.close(); Api.release(); });
   buildAxes();
+  $("#heatmap").addEventListener("mousemove", readOut);
 }
 
 // A thumbnail: the data set's idea, drawn from a fixed pseudo-random sequence so it is the same
@@ -1116,6 +1155,7 @@ async function start() {
   if (!("dataset" in settings)) settings.dataset = DEFAULTS.dataset;
   State.customPoints = false;
   View.chart.length = 0;
+  View.chartStride = 1;
   View.points = null;
   // A link with a bad value still opens: the field the server names is dropped (and reported),
   // and the rest is tried again.
