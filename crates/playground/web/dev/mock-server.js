@@ -3,6 +3,10 @@
 // Nothing here trains; the "network" only drifts towards the data set's shape.
 //
 //   node crates/playground/web/dev/mock-server.js [port]     (default 8123)
+//
+// With `--proxy http://127.0.0.1:PORT` it fakes nothing: it serves the page files from this
+// folder (so edits show on reload, with no Rust rebuild) and forwards /api/ to a running
+// `shendu-playground serve`.
 "use strict";
 
 const http = require("http");
@@ -10,7 +14,10 @@ const fs = require("fs");
 const path = require("path");
 
 const WEB = path.join(__dirname, "..");
-const PORT = Number(process.argv[2] || 8123);
+const args = process.argv.slice(2);
+const proxyAt = args.indexOf("--proxy");
+const PROXY = proxyAt >= 0 ? new URL(args.splice(proxyAt, 2)[1]) : null;
+const PORT = Number(args[0] || 8123);
 const FEATURES = ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"];
 const LABELS = { x1: "x₁", x2: "x₂", x1sq: "x₁²", x2sq: "x₂²", x1x2: "x₁x₂", sinx1: "sin(x₁)", sinx2: "sin(x₂)" };
 const DATASETS = ["circle", "xor", "gauss", "spiral", "plane", "multigauss"];
@@ -207,6 +214,17 @@ const server = http.createServer(async (req, res) => {
   if (req.method === "GET" && files[url.pathname]) {
     const [file, type] = files[url.pathname];
     return send(res, 200, fs.readFileSync(path.join(WEB, file), "utf8"), `${type}; charset=utf-8`);
+  }
+  if (PROXY && url.pathname.startsWith("/api/")) {
+    const upstream = http.request({
+      host: PROXY.hostname, port: PROXY.port, path: req.url, method: req.method, headers: req.headers,
+    }, (answer) => {
+      res.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on("error", (e) => fail(res, 502, `proxy: ${e.message}`));
+    res.on("close", () => upstream.destroy());
+    return req.pipe(upstream);
   }
   const m = url.pathname.match(/^\/api\/sessions(?:\/([^/]+)(\/[a-z.]+)?)?$/);
   if (!m) return fail(res, 404, "not found");
