@@ -116,8 +116,12 @@ const State = {
           if (raw !== "" && Number.isFinite(n)) settings[key] = n;
           break;
         }
-        case "features":
-          settings.features = raw.split(",").filter((s) => s !== ""); break;
+        case "features": {
+          // The Playground's order, whatever the link's; unknown names go on for the server to name.
+          const names = raw.split(",").filter((s) => s !== "");
+          settings.features = [...FEATURE_NAMES.filter((f) => names.includes(f)), ...names.filter((f) => !FEATURE_NAMES.includes(f))];
+          break;
+        }
         case "layers":
           settings.layers = raw.split(",").filter((s) => s !== "").map(Number); break;
         case "exact":
@@ -321,7 +325,7 @@ const View = {
   hover: null,        // the node whose map the big heat map previews: {layer, index} or null
   connected: false,
   frame: 0,
-  dirty: { controls: true, points: true },
+  dirty: { controls: true },  // the controls are redrawn only when the settings change
 };
 
 function requestRender() {
@@ -334,7 +338,7 @@ function receive(snapshot, firstOfStream) {
     State.adopt(snapshot.settings);
     if (JSON.stringify(State.settings) !== before) View.dirty.controls = true;
   }
-  if (snapshot.points) { View.points = snapshot.points; View.dirty.points = true; }
+  if (snapshot.points) View.points = snapshot.points;
   appendLosses(snapshot, firstOfStream);
   View.latest = snapshot;
   requestRender();
@@ -350,7 +354,7 @@ const CHART_MAX = 4000;
 
 function appendLosses(snapshot, firstOfStream) {
   let chart = View.chart;
-  if (firstOfStream) chart.length = 0;
+  if (firstOfStream) { chart.length = 0; View.chartStride = 1; }
   while (chart.length && chart[chart.length - 1].epoch > snapshot.epoch) chart.pop();
   for (const entry of snapshot.losses || []) {
     while (chart.length && chart[chart.length - 1].epoch >= entry.epoch) chart.pop();
@@ -568,7 +572,9 @@ function buildNetwork(settings) {
 
   const width = Math.max(container.clientWidth, 420);
   const hidden = settings.layers;
-  const active = FEATURE_NAMES.filter((name) => settings.features.includes(name));
+  // The network's inputs in the server's order (weights' columns and neurons[0] follow it),
+  // each drawn on its own row of the seven.
+  const active = settings.features.filter((name) => FEATURE_NAMES.includes(name));
   const inputX = 70; // room on the left for the inputs' labels
   const outputX = width - NODE - 4;
   const rows = Math.max(FEATURES.length, ...hidden);
@@ -606,11 +612,12 @@ function buildNetwork(settings) {
     button.append(canvas);
     container.append(button);
     Net.inputCanvas.set(feature.name, canvas);
-    if (on) Net.maps[0].push(canvas);
-    else paintMap(canvas, featureMap(feature.name, 10), 10, false);
+    if (!on) paintMap(canvas, featureMap(feature.name, 10), 10, false);
     button.addEventListener("click", () => toggleFeature(feature.name));
     hoverPreview(button, { layer: 0, feature: feature.name });
   });
+
+  Net.maps[0] = active.map((name) => Net.inputCanvas.get(name));
 
   // Hidden layers and the output: links into each node, its bias, its map.
   for (let l = 1; l < positions.length; l++) {
@@ -938,9 +945,11 @@ async function control(action) {
   if (!View.connected) { showBanner("Not connected: reconnect first.", true); return; }
   try {
     const answer = await Api.control(action);
+    // The play button follows at once; the epoch and the chart follow the stream, whose next
+    // snapshot (epoch 0 after a reset) cuts the chart back by itself. Clearing it here would
+    // lose what the stream already delivered before this answer.
     if (answer && View.latest) {
-      View.latest = { ...View.latest, playing: answer.playing, epoch: answer.epoch };
-      if (action === "reset" || action === "regenerate") { View.chart.length = 0; View.chartStride = 1; }
+      View.latest = { ...View.latest, playing: answer.playing };
       requestRender();
     }
   } catch (error) { showError(error); }
