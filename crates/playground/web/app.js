@@ -439,6 +439,7 @@ function renderHeatmap(snapshot) {
     canvas.height = Math.round(size * ratio);
   }
   let map = snapshot.output;
+  if (!map || !map.values) return;
   let label = null;
   const hover = View.hover;
   if (hover) {
@@ -1073,6 +1074,7 @@ function buildControls() {
 
   $("#download").addEventListener("click", (e) => { if (!Api.id) e.preventDefault(); });
   $("#reconnect").addEventListener("click", () => start());
+  $("#copy-link").addEventListener("click", copyLink);
   $("#banner .banner-close").addEventListener("click", hideBanner);
 
   const input = $("#hovercard input");
@@ -1096,8 +1098,21 @@ function buildControls() {
 
   window.addEventListener("resize", () => { Net.shapeKey = ""; requestRender(); });
   window.addEventListener("pagehide", () => { Api.close(); Api.release(); });
+  // Back to a page kept in the browser's cache: its session was released on the way out.
+  window.addEventListener("pageshow", (e) => { if (e.persisted) start(); });
   buildAxes();
   $("#heatmap").addEventListener("mousemove", readOut);
+}
+
+async function copyLink() {
+  const status = $("#copy-status");
+  try {
+    await navigator.clipboard.writeText(location.href);
+    status.textContent = "Copied: opening it reproduces this run.";
+  } catch (e) {
+    status.textContent = "The browser refused; copy the address bar instead.";
+  }
+  setTimeout(() => { status.textContent = ""; }, 4000);
 }
 
 // A thumbnail: the data set's idea, drawn from a fixed pseudo-random sequence so it is the same
