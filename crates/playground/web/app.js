@@ -833,8 +833,6 @@ function renderChart() {
   context.textAlign = "right";
   context.fillText(hi.toFixed(3), width - 2, 10);
   context.fillText(lo.toFixed(3), width - 2, height - 4);
-  context.textAlign = "left";
-  context.fillText(`epochs ${first}–${last}`, 2, height - 4);
   const stride = Math.max(1, Math.floor(chart.length / (2 * plot)));
   for (const [key, color] of [["train", TRAIN_COLOR], ["test", TEST_COLOR]]) {
     context.beginPath();
@@ -869,7 +867,9 @@ function renderStats(snapshot) {
   const accuracy = (a) => (a === null || a === undefined ? "" : `${(a * 100).toFixed(1)}% right`);
   $("#test-accuracy").textContent = accuracy(snapshot.test_accuracy);
   $("#train-accuracy").textContent = accuracy(snapshot.train_accuracy);
-  $("#loss-name").textContent = snapshot.loss_name ? `loss: ${snapshot.loss_name}` : "";
+  const chart = View.chart;
+  const span = chart.length > 1 ? ` · chart: epochs ${chart[0].epoch}–${chart[chart.length - 1].epoch}` : "";
+  $("#loss-name").textContent = (snapshot.loss_name ? `loss: ${snapshot.loss_name}` : "") + span;
   const play = $("#play");
   play.classList.toggle("playing", !!snapshot.playing);
   play.setAttribute("aria-pressed", String(!!snapshot.playing));
