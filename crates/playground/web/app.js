@@ -699,7 +699,9 @@ function setIfChanged(record, key, element, attribute, value) {
 
 function renderNetwork(snapshot) {
   const settings = snapshot.settings || State.settings;
-  const key = JSON.stringify([settings.features, settings.layers, $("#network").clientWidth]);
+  // The width is read only when rebuilding (a resize clears the key): reading layout every
+  // frame, after the text writes above, would force a synchronous layout 30 times a second.
+  const key = JSON.stringify([settings.features, settings.layers]);
   if (key !== Net.shapeKey) {
     buildNetwork(settings);
     Net.shapeKey = key;
