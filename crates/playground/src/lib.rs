@@ -4,12 +4,13 @@
 //! Training lives in [`session`], apart from any display: a [`Session`] steps
 //! through epochs and reports its state as a [`Snapshot`] of plain numbers. The command line
 //! (`src/main.rs`) drives a session with a progress bar and writes [`picture`]s of it as PNG
-//! files; the browser page will drive the same session.
+//! files; the browser page ([`serve`]) drives the same session from a web server.
 
 pub mod config;
 pub mod picture;
 pub mod plot;
 pub mod points;
+pub mod serve;
 pub mod session;
 pub mod snapshot;
 

@@ -1,21 +1,24 @@
 //! `shendu-playground`: the TensorFlow Playground on the command line. Parses the flags (the
 //! Playground's settings, plus what its users asked for), trains a [`Session`] with a progress
 //! bar, prints the outcome, writes pictures of the run as PNG files and, when asked, saves the
-//! network.
+//! network. `shendu-playground serve` instead serves the Playground to a browser
+//! ([`shendu_playground::serve`]).
 //!
 //! Every input is checked before anything is written: a bad flag or file prints what and
 //! where, and exits with code 2.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use shendu_nn::data::playground::Feature;
 use shendu_nn::Activation;
 use shendu_playground::config::{feature_flag, Config, Dataset, LossKind, OptimizerKind};
 use shendu_playground::points::read_points;
+use shendu_playground::serve;
 use shendu_playground::session::{Session, NEURON_RESOLUTION, OUTPUT_RESOLUTION};
 use shendu_playground::{write_pictures, PictureOptions, Problem, Regularization};
 
@@ -29,10 +32,16 @@ const USAGE: u8 = 2;
 
 /// Train a small network on the Playground's 2-D data sets and draw it.
 ///
-/// With no flags: the spiral, on settings that learn it (see README).
+/// With no flags: the spiral, on settings that learn it (see README). `serve`: the Playground
+/// in the browser.
 #[derive(Parser, Debug)]
 #[command(name = "shendu-playground", version, about, long_about = None)]
+// The training flags stay at the top level, as before the browser came: `serve` is a
+// subcommand that takes none of them.
+#[command(args_conflicts_with_subcommands = true)]
 struct Flags {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// The data set.
     #[arg(long, value_enum)]
     dataset: Option<DatasetFlag>,
@@ -94,6 +103,29 @@ struct Flags {
     /// Save the trained network to this safetensors file.
     #[arg(long, value_name = "FILE")]
     save: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the Playground to a browser: a local web server that trains with shendu.
+    Serve(ServeFlags),
+}
+
+#[derive(Args, Debug)]
+struct ServeFlags {
+    /// The address to listen on; 127.0.0.1 serves this machine only, 0.0.0.0 every network.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// The port (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// At most this many sessions (pages) at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    max_sessions: u32,
+    /// Free a session after this many seconds with no open page and no request.
+    #[arg(long, value_name = "SECS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    idle_timeout: u64,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -208,7 +240,11 @@ impl Flags {
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
-    match run(&flags) {
+    let result = match &flags.command {
+        Some(Command::Serve(serve)) => run_server(serve),
+        None => run(&flags),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => {
             eprintln!("error: {message}");
@@ -293,6 +329,36 @@ fn run(flags: &Flags) -> Result<(), Failure> {
         println!("saved      {}", save.display());
     }
     Ok(())
+}
+
+/// Serves the Playground until the process is stopped.
+fn run_server(flags: &ServeFlags) -> Result<(), Failure> {
+    let options = serve::Options {
+        max_sessions: flags.max_sessions as usize,
+        idle_timeout: Duration::from_secs(flags.idle_timeout),
+        ..serve::Options::default()
+    };
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| Failure::Output(format!("cannot start the server: {e}")))?;
+    runtime.block_on(async {
+        let addr = SocketAddr::new(flags.host, flags.port);
+        let server = serve::bind(addr, options)
+            .await
+            .map_err(|e| Failure::Output(format!("cannot listen on {addr}: {e}")))?;
+        let bound = server
+            .local_addr()
+            .map_err(|e| Failure::Output(e.to_string()))?;
+        let reach = if flags.host.is_loopback() {
+            "local only; --host 0.0.0.0 to share"
+        } else {
+            "reachable from other machines"
+        };
+        println!("shendu-playground: serving on http://{bound} ({reach})");
+        server
+            .run()
+            .await
+            .map_err(|e| Failure::Output(format!("the server stopped: {e}")))
+    })
 }
 
 /// A progress bar on stderr; indicatif hides it when stderr is not a terminal.

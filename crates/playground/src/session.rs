@@ -383,13 +383,7 @@ impl Session {
     /// The session as numbers: the output over [−6, 6]² at `output_resolution`², every
     /// node's map at `neuron_resolution`², the weights, the points and the losses.
     pub fn snapshot(&self, output_resolution: usize, neuron_resolution: usize) -> Snapshot {
-        let output = {
-            let grid = generators::features(&grid(output_resolution), &self.config.features);
-            HeatMap {
-                resolution: output_resolution,
-                values: self.shown_output(&grid).to_vec(),
-            }
-        };
+        let output = self.output_map(output_resolution);
         let (train_accuracy, test_accuracy) = self.accuracies();
         Snapshot {
             problem: self.problem,
@@ -410,7 +404,7 @@ impl Session {
     /// Every node's output over the square: the inputs (each feature scaled by its largest
     /// magnitude on the square, so that it spans the colour scale), the hidden neurons, and
     /// the output as shown.
-    fn neuron_maps(&self, resolution: usize) -> Vec<Vec<HeatMap>> {
+    pub fn neuron_maps(&self, resolution: usize) -> Vec<Vec<HeatMap>> {
         let cells = resolution * resolution;
         let inputs = generators::features(&grid(resolution), &self.config.features);
         let tape = Tape::new();
@@ -448,7 +442,7 @@ impl Session {
     }
 
     /// The weights and biases, layer by layer.
-    fn network(&self) -> Network {
+    pub fn network(&self) -> Network {
         Network {
             inputs: self
                 .config
@@ -481,6 +475,119 @@ impl Session {
     /// never half of one), its tensors named as the PyTorch
     /// `Sequential(Linear, act, …, Linear)` it equals, with the settings as metadata.
     pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), CheckpointError> {
+        self.state_dict().write(path)
+    }
+
+    /// The bytes [`Session::save`] writes, for a download.
+    pub fn save_bytes(&self) -> Result<Vec<u8>, CheckpointError> {
+        self.state_dict().to_bytes()
+    }
+
+    /// Changes the learning rate from the next update on, keeping the weights, the epoch and
+    /// the optimizer's state (the Playground changes it live). An invalid rate is an error
+    /// naming `lr`, and changes nothing.
+    pub fn set_learning_rate(&mut self, learning_rate: f64) -> Result<(), ConfigError> {
+        let config = Config {
+            learning_rate,
+            ..self.config.clone()
+        };
+        config.validate(self.problem)?;
+        self.config = config;
+        for group in self.optimizer.param_groups_mut() {
+            group.lr = learning_rate;
+        }
+        Ok(())
+    }
+
+    /// Changes the weight penalty and its rate from the next update on, keeping the weights
+    /// and the epoch (the Playground changes them live). An invalid rate is an error naming
+    /// `reg-rate`, and changes nothing.
+    pub fn set_regularization(
+        &mut self,
+        regularization: Regularization,
+        rate: f64,
+    ) -> Result<(), ConfigError> {
+        let config = Config {
+            regularization,
+            regularization_rate: rate,
+            ..self.config.clone()
+        };
+        config.validate(self.problem)?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// Sets one parameter, as the Playground's page does when a link or a bias is clicked:
+    /// `layer` counts the model's layers (0 the first hidden layer, the last the output),
+    /// `neuron` a neuron in it, `input` the link's source in the layer before, or `None` for
+    /// the neuron's bias. A link the exact mode's L1 had killed comes back to life. An index
+    /// out of range or a value that is not finite is an error naming its field (`layer`,
+    /// `neuron`, `input`, `value`), and changes nothing. The losses are not recomputed until
+    /// the next epoch.
+    pub fn set_weight(
+        &mut self,
+        layer: usize,
+        neuron: usize,
+        input: Option<usize>,
+        value: f64,
+    ) -> Result<(), ConfigError> {
+        let fail = |field, message: String| Err(ConfigError { field, message });
+        let layers = self.model.layers().len();
+        if layer >= layers {
+            return fail("layer", format!("{layer} is not in 0..{layers}"));
+        }
+        let linear = &self.model.layers()[layer];
+        let (outputs, inputs) = (linear.out_features(), linear.in_features());
+        if neuron >= outputs {
+            return fail(
+                "neuron",
+                format!("{neuron} is not in 0..{outputs} (layer {layer})"),
+            );
+        }
+        if let Some(i) = input {
+            if i >= inputs {
+                return fail(
+                    "input",
+                    format!("{i} is not in 0..{inputs} (layer {layer})"),
+                );
+            }
+        }
+        if !value.is_finite() {
+            return fail("value", format!("{value} is not a finite number"));
+        }
+        let linear = &mut self.model.layers_mut()[layer];
+        match input {
+            Some(i) => {
+                let mut w = linear.weight.value().to_vec();
+                w[neuron * inputs + i] = value;
+                linear.weight.set(Tensor::from_vec(w, [outputs, inputs]));
+                if let Some(dead) = self.dead[layer].get_mut(neuron * inputs + i) {
+                    *dead = false;
+                }
+            }
+            None => {
+                let Some(bias) = linear.bias.as_mut() else {
+                    return fail("input", format!("layer {layer} has no biases"));
+                };
+                let mut b = bias.value().to_vec();
+                b[neuron] = value;
+                bias.set(Tensor::from_vec(b, [outputs]));
+            }
+        }
+        Ok(())
+    }
+
+    /// The output as shown over [−6, 6]², at `resolution`² (the big heat map of a snapshot).
+    pub fn output_map(&self, resolution: usize) -> HeatMap {
+        let grid = generators::features(&grid(resolution), &self.config.features);
+        HeatMap {
+            resolution,
+            values: self.shown_output(&grid).to_vec(),
+        }
+    }
+
+    /// The network as tensors named like PyTorch's, with the settings as metadata.
+    fn state_dict(&self) -> shendu_nn::StateDict<f64> {
         let mut state = self.model.state_dict();
         let features: Vec<&str> = self
             .config
@@ -503,7 +610,7 @@ impl Session {
         );
         state.insert_text("playground.settings", self.config.to_string());
         state.insert_u64("playground.epoch", self.epoch as u64);
-        state.write(path)
+        state
     }
 }
 
