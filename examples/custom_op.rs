@@ -9,7 +9,7 @@
 //! finite differences at fixed points, and a proptest property test on 64 random tensors (fixed
 //! seed) of the value and both derivatives; a failure prints the smallest failing input and
 //! exits with an error. Last, the op is the activation of a small network fit to sin(x), to
-//! show that it trains like a built-in op. `tests/custom_op.rs` runs the same checks.
+//! show that it trains like a built-in op. `tests/integration/custom_op.rs` runs the same checks.
 //!
 //! cargo run --release --example custom_op
 

@@ -132,7 +132,7 @@ fn rule_accuracy(data: &TensorDataset) -> f64 {
     let agree = x
         .chunks(3)
         .zip(&y)
-        .filter(|(m, &label)| (sweetness(m[0], m[1], m[2]) > THRESHOLD) == (label > 0.5));
+        .filter(|&(m, &label)| (sweetness(m[0], m[1], m[2]) > THRESHOLD) == (label > 0.5));
     agree.count() as f64 / data.len() as f64
 }
 

@@ -1,7 +1,7 @@
 //! Workload W6, the handwritten digits: an MLP 64→64→10 with ReLU, trained with Adam (lr 1e-3,
 //! batch 32) for 60 epochs on a seeded 80/20 split of `data/digits.csv`, pixels scaled by 1/16.
 //! The loop is the one a user writes; `examples/digits/main.rs` runs it with a progress bar, and
-//! the benchmark (`examples/bench_nn.rs`) and the training tests (`tests/training.rs`) include
+//! the benchmark (`examples/bench_nn.rs`) and the training tests (`tests/integration/training.rs`) include
 //! this file with `#[path]`, so that all three train exactly the same thing.
 
 use std::time::Instant;

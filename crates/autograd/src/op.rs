@@ -9,7 +9,7 @@
 //! Adding an elementwise op or a reduction touches three places, and the compiler names each:
 //! a row of its family's table (`unary_ops!`, `binary_ops!`, `reductions!`), which names an
 //! `OpKind` variant; that variant in [`op_kinds!`](OpKind); and its case in the gradient test
-//! (`tests/gradients.rs`), whose `match` over `OpKind` has no `_` arm.
+//! (`tests/integration/gradients.rs`), whose `match` over `OpKind` has no `_` arm.
 
 use std::rc::Rc;
 

@@ -48,7 +48,7 @@ pub fn shape(max_rank: usize, max_dim: usize) -> impl Strategy<Value = Vec<usize
 pub fn tensor_of_shape<T: Element>(
     shape: &[usize],
     range: Range<f64>,
-) -> impl Strategy<Value = Tensor<T>> {
+) -> impl Strategy<Value = Tensor<T>> + use<T> {
     let shape = shape.to_vec();
     vec(range, shape.iter().product::<usize>()).prop_map(move |data| {
         Tensor::from_vec(

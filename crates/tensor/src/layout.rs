@@ -278,7 +278,7 @@ impl Layout {
             .shape
             .iter()
             .zip(&self.strides)
-            .filter(|(&d, _)| d != 1)
+            .filter(|&(&d, _)| d != 1)
             .map(|(_, &s)| s)
             .collect();
         let mut strides = Dims::from_elem(0, shape.len());

@@ -4,7 +4,7 @@
 //! No accumulator takes more than [`RUN`] terms in a row: a sum that adds n terms one after the
 //! other into one f32 loses up to n·2^-24 of the total (2^25 ones sum to 2^24), while partial sums
 //! of a few hundred terms, combined pairwise or folded again in blocks, stay within a few 10^-7
-//! (`tests/accuracy.rs`). Two shapes of fold cover every reduction:
+//! (`tests/integration/accuracy.rs`). Two shapes of fold cover every reduction:
 //! - a contiguous run (`fold_slice`): blocks of [`BLOCK`] elements, each folded with [`LANES`]
 //!   independent accumulators (so the compiler can vectorise it) combined pairwise, and the
 //!   block results folded again the same way;

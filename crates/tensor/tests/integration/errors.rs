@@ -1,7 +1,7 @@
 //! Programming errors panic with a message that names the op, the shapes or axes involved, and
 //! the caller's line. These tests pin the messages users will see.
 
-mod common;
+use crate::common;
 
 use common::panic_message;
 use proptest::prelude::*;

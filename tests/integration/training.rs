@@ -11,11 +11,11 @@ use shendu::tensor::Tensor;
 
 // Shared with other binaries, each of which uses part of it.
 #[allow(dead_code)]
-#[path = "../benches/nn_nets.rs"]
+#[path = "../../benches/nn_nets.rs"]
 mod nn_nets;
 // Shared with other binaries, each of which uses part of it.
 #[allow(dead_code)]
-#[path = "../examples/digits/w6.rs"]
+#[path = "../../examples/digits/w6.rs"]
 mod w6;
 
 /// XOR with a 2-4-1 tanh MLP (the smallest that can): every one of the four points right.

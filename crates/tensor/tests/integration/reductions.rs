@@ -3,7 +3,7 @@
 //!
 //! Most cases use `v = arange(24).reshape([2, 3, 4])`, so `v[i, j, k] = 12i + 4j + k`.
 
-mod common;
+use crate::common;
 
 use common::assert_near;
 use shendu_tensor::{Correction, Tensor};

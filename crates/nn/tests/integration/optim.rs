@@ -3,7 +3,7 @@
 //! learning-rate schedules, gradient clipping, arguments checked, and a run resumed from saved
 //! state continuing bit for bit.
 
-mod common;
+use crate::common;
 
 use common::panic_message;
 use std::collections::HashMap;
@@ -238,7 +238,7 @@ fn fixture_step(
 
 #[test]
 fn trajectories_match_pytorch_in_f64() {
-    let f = fixture(include_str!("fixtures/optim/trajectories.txt"));
+    let f = fixture(include_str!("../fixtures/optim/trajectories.txt"));
     let cases_in_fixture = f
         .keys()
         .filter(|k| k.ends_with(" 1 w") && !k.starts_with("grad "))
@@ -276,7 +276,7 @@ fn trajectories_match_pytorch_in_f64() {
 
 #[test]
 fn schedules_match_pytorch() {
-    let f = fixture(include_str!("fixtures/optim/schedules.txt"));
+    let f = fixture(include_str!("../fixtures/optim/schedules.txt"));
     let cases: Vec<(&str, Box<dyn LrSchedule>)> = vec![
         ("step", Box::new(StepLr::new(3, 0.5))),
         ("exponential", Box::new(ExponentialLr::new(0.9))),
@@ -344,7 +344,7 @@ fn fixture_grads(f: &HashMap<String, Vec<f64>>) -> (Pair, Gradients<f64>) {
 
 #[test]
 fn clipping_matches_pytorch() {
-    let f = fixture(include_str!("fixtures/optim/clip.txt"));
+    let f = fixture(include_str!("../fixtures/optim/clip.txt"));
     for max_norm in ["1.0", "100.0"] {
         let (model, mut grads) = fixture_grads(&f);
         let total = clip_grad_norm(&mut grads, max_norm.parse().unwrap());
@@ -370,7 +370,7 @@ fn clipping_matches_pytorch() {
 
 #[test]
 fn a_non_finite_norm_is_returned_and_applied_as_pytorch_does() {
-    let f = fixture(include_str!("fixtures/optim/clip.txt"));
+    let f = fixture(include_str!("../fixtures/optim/clip.txt"));
     let (model, mut grads) = fixture_grads(&f);
     let (_, first) = grads.iter_mut().next().unwrap();
     first.fill_(f64::NAN);
@@ -506,7 +506,7 @@ fn a_resumed_run_continues_bit_for_bit() {
 
 #[test]
 fn every_optimizers_state_round_trips_and_a_wrong_state_is_named() {
-    let f = fixture(include_str!("fixtures/optim/trajectories.txt"));
+    let f = fixture(include_str!("../fixtures/optim/trajectories.txt"));
     let tensor = |key: &str, shape: &[usize]| Tensor::from_vec(f[key].clone(), shape);
     let pair = || Pair {
         w: Param::new(tensor("init w", &[3, 2])),

@@ -1,7 +1,7 @@
 //! Gradients of gradients: grad_graph, Hessian-vector products, forward-mode products and a
 //! gradient penalty, each checked against finite differences in f64 of function values.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, fd_gradient, fd_hessian, mat_vec};
 use rand::rngs::StdRng;

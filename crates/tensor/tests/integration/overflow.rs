@@ -8,7 +8,7 @@
 //!
 //! Views that broadcast a scalar are used to reach huge shapes without allocating them.
 
-mod common;
+use crate::common;
 
 use common::panic_message;
 use shendu_tensor::{contiguous_strides, numel, Correction, Indices, Tensor};

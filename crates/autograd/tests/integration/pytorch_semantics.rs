@@ -1,7 +1,7 @@
 //! Gradients at the edges, NaN, zero bases and kinks, against the values PyTorch gives (its
 //! `derivatives.yaml` rules, worked out by hand below), where an op's doc says it follows them.
 
-mod common;
+use crate::common;
 
 use shendu_autograd::{Tape, Var};
 use shendu_tensor::Tensor;

@@ -1,7 +1,7 @@
 //! Programming errors panic with the op, the shapes and the caller's line; anomaly mode names
 //! the first NaN or infinity, in the forward pass or in a gradient.
 
-mod common;
+use crate::common;
 
 use common::{assert_mentions, at, panic_message};
 use shendu_autograd::{CustomOp, Tape, Var};

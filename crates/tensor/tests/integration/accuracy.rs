@@ -7,7 +7,7 @@
 //! of the total in the worst case: for 2^25 ones it sticks at 2^24, where adding 1 rounds to
 //! nothing. Sums in blocks combined pairwise stay within a few 10^-7 whatever the length.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

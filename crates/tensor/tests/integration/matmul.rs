@@ -2,7 +2,7 @@
 //! broadcast batches; sizes 0 to 70 so that every edge of the kernel's blocking is hit) and random
 //! layouts (transposed, permuted, narrowed, broadcast operands) against a triple loop.
 
-mod common;
+use crate::common;
 
 use common::*;
 use proptest::prelude::*;

@@ -1,7 +1,7 @@
 //! Data: datasets, batches, the seeded split and loader, standardisation, CSV files and the
 //! Playground's generators, checked against what each documents.
 
-mod common;
+use crate::common;
 
 use common::panic_message;
 use std::collections::BTreeSet;
@@ -82,7 +82,7 @@ fn mismatched_rows_panic_naming_both_counts_and_the_caller() {
         message.contains("TensorDataset::new")
             && message.contains("4 rows")
             && message.contains("3")
-            && message.contains("tests/data.rs"),
+            && message.contains("tests/integration/data.rs"),
         "{message}"
     );
     let message = panic_message(|| {
@@ -230,7 +230,7 @@ fn batch_size_zero_panics_naming_the_caller() {
     assert!(
         message.contains("DataLoader::new")
             && message.contains("at least 1")
-            && message.contains("tests/data.rs"),
+            && message.contains("tests/integration/data.rs"),
         "{message}"
     );
 }

@@ -1,7 +1,7 @@
 //! Constructors: filled tensors, ranges, the identity, and seeded random tensors (reproducible,
 //! with the right moments).
 
-mod common;
+use crate::common;
 
 use common::rng;
 use shendu_tensor::Tensor;

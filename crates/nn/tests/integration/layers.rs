@@ -3,7 +3,7 @@
 //! differences, state_dict names, train/eval behaviour, determinism, and panics that name the
 //! layer, the shapes and the caller's line.
 
-mod common;
+use crate::common;
 
 use common::panic_message;
 use std::collections::HashMap;
@@ -18,7 +18,7 @@ use shendu_tensor::{Element, Indices, Tensor};
 
 /// The arrays PyTorch computed, by name.
 fn fixture() -> HashMap<String, Tensor<f64>> {
-    include_str!("fixtures/layers/layers.txt")
+    include_str!("../fixtures/layers/layers.txt")
         .lines()
         .map(|line| {
             let mut words = line.split(' ');

@@ -3,7 +3,7 @@
 //! 512 × 512 product) that the parallel paths run; each result is compared bit for bit across
 //! pools of 1, 2 and 3 threads and the global pool.
 
-mod common;
+use crate::common;
 
 use std::error::Error;
 

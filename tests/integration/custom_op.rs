@@ -3,7 +3,7 @@
 //! only to second. The example's file is included as a module so that the op and the checks
 //! exist once.
 
-#[path = "../examples/custom_op.rs"]
+#[path = "../../examples/custom_op.rs"]
 #[allow(dead_code)]
 mod custom_op_example;
 

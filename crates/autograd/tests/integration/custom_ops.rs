@@ -2,7 +2,7 @@
 //! ops with deliberately wrong gradient rules must be caught, with a report that names the
 //! input, the element and both values.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, assert_mentions, at, panic_message};
 use shendu_autograd::{gradcheck, gradgradcheck, CustomOp, GradcheckError, Tape, Var};

@@ -2,7 +2,7 @@
 //! detach, backward and backward_with, node counts and the DOT export. Expected gradients are
 //! worked out by hand in the comments.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, assert_mentions, at, panic_message};
 use shendu_autograd::{Tape, Var};

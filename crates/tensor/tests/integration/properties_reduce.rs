@@ -3,7 +3,7 @@
 //! means and variances to a tight tolerance (their order differs), extremes and their positions
 //! exactly; and the softmax family along any axis, at inputs up to ±1e4.
 
-mod common;
+use crate::common;
 
 use common::*;
 use proptest::prelude::*;

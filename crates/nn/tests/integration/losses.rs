@@ -2,7 +2,7 @@
 //! `fixtures/losses/make_reference.py`, gradients of every loss and option against finite
 //! differences, and errors that name the loss, the shapes and this file's line.
 
-mod common;
+use crate::common;
 
 use common::panic_message;
 
@@ -27,7 +27,7 @@ pub struct Case {
     grad: &'static [f64],
 }
 
-include!("fixtures/losses/reference.rs");
+include!("../fixtures/losses/reference.rs");
 
 fn reduction(name: &str) -> Reduction {
     match name {

@@ -1,7 +1,7 @@
 //! Parameters on the tape: keyed leaves, tied weights, gradients by parameter that outlive the
 //! tape, and a training loop whose in-place updates never copy a parameter.
 
-mod common;
+use crate::common;
 
 use common::{assert_close, fd_gradient};
 use shendu_autograd::{value_and_grad, value_and_grad_with_aux, ParamId, Tape, Var};

@@ -1,11 +1,12 @@
 //! The lists of ops the property tests walk are the lists of ops that exist.
 //!
-//! `tests/gradients.rs` checks the gradient of every `OpKind` (a `match` with no `_` arm ties
+//! `tests/integration/gradients.rs` checks the gradient of every `OpKind` (a `match` with no `_` arm ties
 //! the test to the enum); here the autograd crate's source is scanned for the public methods of
 //! `Var` (every `.rs` file under `crates/autograd/src`, read at run time, so a new file needs no
 //! edit here), and each must be an `OpKind` or be listed in [`NO_DERIVATIVE`]: a differentiable
 //! method cannot be added without a gradient test.
 
+#[path = "../source_scan/mod.rs"]
 mod source_scan;
 
 use std::collections::BTreeSet;
@@ -60,7 +61,7 @@ fn every_public_method_of_var_is_an_op_kind_or_has_no_derivative() {
     assert!(
         unlisted.is_empty(),
         "public methods of Var in neither OpKind::ALL nor NO_DERIVATIVE: {unlisted:?}. A \
-         differentiable method needs an OpKind (and then a case in tests/gradients.rs); a method \
+         differentiable method needs an OpKind (and then a case in tests/integration/gradients.rs); a method \
          without a derivative goes in NO_DERIVATIVE"
     );
     let stale: Vec<&str> = kinds

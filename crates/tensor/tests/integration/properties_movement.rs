@@ -2,7 +2,7 @@
 //! the same size and back, `contiguous`, squeeze/unsqueeze, and in-place updates against their
 //! out-of-place forms, all bit for bit on random views.
 
-mod common;
+use crate::common;
 
 use common::*;
 use proptest::prelude::*;

@@ -2,7 +2,7 @@
 //! `allclose`, `concat`, `stack`, `split`, `split_sizes`, `chunk`, and `Display`; hand-worked
 //! values first, then random shapes and layouts against index arithmetic.
 
-mod common;
+use crate::common;
 
 use common::*;
 use proptest::prelude::*;

@@ -2,7 +2,7 @@
 //! batches), the confusion matrix (counts, recall, precision, its table), the running mean, and
 //! errors naming the metric, the shapes and this file's line.
 
-mod common;
+use crate::common;
 
 use common::panic_message;
 

@@ -2,7 +2,7 @@
 //! broadcasting), every unary op, and the edge values where a naive formula overflows or loses
 //! a NaN.
 
-mod common;
+use crate::common;
 
 use common::{assert_bits, assert_near};
 use shendu_tensor::Tensor;

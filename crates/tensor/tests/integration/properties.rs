@@ -9,8 +9,8 @@
 //! `Tensor` is a variant (or is listed as tested elsewhere), so a new op without a value test
 //! fails.
 
-mod common;
-#[path = "../../../tests/source_scan/mod.rs"]
+use crate::common;
+#[path = "../../../../tests/source_scan/mod.rs"]
 mod source_scan;
 
 use common::*;

@@ -13,7 +13,7 @@
 //!   differentiated; squaring the output makes the incoming gradient depend on the inputs.
 //!
 //! The checks are themselves checked: three deliberately wrong custom rules must each be caught
-//! by one of them. `tests/op_lists.rs` checks that every public method of `Var` is an `OpKind`
+//! by one of them. `tests/integration/op_lists.rs` checks that every public method of `Var` is an `OpKind`
 //! or has no derivative, so a differentiable method cannot be added without being tested here.
 //!
 //! `PROPTEST_CASES` and `PROPTEST_RNG_SEED` change the number of cases per op (48) and the seed
