@@ -472,6 +472,7 @@ async fn the_page_trains_follows_its_controls_and_reproduces_a_link() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/browser/playground.png");
     std::fs::create_dir_all(path.parent().unwrap()).expect("target/browser is writable");
     std::fs::write(&path, &png).expect("the screenshot is written");
+    let path = path.canonicalize().expect("the screenshot's path");
     assert!(
         png.starts_with(b"\x89PNG\r\n\x1a\n"),
         "the screenshot is not a PNG"
