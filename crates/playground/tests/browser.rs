@@ -382,6 +382,7 @@ async fn wait_for_first_snapshot(browser: &WebDriver) {
         .await;
 }
 
+/// The page's URL hash, where it keeps its whole state.
 async fn hash(browser: &WebDriver) -> String {
     let hash = browser.execute("return location.hash;").await;
     hash.as_str().unwrap_or_default().to_string()
