@@ -275,8 +275,9 @@ pub async fn model(
         .into_response())
 }
 
-/// The most losses the first event of a stream sends: a run of a million epochs would make
-/// it tens of megabytes, and a chart of a few hundred pixels cannot show more.
+/// The most losses the first event of a stream sends: a chart of a few hundred pixels cannot
+/// show more, and a session keeps up to twice as many
+/// ([`HISTORY_CAP`](crate::session::HISTORY_CAP)).
 pub const MAX_HISTORY_SENT: usize = 4000;
 
 /// At most `most` of `losses`, evenly spaced, the first and the last among them.
@@ -315,8 +316,8 @@ impl Cursor {
                 losses_json(&thin(history, MAX_HISTORY_SENT))
             }
             None => losses_json(history),
-            // The points kept since the last sent: the thinning may have dropped some of the
-            // earlier ones since, and the previous latest point (which the page replaces).
+            // The points after the last epoch sent. The previous latest point may have gone
+            // since (not one the session keeps): it was sent once, as that epoch's losses.
             Some(sent) => losses_json(&history[history.partition_point(|p| p.epoch <= sent)..]),
         };
         if let Some(last) = history.last() {
