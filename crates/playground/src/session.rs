@@ -27,6 +27,13 @@ pub const OUTPUT_RESOLUTION: usize = 100;
 /// The resolution of the Playground's small per-neuron heat maps.
 pub const NEURON_RESOLUTION: usize = 10;
 
+/// The most loss points a session keeps. A page left playing trains for hours at a thousand
+/// epochs a second, and a chart is a few hundred pixels wide: past this many points the history
+/// is thinned (see [`Session::history`]), so that its memory is bounded (192 KiB) while the
+/// chart still spans the whole run. Twice the [`MAX_HISTORY_SENT`](crate::serve::routes::MAX_HISTORY_SENT)
+/// a new stream is sent, so that a long history always has more points than that to choose from.
+pub const HISTORY_CAP: usize = 8192;
+
 /// Points given by the user instead of a generated data set.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PointSet {
@@ -53,6 +60,9 @@ pub struct Session {
     shuffle_rng: StdRng,
     epoch: usize,
     history: Vec<LossPoint>,
+    /// The history keeps the epochs that are multiples of this (and the latest); it doubles
+    /// each time the history reaches [`HISTORY_CAP`].
+    history_stride: usize,
     /// Exact mode: gradients summed over a final partial batch, waiting for the next epoch.
     carried: Option<(Gradients<f64>, usize)>,
     /// Exact mode: per layer, the weights L1 drove to zero, which never move again.
@@ -122,6 +132,7 @@ impl Session {
             optimizer,
             epoch: 0,
             history: Vec::new(),
+            history_stride: 1,
             carried: None,
             dead,
         };
@@ -145,7 +156,10 @@ impl Session {
         self.epoch
     }
 
-    /// The losses after every epoch, the initial ones first.
+    /// The losses after the epochs kept, epochs increasing: every epoch until there are
+    /// [`HISTORY_CAP`] of them; then every second one (and so on, doubling each time the cap is
+    /// reached again), evenly spaced from the initial losses (epoch 0, always first) to the
+    /// latest epoch's (always last, whether or not its epoch is one to keep).
     pub fn history(&self) -> &[LossPoint] {
         &self.history
     }
@@ -196,8 +210,26 @@ impl Session {
         }
         self.epoch += 1;
         let losses = self.losses();
-        self.history.push(losses);
+        self.record(losses);
         losses
+    }
+
+    /// Appends the latest epoch's losses to the history, thinning it at [`HISTORY_CAP`].
+    fn record(&mut self, losses: LossPoint) {
+        let history = &mut self.history;
+        // The previous latest point was there only for being the latest.
+        if history
+            .last()
+            .is_some_and(|last| last.epoch % self.history_stride != 0)
+        {
+            history.pop();
+        }
+        history.push(losses);
+        if history.len() > HISTORY_CAP {
+            self.history_stride *= 2;
+            let (stride, latest) = (self.history_stride, losses.epoch);
+            history.retain(|p| p.epoch % stride == 0 || p.epoch == latest);
+        }
     }
 
     /// The way a shendu user trains (see the module docs).
@@ -707,5 +739,51 @@ mod tests {
     fn a_session_can_move_to_another_thread() {
         fn assert_send<S: Send>() {}
         assert_send::<Session>();
+    }
+
+    /// The history's epochs after `record` sees epochs 1 to `epochs` of a fresh session.
+    fn recorded(epochs: usize) -> Vec<usize> {
+        let mut session = Session::new(Config::defaults(Dataset::Circle, false), None).unwrap();
+        for epoch in 1..=epochs {
+            let losses = LossPoint {
+                epoch,
+                train: 0.0,
+                test: 0.0,
+            };
+            session.record(losses);
+        }
+        session.history.iter().map(|p| p.epoch).collect()
+    }
+
+    /// Past the cap (here 300,000 epochs, six halvings) the history stays within it, starts at
+    /// epoch 0, ends at the latest, and is evenly spaced between.
+    #[test]
+    fn the_history_is_thinned_evenly_at_the_cap() {
+        for epochs in [
+            HISTORY_CAP - 1,
+            HISTORY_CAP,
+            HISTORY_CAP + 1,
+            300_000,
+            300_001,
+        ] {
+            let kept = recorded(epochs);
+            assert!(kept.len() <= HISTORY_CAP, "{epochs}: {} points", kept.len());
+            assert!(
+                kept.len() > HISTORY_CAP / 2,
+                "{epochs}: {} points",
+                kept.len()
+            );
+            assert_eq!(kept[0], 0);
+            assert_eq!(*kept.last().unwrap(), epochs);
+            // One stride between all but the latest, which may come sooner.
+            let stride = kept[1] - kept[0];
+            let body = &kept[..kept.len() - 1];
+            assert!(body.windows(2).all(|w| w[1] - w[0] == stride), "{epochs}");
+            assert!(epochs - body[body.len() - 1] <= stride, "{epochs}");
+        }
+        assert_eq!(
+            recorded(HISTORY_CAP - 1),
+            (0..HISTORY_CAP).collect::<Vec<_>>()
+        );
     }
 }

@@ -7,7 +7,9 @@
 //!   with a forward pass written out here;
 //! - the default spiral run reaches ≥ 95% test accuracy for seeds 0 to 4;
 //! - `Session::save` writes a safetensors file that `StateDict` and an `Mlp` load back;
-//! - `points::parse_points` reads headers, classes and values, and rejects bad text by line.
+//! - `points::parse_points` reads headers, classes and values, and rejects bad text by line;
+//! - the loss history of a long run stays within `HISTORY_CAP` points, from epoch 0 to the
+//!   latest, epochs increasing.
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -15,6 +17,7 @@ use shendu_nn::data::playground::Feature;
 use shendu_nn::{Activation, Checkpoint, Init, Mlp, StateDict};
 use shendu_playground::config::MAX_EPOCHS;
 use shendu_playground::points::{parse_points, PointsError};
+use shendu_playground::session::HISTORY_CAP;
 use shendu_playground::{
     Config, ConfigError, Dataset, HeatMap, LossKind, OptimizerKind, Point, PointSet, Problem,
     Regularization, Session, Snapshot,
@@ -703,4 +706,38 @@ fn parse_points_rejects_bad_text_and_says_where() {
     }
     // A header alone holds no points either (the CSV reader says so).
     assert!(parse_points("g.csv", b"x1,x2,label\n").is_err());
+}
+
+/// A page left playing must not grow the history without bound: trained past the cap three
+/// times over (4 points and one neuron, so that it takes a moment), it stays within it.
+#[test]
+fn a_long_runs_history_stays_within_the_cap() {
+    let points = PointSet {
+        name: "four".into(),
+        points: [
+            (1.0, 1.0, 1.0),
+            (-1.0, -1.0, 1.0),
+            (1.0, -1.0, -1.0),
+            (-1.0, 1.0, -1.0),
+        ]
+        .map(|(x1, x2, label)| Point { x1, x2, label })
+        .to_vec(),
+        problem: Problem::Classification,
+    };
+    let config = Config {
+        hidden: vec![1],
+        ..Config::defaults(Dataset::Circle, false)
+    };
+    let mut session = Session::new(config, Some(points)).unwrap();
+    let epochs = 4 * HISTORY_CAP + 3;
+    for _ in 0..epochs {
+        session.step();
+        assert!(session.history().len() <= HISTORY_CAP);
+    }
+    let history = session.history();
+    assert!(history.len() > HISTORY_CAP / 2, "{} points", history.len());
+    assert_eq!(history[0].epoch, 0);
+    assert_eq!(history[history.len() - 1].epoch, epochs);
+    assert!(history.windows(2).all(|w| w[0].epoch < w[1].epoch));
+    assert_eq!(session.snapshot(10, 2).history, history);
 }

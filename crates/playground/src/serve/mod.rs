@@ -71,11 +71,17 @@
 //!  "network": {"inputs": ["x₁", "x₂"], "layers": [{"weights": [[w_ji, …], …], "biases": [b_j, …]}, …]},
 //!  "points": {"train": [[x1, x2, label], …], "test": [[x1, x2, label], …]} | null}
 //! ```
-//! In an event, `losses` holds only the epochs since the previous event on that stream (the
-//! page appends them to its chart); the first event of a stream holds the whole history (at
-//! most [`routes::MAX_HISTORY_SENT`] epochs of it, evenly spaced, the first and the latest
-//! among them, when it is longer), and so does the first event after a rebuild (reset, regenerate, settings, points), whose
-//! `losses` then starts again at epoch 0: a `losses` starting at epoch 0 replaces the chart.
+//! A session keeps at most [`HISTORY_CAP`](crate::session::HISTORY_CAP) points of its loss
+//! history ([`Session::history`](crate::Session::history)): every epoch until then, then every
+//! second one, every fourth… (evenly spaced, so the chart spans the whole run), the initial
+//! losses (epoch 0) first and the latest epoch's always last. In an event, `losses` holds the
+//! kept epochs since the previous event on that stream, the latest epoch last even when it is
+//! not one kept (the page appends them to its chart, epochs increasing; until 8,192 epochs that
+//! is every epoch); the first event of a stream holds the whole history (at most
+//! [`routes::MAX_HISTORY_SENT`] epochs of it, evenly spaced, the first and the latest among
+//! them, when it is longer), and so does the first event after a rebuild (reset, regenerate,
+//! settings, points), whose `losses` then starts again at epoch 0: a `losses` starting at epoch
+//! 0 replaces the chart.
 //! In a reply to a request, `losses` holds the latest epoch only (the stream carries the
 //! history) and `points` the points. In an event, `points` is sent in the first event of a
 //! stream and after the data changes, else `null`. `neurons[0]` are the inputs (one map per

@@ -3,7 +3,7 @@
 //! or not at all.
 
 use std::convert::Infallible;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -14,7 +14,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
 
-use super::sessions::{Handle, Sessions, StreamGuard};
+use super::sessions::{Sessions, StreamGuard};
 use super::wire::{
     losses_json, parse, ApiError, ControlRequest, Frame, Settings, SettingsPatch, WeightRequest,
 };
@@ -63,20 +63,16 @@ fn expect_json(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// A snapshot reply: `losses` the latest epoch's (a stream carries the history), `points` the
 /// points.
-fn snapshot_json(handle: &Handle, frame: &Frame) -> String {
-    let history = handle
-        .history
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    let last = history.losses.last().map_or(&[][..], std::slice::from_ref);
+fn snapshot_json(frame: &Frame) -> String {
+    let last = frame.history.last().map_or(&[][..], std::slice::from_ref);
     frame.snapshot_json(&losses_json(last), &frame.points)
 }
 
-fn settings_reply(handle: &Handle, settings: &Settings, frame: &Frame) -> String {
+fn settings_reply(settings: &Settings, frame: &Frame) -> String {
     format!(
         "{{\"settings\":{},\"snapshot\":{}}}",
         serde_json::to_string(settings).unwrap_or_else(|_| "null".into()),
-        snapshot_json(handle, frame)
+        snapshot_json(frame)
     )
 }
 
@@ -106,7 +102,7 @@ pub async fn create(
         "{{\"id\":{},\"settings\":{},\"snapshot\":{}}}",
         serde_json::Value::String(id),
         serde_json::to_string(&settings).unwrap_or_else(|_| "null".into()),
-        snapshot_json(&handle, &frame)
+        snapshot_json(&frame)
     );
     Ok(json(StatusCode::CREATED, body))
 }
@@ -155,10 +151,7 @@ pub async fn settings(
     let (settings, frame) = handle
         .ask(|reply| Command::Settings(patch, reply))
         .await??;
-    Ok(json(
-        StatusCode::OK,
-        settings_reply(&handle, &settings, &frame),
-    ))
+    Ok(json(StatusCode::OK, settings_reply(&settings, &frame)))
 }
 
 /// `PUT /api/sessions/{id}/weight`.
@@ -182,7 +175,7 @@ pub async fn weight(
         .await??;
     Ok(json(
         StatusCode::OK,
-        format!("{{\"snapshot\":{}}}", snapshot_json(&handle, &frame)),
+        format!("{{\"snapshot\":{}}}", snapshot_json(&frame)),
     ))
 }
 
@@ -259,10 +252,7 @@ pub async fn points(
         ));
     }
     let (settings, frame) = handle.ask(|reply| Command::Points(set, reply)).await??;
-    Ok(json(
-        StatusCode::OK,
-        settings_reply(&handle, &settings, &frame),
-    ))
+    Ok(json(StatusCode::OK, settings_reply(&settings, &frame)))
 }
 
 /// `GET /api/sessions/{id}/model.safetensors`.
@@ -285,8 +275,9 @@ pub async fn model(
         .into_response())
 }
 
-/// The most losses the first event of a stream sends: a run of a million epochs would make
-/// it tens of megabytes, and a chart of a few hundred pixels cannot show more.
+/// The most losses the first event of a stream sends: a chart of a few hundred pixels cannot
+/// show more, and a session keeps up to twice as many
+/// ([`HISTORY_CAP`](crate::session::HISTORY_CAP)).
 pub const MAX_HISTORY_SENT: usize = 4000;
 
 /// At most `most` of `losses`, evenly spaced, the first and the last among them.
@@ -303,9 +294,9 @@ fn thin(losses: &[LossPoint], most: usize) -> Vec<LossPoint> {
 /// What a stream remembers between its events.
 struct Cursor {
     frames: tokio::sync::watch::Receiver<Arc<super::wire::Frame>>,
-    handle: Arc<Handle>,
     history_version: u64,
-    sent: usize,
+    /// The latest epoch sent of this history; `None` before its first event.
+    sent: Option<usize>,
     data_version: Option<u64>,
     first: bool,
     _guard: StreamGuard,
@@ -315,32 +306,23 @@ impl Cursor {
     /// The next event: the latest frame with the epochs and points this stream has not sent.
     fn event(&mut self) -> Event {
         let frame = self.frames.borrow_and_update().clone();
-        // The losses up to the frame's epoch: the thread may have trained further since.
         if frame.history_version != self.history_version {
             self.history_version = frame.history_version;
-            self.sent = 0;
+            self.sent = None;
         }
-        let losses = {
-            let history = self
-                .handle
-                .history
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if history.version == frame.history_version {
-                let end = frame.history_len.min(history.losses.len());
-                let new = history.losses.get(self.sent.min(end)..end).unwrap_or(&[]);
-                let whole = self.sent == 0;
-                self.sent = end;
-                if whole && new.len() > MAX_HISTORY_SENT {
-                    losses_json(&thin(new, MAX_HISTORY_SENT))
-                } else {
-                    losses_json(new)
-                }
-            } else {
-                // Rebuilt since this frame: the next frame brings the new history.
-                "[]".to_string()
+        let history = &frame.history[..];
+        let losses = match self.sent {
+            None if history.len() > MAX_HISTORY_SENT => {
+                losses_json(&thin(history, MAX_HISTORY_SENT))
             }
+            None => losses_json(history),
+            // The points after the last epoch sent. The previous latest point may have gone
+            // since (not one the session keeps): it was sent once, as that epoch's losses.
+            Some(sent) => losses_json(&history[history.partition_point(|p| p.epoch <= sent)..]),
         };
+        if let Some(last) = history.last() {
+            self.sent = Some(last.epoch);
+        }
         let points = if self.data_version != Some(frame.data_version) {
             self.data_version = Some(frame.data_version);
             &*frame.points
@@ -362,9 +344,8 @@ pub async fn events(
     sessions.mark_streamed(&id);
     let cursor = Cursor {
         frames: handle.frames.clone(),
-        handle: handle.clone(),
         history_version: 0,
-        sent: 0,
+        sent: None,
         data_version: None,
         first: true,
         _guard: handle.open_stream(),

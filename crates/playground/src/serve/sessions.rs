@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use tokio::sync::{oneshot, watch};
 
 use super::wire::{ApiError, Frame};
-use super::worker::{Command, SharedHistory, Worker};
+use super::worker::{Command, Worker};
 use super::Options;
 use crate::session::Session;
 
@@ -23,8 +23,6 @@ pub struct Handle {
     commands: Mutex<mpsc::Sender<Command>>,
     /// The latest frame.
     pub frames: watch::Receiver<Arc<Frame>>,
-    /// Every epoch's losses.
-    pub history: SharedHistory,
     /// Open event streams.
     streams: AtomicUsize,
     /// When it was last asked for something, or its last stream closed.
@@ -120,8 +118,7 @@ impl Sessions {
         if by_id.len() >= self.options.max_sessions {
             return Err(self.create_refusal());
         }
-        let history = SharedHistory::default();
-        let (worker, frames) = Worker::new(session, history.clone());
+        let (worker, frames) = Worker::new(session);
         let (commands, receiver) = mpsc::channel();
         let id = self.new_id();
         std::thread::Builder::new()
@@ -136,7 +133,6 @@ impl Sessions {
         let handle = Arc::new(Handle {
             commands: Mutex::new(commands),
             frames,
-            history,
             streams: AtomicUsize::new(0),
             last_used: Mutex::new(Instant::now()),
         });

@@ -504,8 +504,10 @@ pub struct Frame {
     pub points: std::sync::Arc<str>,
     /// Counts the loss histories (a rebuild starts a new one at epoch 0).
     pub history_version: u64,
-    /// The length of the history at this frame.
-    pub history_len: usize,
+    /// The session's loss history at this frame ([`Session::history`]: at most
+    /// [`HISTORY_CAP`](crate::session::HISTORY_CAP) points). A copy, so that the streams need
+    /// no other view of the training thread's session; it costs little beside the heat maps.
+    pub history: Vec<LossPoint>,
 }
 
 impl Frame {
@@ -562,7 +564,7 @@ impl Frame {
             data_version,
             points,
             history_version,
-            history_len: session.history().len(),
+            history: session.history().to_vec(),
         }
     }
 

@@ -2,14 +2,14 @@
 //! executor), takes [`Command`]s over a channel, trains while playing, and publishes a
 //! [`Frame`] at most [`FRAMES_PER_SECOND`] times a second while playing (and after every
 //! change), so that building snapshots costs a bounded share of the time however fast epochs
-//! are. Every epoch's losses go to the shared [`History`], from which each stream sends the
-//! epochs since its previous event.
+//! are. Each frame carries the session's loss history, from which each stream sends the epochs
+//! since its previous event.
 //!
 //! A command is checked in full before it changes anything: a new config is validated (by
 //! building the new `Session`) before it replaces the old one.
 
 use std::sync::mpsc::{Receiver, TryRecvError};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -18,23 +18,9 @@ use tokio::sync::{oneshot, watch};
 use super::wire::{points_json, Action, ApiError, ControlReply, Frame, Settings, SettingsPatch};
 use crate::config::{Config, MAX_EPOCHS};
 use crate::session::{PointSet, Session};
-use crate::snapshot::LossPoint;
 
 /// Snapshots a second while playing: the page draws at most this often.
 pub const FRAMES_PER_SECOND: u32 = 30;
-
-/// The loss history of a session as the streams read it: which history (a rebuild starts a
-/// new one) and its points.
-#[derive(Debug, Default)]
-pub struct History {
-    /// Counts the histories; a stream that sees it change sends the new one whole.
-    pub version: u64,
-    /// The losses after every epoch, the initial ones first.
-    pub losses: Vec<LossPoint>,
-}
-
-/// A shared [`History`].
-pub type SharedHistory = Arc<Mutex<History>>;
 
 /// The reply to a change of settings or points: the settings, and the frame after the change.
 pub type ChangeReply = Result<(Settings, Arc<Frame>), ApiError>;
@@ -71,7 +57,9 @@ pub struct Worker {
     playing: bool,
     data_version: u64,
     points_json: Arc<str>,
-    history: SharedHistory,
+    /// Counts the session's loss histories (a rebuild starts a new one); a stream that sees
+    /// it change sends the new one whole.
+    history_version: u64,
     frames: watch::Sender<Arc<Frame>>,
     /// When the next frame is due while playing: a fixed cadence, so that the time to build a
     /// frame does not lower the rate.
@@ -79,16 +67,11 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// A worker for `session`, publishing into `history` and a new watch channel, whose
-    /// receiver is returned (holding the first frame).
-    pub fn new(session: Session, history: SharedHistory) -> (Worker, watch::Receiver<Arc<Frame>>) {
+    /// A worker for `session`, publishing into a new watch channel, whose receiver is
+    /// returned (holding the first frame).
+    pub fn new(session: Session) -> (Worker, watch::Receiver<Arc<Frame>>) {
         let points_json: Arc<str> =
             points_json(session.train_points(), session.test_points()).into();
-        {
-            let mut h = history.lock().unwrap_or_else(PoisonError::into_inner);
-            h.version += 1;
-            h.losses = session.history().to_vec();
-        }
         let frame = Arc::new(Frame::of(&session, false, 0, points_json.clone(), 1));
         let (frames, receiver) = watch::channel(frame);
         let worker = Worker {
@@ -97,7 +80,7 @@ impl Worker {
             playing: false,
             data_version: 0,
             points_json,
-            history,
+            history_version: 1,
             frames,
             next_frame: Instant::now(),
         };
@@ -138,12 +121,7 @@ impl Worker {
 
     /// Trains one epoch, stopping at the limit of a run.
     fn epoch(&mut self) {
-        let losses = self.session.step();
-        self.history
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .losses
-            .push(losses);
+        self.session.step();
         if self.session.epoch() >= MAX_EPOCHS {
             self.playing = false;
         }
@@ -151,17 +129,12 @@ impl Worker {
 
     /// Publishes the state now; returns the frame.
     fn publish(&mut self) -> Arc<Frame> {
-        let version = self
-            .history
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .version;
         let frame = Arc::new(Frame::of(
             &self.session,
             self.playing,
             self.data_version,
             self.points_json.clone(),
-            version,
+            self.history_version,
         ));
         // No receiver is no error: the streams come and go.
         self.frames.send_replace(frame.clone());
@@ -173,11 +146,7 @@ impl Worker {
     fn replace(&mut self, session: Session, new_data: bool) {
         self.session = session;
         self.playing = false;
-        {
-            let mut h = self.history.lock().unwrap_or_else(PoisonError::into_inner);
-            h.version += 1;
-            h.losses = self.session.history().to_vec();
-        }
+        self.history_version += 1;
         if new_data {
             self.data_version += 1;
             self.points_json =
