@@ -93,7 +93,9 @@ pub struct Snapshot {
     pub problem: Problem,
     /// Epochs completed.
     pub epoch: usize,
-    /// The loss after every epoch so far, the initial one first.
+    /// The losses of the epochs kept so far ([`Session::history`](crate::Session::history): every
+    /// epoch up to [`HISTORY_CAP`](crate::session::HISTORY_CAP) of them, then evenly thinned),
+    /// the initial one first and the latest last.
     pub history: Vec<LossPoint>,
     /// The name of the reported loss (`½(o − t)²`, `cross-entropy`), for titles.
     pub loss_name: String,

@@ -160,7 +160,7 @@ const State = {
 };
 
 /* ------------------------------------------------------------------------------------------------
- * API: the HTTP calls and the event stream, as the contract in serve/API.md says.
+ * API: the HTTP calls and the event stream, as the contract at the top of src/serve/mod.rs says.
  * --------------------------------------------------------------------------------------------- */
 
 class ApiError extends Error {
@@ -1102,6 +1102,9 @@ function buildControls() {
   window.addEventListener("pagehide", () => { Api.close(); Api.release(); });
   // Back to a page kept in the browser's cache: its session was released on the way out.
   window.addEventListener("pageshow", (e) => { if (e.persisted) start(); });
+  // A link pasted into this tab differs only after the "#", which reloads nothing: start over
+  // from it. The page's own updates use replaceState, which fires no hashchange.
+  window.addEventListener("hashchange", () => { Api.close(); Api.release(); start(); });
   buildAxes();
   $("#heatmap").addEventListener("mousemove", readOut);
 }

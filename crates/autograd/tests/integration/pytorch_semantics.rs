@@ -1,8 +1,6 @@
 //! Gradients at the edges, NaN, zero bases and kinks, against the values PyTorch gives (its
 //! `derivatives.yaml` rules, worked out by hand below), where an op's doc says it follows them.
 
-use crate::common;
-
 use shendu_autograd::{Tape, Var};
 use shendu_tensor::Tensor;
 

@@ -1,5 +1,5 @@
 // A stand-in for `shendu-playground serve`, for working on the page without the Rust server:
-// serves the three page files and fakes the HTTP API (serve/API.md) with made-up snapshots.
+// serves the three page files and fakes the HTTP API (documented at the top of src/serve/mod.rs) with made-up snapshots.
 // Nothing here trains; the "network" only drifts towards the data set's shape.
 //
 //   node crates/playground/web/dev/mock-server.js [port]     (default 8123)

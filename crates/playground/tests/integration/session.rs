@@ -1,4 +1,4 @@
-//! Proves what a `Session` promises besides `--exact` arithmetic (tests/exact.rs):
+//! Proves what a `Session` promises besides `--exact` arithmetic (tests/integration/exact.rs):
 //! - a run is reproducible: the same config and seed give bit-identical snapshots, in two
 //!   sessions and under rayon pools of 1 and 2 threads;
 //! - `Config::validate` rejects every out-of-range field and names it, and `Session::new`

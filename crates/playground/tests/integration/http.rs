@@ -11,7 +11,7 @@
 //!   the safetensors download loads; two sessions with one seed train to the same bits;
 //! - the binary's `serve` says where it listens, and refuses training flags.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -206,7 +206,7 @@ fn a_small_run_prints_its_settings_and_accuracy() {
 #[test]
 fn the_default_run_is_the_spiral_and_says_where_it_departs() {
     let dir = tempfile::tempdir().unwrap();
-    // The default settings with few epochs: the full run is tests/session.rs's.
+    // The default settings with few epochs: the full run is tests/integration/session.rs's.
     let output = run(dir.path(), &["--epochs", "3"]);
     let stdout = text(&output.stdout);
     assert!(output.status.success(), "{}", text(&output.stderr));
