@@ -1,4 +1,5 @@
-//! Writing a file so that a crash never leaves half of it.
+//! Writing a file so that a crash never leaves half of it: checkpoints, and any other file that
+//! must never be seen half-written (the Playground's pictures use it too).
 //!
 //! The bytes go to a new temporary file in the target's directory (the same file system, so
 //! that the rename below is atomic), which is flushed and synced to the disk, then renamed over
@@ -12,28 +13,51 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::error::CheckpointError;
-
-/// Writes `path` atomically with what `write` writes.
-pub(crate) fn write_atomically(
+/// Writes `path` atomically with what `write` writes: to a new temporary file beside it (the
+/// same file system, so that the rename is atomic), flushed and synced to the disk, then renamed
+/// over `path`. A reader sees the old file or the new one, never a mix, whenever the process or
+/// the machine stops; on any error the temporary file is removed and `path` left as it was.
+///
+/// The new file gets the permissions of the file it replaces, or those `File::create` gives
+/// (0666 less the umask). An error keeps its [`io::ErrorKind`] and says which step failed
+/// (creating the temporary file, writing it, renaming it), naming the file involved.
+///
+/// ```
+/// use std::io::Write;
+/// use shendu_nn::checkpoint::write_atomically;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("notes.txt");
+/// write_atomically(&path, |out| out.write_all(b"the old notes"))?;
+/// // A write that fails halfway leaves the old file whole.
+/// let failed = write_atomically(&path, |out| {
+///     out.write_all(b"half of the new notes")?;
+///     Err(std::io::Error::other("the disk is full"))
+/// });
+/// assert!(failed.unwrap_err().to_string().ends_with("the disk is full"));
+/// assert_eq!(std::fs::read(&path)?, b"the old notes");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<(), CheckpointError> {
+) -> io::Result<()> {
+    // The step that failed, in front of the cause, the kind kept for callers that match on it.
+    let step = |what: String| move |e: io::Error| io::Error::new(e.kind(), format!("{what}: {e}"));
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
     let Some(name) = path.file_name() else {
-        let e = io::Error::new(io::ErrorKind::InvalidInput, "the path names no file");
-        return Err(CheckpointError::io(path, "write", e));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the path names no file",
+        ));
     };
-    let (file, mut temp) = create_temporary(dir, name, path).map_err(|e| {
-        CheckpointError::io(
-            path,
-            format!("create a temporary file in {}", dir.display()),
-            e,
-        )
-    })?;
+    let (file, mut temp) = create_temporary(dir, name, path).map_err(step(format!(
+        "cannot create a temporary file in {}",
+        dir.display()
+    )))?;
     // From here on, dropping `temp` on an early return deletes the temporary file.
     let written = (|| {
         let mut out = BufWriter::new(&file);
@@ -44,10 +68,12 @@ pub(crate) fn write_atomically(
     })();
     drop(file);
     let temp_path = temp.path.clone();
-    written.map_err(|e| CheckpointError::io(path, format!("write {}", temp_path.display()), e))?;
-    fs::rename(&temp_path, path).map_err(|e| {
-        CheckpointError::io(path, format!("rename {} to it", temp_path.display()), e)
-    })?;
+    written.map_err(step(format!("cannot write {}", temp_path.display())))?;
+    fs::rename(&temp_path, path).map_err(step(format!(
+        "cannot rename {} to {}",
+        temp_path.display(),
+        path.display()
+    )))?;
     temp.renamed = true;
     sync_dir(dir);
     Ok(())
@@ -128,7 +154,6 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint::ErrorKind;
 
     fn entries(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -151,11 +176,12 @@ mod tests {
         .unwrap_err();
         assert_eq!(std::fs::read(&path).unwrap(), b"the old checkpoint");
         assert_eq!(entries(dir.path()), ["model.safetensors"]);
-        assert!(matches!(err.kind(), ErrorKind::Io { .. }));
+        assert_eq!(err.kind(), io::ErrorKind::Other);
         let message = err.to_string();
         assert!(
-            message.starts_with(&format!("{}: cannot write ", path.display()))
-                && message.ends_with("the disk is full"),
+            message.starts_with(&format!("cannot write {}", dir.path().display()))
+                && message.contains(".model.safetensors.")
+                && message.ends_with(".tmp: the disk is full"),
             "{message}"
         );
     }

@@ -81,6 +81,7 @@ use shendu_tensor::{Element, Tensor};
 use crate::check::fail;
 use crate::module::{Entry, EntryMut, Module, Visit, VisitMut};
 
+pub use atomic::write_atomically;
 pub use error::{CheckpointError, ErrorKind};
 pub use state_dict::StateDict;
 

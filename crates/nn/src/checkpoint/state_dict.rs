@@ -219,6 +219,7 @@ impl<T: Element> StateDict<T> {
         let path = path.as_ref();
         let encoder = self.encoder().map_err(|e| e.in_file(path))?;
         write_atomically(path, |out| encoder.write_to(out))
+            .map_err(|e| CheckpointError::io(path, "write the file", e))
     }
 
     /// Reads a state dict from a safetensors file's bytes: tensors of `T`'s float type, 0-d

@@ -17,6 +17,8 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use shendu_nn::checkpoint::write_atomically;
+
 pub use decision::{decision_map_area, decision_png};
 pub use loss::loss_png;
 pub use network::{link_width, network_png};
@@ -120,10 +122,13 @@ pub fn write_pictures(
     let mut written = Vec::with_capacity(PICTURE_FILES.len());
     for (name, draw) in PICTURE_FILES.into_iter().zip(pictures) {
         let path = dir.join(name);
-        crate::plot::write_atomically(&path, &draw()?).map_err(|source| PictureError::Io {
-            path: path.clone(),
-            action: "write the picture",
-            source,
+        let bytes = draw()?;
+        write_atomically(&path, |out| out.write_all(&bytes)).map_err(|source| {
+            PictureError::Io {
+                path: path.clone(),
+                action: "write the picture",
+                source,
+            }
         })?;
         written.push(path);
     }

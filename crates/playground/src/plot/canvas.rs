@@ -6,6 +6,7 @@
 use std::io;
 use std::path::Path;
 
+use shendu_nn::checkpoint::write_atomically;
 use tiny_skia::{
     FillRule, LineCap, LineJoin, Mask, Paint, Path as SkPath, PathBuilder, Pixmap, Stroke,
     Transform,
@@ -265,10 +266,10 @@ impl Canvas {
     }
 
     /// Encodes the picture as PNG and writes it to `path` atomically (see
-    /// [`write_atomically`](super::write_atomically)); the error names the path.
+    /// [`write_atomically`]); the error names the path.
     pub fn save_png(&self, path: &Path) -> io::Result<()> {
         let bytes = self.encode_png()?;
-        super::write_atomically(path, &bytes).map_err(|e| {
+        write_atomically(path, |out| out.write_all(&bytes)).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!("cannot write the picture {}: {e}", path.display()),

@@ -1,19 +1,18 @@
 //! A small drawing toolkit for PNG pictures: an RGBA [`Canvas`] with rectangles, anti-aliased
 //! lines and curves, circles with outlines and text; axes with round ticks; a [`LineChart`]
-//! with named series and a legend; and [`write_atomically`], so that a failed write never
+//! with named series and a legend. Pictures are written with nn's
+//! [`write_atomically`](shendu_nn::checkpoint::write_atomically), so that a failed write never
 //! leaves half a picture.
 //!
 //! Shapes are rasterised by `tiny-skia`; text by `ab_glyph` from a DejaVu Sans subset embedded
 //! in the crate, so pictures look the same on a machine with no fonts installed.
 
-mod atomic;
 mod axis;
 mod canvas;
 mod chart;
 mod color;
 mod text;
 
-pub use atomic::write_atomically;
 pub use axis::{
     draw_axis, draw_grid, format_fixed, format_number, left_axis_width, linear_ticks, log_ticks,
     Scale, Side, LABEL_TEXT, TICK_TEXT,
