@@ -1,9 +1,10 @@
 //! Speed of f32 sums along each reduction path, on 2^24 elements, in pools of 1 and 2 threads.
 //!
-//! cargo run --release --example reduce_speed
+//! cargo run --release --example reduce_speed [-- --quick]
 //!
 //! Prints the median of 9 repetitions of each case in milliseconds and in GB/s of input read
-//! (4 bytes per element). A figure for comparing kernels on one machine, not a test.
+//! (4 bytes per element). A figure for comparing kernels on one machine, not a test. `--quick`
+//! takes 3 short repetitions: a check that the example runs (CI), not a measurement.
 
 #[path = "../benches/timing.rs"]
 mod timing;
@@ -11,12 +12,14 @@ mod timing;
 use rand::{rngs::StdRng, SeedableRng};
 use shendu::tensor::Tensor;
 
-/// Median seconds per call of `f` over 9 repetitions of enough calls to last 0.1 s.
-fn timed<R>(f: impl FnMut() -> R) -> f64 {
-    timing::samples(f, 0.1, 9)[4]
+/// Median seconds per call of `f` over `repetitions` of enough calls to last `seconds`.
+fn timed<R>(f: impl FnMut() -> R, (seconds, repetitions): (f64, usize)) -> f64 {
+    timing::samples(f, seconds, repetitions)[repetitions / 2]
 }
 
 fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let repetitions = if quick { (0.01, 3) } else { (0.1, 9) };
     let n = 1usize << 24;
     let mut rng = StdRng::seed_from_u64(0);
     let flat = Tensor::<f32>::rand_uniform([n], 0.0, 1.0, &mut rng);
@@ -74,7 +77,7 @@ fn main() {
                 .num_threads(threads)
                 .build()
                 .unwrap();
-            let secs = pool.install(|| timed(f));
+            let secs = pool.install(|| timed(f, repetitions));
             line += &format!(" {:7.2} ms {:4.1}", secs * 1e3, 4.0 * n as f64 / secs / 1e9);
         }
         println!("{line}");
