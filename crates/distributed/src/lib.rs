@@ -1,0 +1,71 @@
+//! Data-parallel training for shendu across processes and machines, on MPI.
+//!
+//! Every process (a *rank*) holds a replica of the model and computes the gradient on its shard
+//! of each batch; the gradients are averaged with one all-reduce and every rank's optimizer then
+//! takes the same step, as Horovod and PyTorch's `DistributedDataParallel` do. MPI is Open MPI
+//! through the [`mpi`] crate (rsmpi): launch with `mpirun -np 2 your-program`.
+//!
+//! This crate is the only part of shendu that links MPI; it is out of the workspace's default
+//! members, so a `cargo test` on a machine without MPI never builds it.
+//!
+//! | piece | what it does |
+//! | --- | --- |
+//! | [`init`], [`World`] | starts MPI; rank, size; a panicking rank aborts the job naming itself |
+//! | [`check_consistency`] | at start-up: same parameter names and shapes, same seed, on every rank |
+//! | [`broadcast_parameters`] | makes every replica equal to rank 0's, in one broadcast |
+//! | [`DistributedSampler`] | each rank's shard of the same seeded shuffle |
+//! | [`DistributedOptimizer`] | averages the gradients (one all-reduce per step), then steps any nn optimizer |
+//! | [`MetricSums`] | loss and accuracy summed over all ranks |
+//! | [`save_checkpoint`] | rank 0 writes, atomically; every rank learns the outcome |
+//!
+//! # From one process to many
+//!
+//! A training loop changes by a few lines (`-` one process, `+` many):
+//!
+//! ```text
+//! +   let world = shendu_distributed::init()?;
+//!     let mut model = Mlp::<f64>::new(&[64, 64, 10], Activation::Relu, &mut rng);
+//! +   shendu_distributed::check_consistency(&world, &model, seed)?;
+//! +   shendu_distributed::broadcast_parameters(&world, &mut model);
+//! -   let mut opt = Adam::new(1e-3);
+//! +   let mut opt = DistributedOptimizer::new(Adam::new(1e-3), &world);
+//! +   let sampler = DistributedSampler::for_world(&world, train.len(), 32, seed)?;
+//!     for epoch in 0..epochs {
+//! -       for batch in DataLoader::new(&train, 32).shuffle(&mut rng) {
+//! +       for rows in sampler.epoch(epoch) {
+//! +           let batch = train.select_rows(&rows);
+//! -           let (loss, grads) = model.value_and_grad(|tape, m| /* mean loss */);
+//! -           opt.step(&mut model, &grads);
+//! +           let (loss, mut grads) = model.value_and_grad(|tape, m| /* mean loss */);
+//! +           opt.step(&mut model, &mut grads, rows.len(), loss)?;
+//!         }
+//!     }
+//! -   model.save(path)?;
+//! +   shendu_distributed::save_checkpoint(&world, &model, path)?;
+//! ```
+//!
+//! # Why the average is weighted by shard size
+//!
+//! Each rank's loss is the mean over its own rows. When the shards differ in size (the last,
+//! shorter batch of an epoch), the plain mean of the ranks' gradients would weigh a row of the
+//! short shard more than a row of a long one. Rank `r` sends `n_r · grad_r` and its row count
+//! `n_r`; the sum divided by `N = Σ n_r` is the gradient of the mean loss over all `N` rows,
+//! which is what one process computes on the whole global batch.
+
+mod checkpoint;
+mod error;
+mod metrics;
+mod optimizer;
+mod params;
+mod sampler;
+mod world;
+
+pub use checkpoint::{save_checkpoint, save_state};
+pub use error::DistributedError;
+pub use metrics::MetricSums;
+pub use optimizer::{DistributedOptimizer, StepReport};
+pub use params::{
+    average_gradients, broadcast_parameters, check_consistency, GradientBuffer, Reduced,
+};
+pub use sampler::{shard, DistributedSampler};
+pub use world::{init, MpiElement, World};
