@@ -133,3 +133,60 @@ pub fn shard(rows: usize, rank: usize, size: usize) -> std::ops::Range<usize> {
     let start = rank * base + rank.min(extra);
     start..start + base + usize::from(rank < extra)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_cover_a_batch_in_rank_order_and_differ_by_at_most_one_row() {
+        for rows in 0..40 {
+            for size in 1..6 {
+                let ranges: Vec<_> = (0..size).map(|r| shard(rows, r, size)).collect();
+                assert_eq!(ranges[0].start, 0);
+                assert_eq!(ranges[size - 1].end, rows);
+                assert!(ranges.windows(2).all(|w| w[0].end == w[1].start));
+                let lens: Vec<usize> = ranges.iter().map(|r| r.len()).collect();
+                assert!(lens.iter().max().unwrap() - lens.iter().min().unwrap() <= 1);
+            }
+        }
+    }
+
+    #[test]
+    fn the_ranks_shards_are_the_global_batches_of_one_shuffle() {
+        let (rows, batch, size) = (103, 10, 3);
+        let samplers: Vec<_> = (0..size)
+            .map(|r| DistributedSampler::new(rows, batch, 5, r, size).unwrap())
+            .collect();
+        for epoch in 0..3 {
+            let global = samplers[0].global_batches(epoch);
+            // 10 full batches and 3 rows: one for each rank.
+            assert_eq!(global.len(), 11);
+            assert_eq!(samplers[0].steps(), 11);
+            let shards: Vec<_> = samplers.iter().map(|s| s.epoch(epoch)).collect();
+            for (step, batch) in global.iter().enumerate() {
+                let joined: Vec<usize> = shards.iter().flat_map(|s| s[step].clone()).collect();
+                assert_eq!(&joined, batch);
+            }
+            let mut all: Vec<usize> = global.concat();
+            all.sort_unstable();
+            assert_eq!(all, (0..rows).collect::<Vec<_>>());
+        }
+        // Same seed, same order; another epoch or seed, another.
+        assert_eq!(samplers[1].epoch(1), samplers[1].epoch(1));
+        assert_ne!(samplers[0].global_batches(0), samplers[0].global_batches(1));
+        let other = DistributedSampler::new(rows, batch, 6, 0, size).unwrap();
+        assert_ne!(other.global_batches(0), samplers[0].global_batches(0));
+    }
+
+    #[test]
+    fn a_last_batch_too_small_to_share_is_dropped_and_bad_arguments_are_errors() {
+        // 21 rows in batches of 10 on 2 ranks: the last row alone cannot be shared.
+        let sampler = DistributedSampler::new(21, 10, 0, 0, 2).unwrap();
+        assert_eq!(sampler.steps(), 2);
+        assert_eq!(sampler.epoch(0).len(), 2);
+        assert!(DistributedSampler::new(10, 1, 0, 0, 2).is_err());
+        assert!(DistributedSampler::new(10, 4, 0, 2, 2).is_err());
+        assert!(DistributedSampler::new(10, 4, 0, 0, 0).is_err());
+    }
+}

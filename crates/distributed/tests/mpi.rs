@@ -201,6 +201,19 @@ fn launcher() {
                 assert!(job.seconds < 60.0, "took {} s", job.seconds);
             }),
         ),
+        (
+            "a rank that is killed ends the job, named by mpirun, within the time limit",
+            Box::new(|| {
+                let job = mpirun("killed", &[]);
+                assert!(!job.success, "the job must fail:\n{}", job.stdout);
+                assert!(
+                    job.stderr.contains("rank 1") && job.stderr.contains("signal 9"),
+                    "stderr:\n{}",
+                    job.stderr
+                );
+                assert!(job.seconds < 60.0, "took {} s", job.seconds);
+            }),
+        ),
     ];
     let (mut passed, mut failed) = (0, 0);
     for (name, test) in tests {
@@ -259,6 +272,15 @@ fn rank_main(world: &World, scenario: &str) {
             }
             // Rank 0 waits in a collective call that rank 1 never joins: without the abort it
             // would wait forever.
+            world.barrier();
+        }
+        "killed" => {
+            if rank == 1 {
+                // SIGKILL: no panic hook, no MPI_Abort; mpirun alone notices.
+                let pid = std::process::id().to_string();
+                Command::new("kill").args(["-9", &pid]).status().ok();
+                std::thread::sleep(Duration::from_secs(30));
+            }
             world.barrier();
         }
         other => panic!("no scenario {other:?}"),
