@@ -51,6 +51,27 @@
 //! short shard more than a row of a long one. Rank `r` sends `n_r · grad_r` and its row count
 //! `n_r`; the sum divided by `N = Σ n_r` is the gradient of the mean loss over all `N` rows,
 //! which is what one process computes on the whole global batch.
+//!
+//! # Faults
+//!
+//! - A rank that panics aborts the job (`MPI_Abort`, from the panic hook [`init`] installs)
+//!   after printing `rank R of N panicked`: the others would otherwise wait forever in their
+//!   next collective call. A rank that is killed is noticed by `mpirun`, which ends the job and
+//!   names the rank. Either way a checkpoint being written is the old file or the new one: nn's
+//!   atomic write renames a complete temporary file over it.
+//! - Ranks started with different models or seeds fail [`check_consistency`] at start-up, every
+//!   rank with the same error naming the first rank that differs from rank 0.
+//! - A parameter with a gradient on some ranks but not others (a loss that uses it only
+//!   sometimes) fails the step on every rank rather than letting the replicas drift apart.
+//!
+//! # Replicas stay equal
+//!
+//! Every rank receives the same bits from the all-reduce (MPI's sum is commutative, and Open
+//! MPI's algorithms either reduce each element once and send the result around, or add in
+//! pairs that both sides compute alike), applies the same optimizer to them, and so holds the
+//! same parameters after every step; the tests check it bit for bit. Buffers that training
+//! changes per rank (BatchNorm's running statistics, computed on each rank's shard) are not
+//! averaged: call [`broadcast_parameters`] before evaluating or saving to take rank 0's.
 
 mod checkpoint;
 mod error;
