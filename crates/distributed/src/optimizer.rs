@@ -19,6 +19,9 @@ pub struct StepReport {
     /// Time spent packing, all-reducing and unpacking the gradients: the step's communication,
     /// to set against its compute.
     pub communication: Duration,
+    /// The part of `communication` inside the all-reduce call, waiting for the slowest rank
+    /// included; the rest is packing and unpacking.
+    pub all_reduce: Duration,
 }
 
 /// Wraps an nn [`Optimizer`] so that each step first averages the gradients over all ranks (one
@@ -60,14 +63,18 @@ impl<'w, T: MpiElement, O: Optimizer<T>> DistributedOptimizer<'w, T, O> {
         loss: f64,
     ) -> Result<StepReport, DistributedError> {
         let start = Instant::now();
-        let Reduced { global_rows, loss } =
-            average_gradients(self.world, model, grads, shard_rows, loss, &mut self.buffer)?;
+        let Reduced {
+            global_rows,
+            loss,
+            all_reduce,
+        } = average_gradients(self.world, model, grads, shard_rows, loss, &mut self.buffer)?;
         let communication = start.elapsed();
         self.inner.step(model, grads);
         Ok(StepReport {
             global_rows,
             loss,
             communication,
+            all_reduce,
         })
     }
 

@@ -18,7 +18,9 @@ use shendu_distributed::{
     DistributedError, DistributedOptimizer, DistributedSampler, GradientBuffer, MetricSums, World,
 };
 use shendu_nn::data::{Dataset, TensorDataset};
-use shendu_nn::{loss, Activation, Adam, Checkpoint, Forward, Mlp, Module, Optimizer, Sgd};
+use shendu_nn::{
+    loss, Activation, Adam, Checkpoint, EntryMut, Forward, Mlp, Module, Optimizer, Sgd, VisitMut,
+};
 use shendu_tensor::{Indices, Tensor};
 
 /// The relative tolerance between N ranks and one process: the sums are grouped differently.
@@ -49,10 +51,14 @@ struct Job {
 }
 
 fn mpirun(scenario: &str, extra: &[&str]) -> Job {
+    mpirun_ranks(2, scenario, extra)
+}
+
+fn mpirun_ranks(ranks: usize, scenario: &str, extra: &[&str]) -> Job {
     let exe = std::env::current_exe().expect("the test binary's path");
     let start = Instant::now();
     let mut child = Command::new("mpirun")
-        .args(["-np", "2", "--oversubscribe"])
+        .args(["-np", &ranks.to_string(), "--oversubscribe"])
         .arg(&exe)
         .arg(scenario)
         .args(extra)
@@ -103,15 +109,19 @@ fn mpirun(scenario: &str, extra: &[&str]) -> Job {
 /// Runs a scenario that must succeed on both ranks, each printing `ok <scenario>`; returns its
 /// output.
 fn expect_ok(scenario: &str, extra: &[&str]) -> String {
-    let job = mpirun(scenario, extra);
+    expect_ok_on(2, scenario, extra)
+}
+
+fn expect_ok_on(ranks: usize, scenario: &str, extra: &[&str]) -> String {
+    let job = mpirun_ranks(ranks, scenario, extra);
     let oks = job
         .stdout
         .lines()
         .filter(|l| l.starts_with(&format!("ok {scenario} rank")))
         .count();
     assert!(
-        job.success && oks == 2,
-        "{scenario}: success {}, {oks} of 2 ranks ok\nstdout:\n{}\nstderr:\n{}",
+        job.success && oks == ranks,
+        "{scenario}: success {}, {oks} of {ranks} ranks ok\nstdout:\n{}\nstderr:\n{}",
         job.success,
         job.stdout,
         job.stderr
@@ -158,6 +168,14 @@ fn launcher() {
             }),
         ),
         (
+            "on one rank, gradients and 20 steps are one process's, bit for bit",
+            Box::new(|| {
+                expect_ok_on(1, "gradients", &[]);
+                let out = expect_ok_on(1, "train", &[]);
+                assert_eq!(lines_with(&out, "params").len(), 2, "{out}");
+            }),
+        ),
+        (
             "different parameter shapes are reported at start-up, naming the rank",
             Box::new(|| {
                 let out = expect_ok("mismatch-shape", &[]);
@@ -186,6 +204,38 @@ fn launcher() {
                 assert!(path.exists());
                 let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
                 assert_eq!(leftovers, 1, "only the checkpoint, no temporary file");
+            }),
+        ),
+        (
+            "rank 0 killed while writing a checkpoint leaves the old file, and the job ends",
+            Box::new(|| {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("model.safetensors");
+                let job = mpirun("checkpoint-killed", &[path.to_str().unwrap()]);
+                assert!(!job.success, "the job must fail:\n{}", job.stdout);
+                assert!(
+                    job.stdout.contains("version 1 saved"),
+                    "the first checkpoint was not written:\n{}\n{}",
+                    job.stdout,
+                    job.stderr
+                );
+                assert!(
+                    job.stderr.contains("rank 0") && job.stderr.contains("signal 9"),
+                    "stderr:\n{}",
+                    job.stderr
+                );
+                assert!(job.seconds < 60.0, "took {} s", job.seconds);
+                // The kill landed mid-write: the temporary file is still there...
+                let files = std::fs::read_dir(dir.path()).unwrap().count();
+                assert_eq!(
+                    files, 2,
+                    "the checkpoint and the interrupted temporary file"
+                );
+                // ...and the checkpoint is version 1, whole.
+                let mut read = big_model();
+                read.load(&path).expect("the checkpoint reads back whole");
+                let values: Vec<f64> = bits(&read).into_iter().map(f64::from_bits).collect();
+                assert!(values.iter().all(|&v| v == 1.0), "not the old version");
             }),
         ),
         (
@@ -266,6 +316,38 @@ fn rank_main(world: &World, scenario: &str) {
             read.load(&path).expect("readable");
             assert_eq!(bits(&read), bits(&model));
         }
+        "checkpoint-killed" => {
+            let path = std::path::PathBuf::from(std::env::args().nth(2).expect("a path"));
+            let mut model = big_model();
+            fill(&mut model, 1.0);
+            save_checkpoint(world, &model, &path).expect("saved");
+            if rank == 0 {
+                println!("version 1 saved");
+            }
+            fill(&mut model, 2.0);
+            let pids = world.all_gather(&[std::process::id()]);
+            if rank == 1 {
+                // Watches the directory: the moment rank 0's temporary file appears, rank 0 is
+                // writing version 2, and is killed there.
+                let (dir, target, writer) =
+                    (path.parent().unwrap().to_owned(), path.clone(), pids[0]);
+                std::thread::spawn(move || loop {
+                    let writing = std::fs::read_dir(&dir)
+                        .unwrap()
+                        .any(|e| e.unwrap().path() != target);
+                    if writing {
+                        Command::new("kill")
+                            .args(["-9", &writer.to_string()])
+                            .status()
+                            .ok();
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_micros(100));
+                });
+            }
+            save_checkpoint(world, &model, &path).expect("saved");
+            world.barrier();
+        }
         "panic" => {
             if rank == 1 {
                 panic!("a deliberate panic on rank 1");
@@ -293,6 +375,20 @@ fn report_mismatch(result: Result<(), DistributedError>) {
         Ok(()) => panic!("a mismatch went unnoticed"),
         Err(e) => println!("mismatch: {e}"),
     }
+}
+
+/// A model of about 40 MB in f64, so that writing it takes a while.
+fn big_model() -> Mlp<f64> {
+    Mlp::<f64>::new(&[512, 2048, 2048], Activation::Tanh, &mut rng(5))
+}
+
+/// Sets every parameter of `model` to `value`.
+fn fill(model: &mut Mlp<f64>, value: f64) {
+    model.visit_mut(&mut VisitMut::new(&mut |_, entry| {
+        if let EntryMut::Param(p) = entry {
+            p.value_mut().fill_(value);
+        }
+    }));
 }
 
 fn rng(seed: u64) -> StdRng {
@@ -391,6 +487,10 @@ fn gradients(world: &World) {
         assert_eq!(ids.len(), 4, "two weights, two biases");
         for id in ids {
             let (a, b) = (grads[id].to_vec(), one_grads[id].to_vec());
+            if world.size() == 1 {
+                // One rank's shard is the global batch: its gradient passes untouched.
+                assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()));
+            }
             let err = relative(&a, &b);
             assert!(
                 err <= TOLERANCE,
@@ -449,6 +549,13 @@ fn train_with<O: Optimizer<f64>>(world: &World, name: &str, make: impl Fn() -> O
             err <= TOLERANCE,
             "{name}: relative error {err:e} after 20 steps"
         );
+        if world.size() == 1 {
+            assert_eq!(
+                bits(&model),
+                bits(&reference),
+                "{name}: one rank is one process"
+            );
+        }
         let total = metrics.reduce(world).unwrap();
         // 20 steps are 4 epochs of 5 batches (12, 12, 12, 12, 2 rows): every row 4 times.
         assert_eq!(total.count, 200.0);

@@ -127,7 +127,7 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn eye(n: usize) -> Self {
         let mut t = Self::filled("eye", [n, n], T::zero());
-        let data = t.make_mut();
+        let data = t.as_mut_slice();
         for i in 0..n {
             data[i * n + i] = T::one();
         }

@@ -15,9 +15,25 @@ use crate::storage::Storage;
 use crate::tensor::Tensor;
 
 impl<T: Element> Tensor<T> {
-    /// The elements in row-major order, mutable, copying first unless this tensor is the sole,
-    /// contiguous owner of its storage.
-    pub(crate) fn make_mut(&mut self) -> &mut [T] {
+    /// The elements in row-major order, to write in place: the mutable twin of
+    /// [`as_slice`](Tensor::as_slice), for code that fills a tensor from a buffer of its own
+    /// (gradients arriving from other processes, a data loader) without a temporary tensor.
+    ///
+    /// Copy-on-write, as every in-place update: unless this tensor is the sole, contiguous owner
+    /// of its storage it first takes a private contiguous copy, so a view or clone taken earlier
+    /// never sees the writes.
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let mut g = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], [2, 2]);
+    /// let earlier = g.clone();
+    /// for (v, incoming) in g.as_mut_slice().iter_mut().zip([10.0, 20.0, 30.0, 40.0]) {
+    ///     *v += incoming;
+    /// }
+    /// assert_eq!(g.to_vec(), vec![11.0, 22.0, 33.0, 44.0]);
+    /// assert_eq!(earlier.to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+    /// ```
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
         let unique = Arc::get_mut(&mut self.storage).is_some();
         if !unique || !self.layout.is_contiguous() {
             *self = Tensor {
@@ -39,7 +55,7 @@ impl<T: Element> Tensor<T> {
         if !other.is_contiguous() && other.layout.strides().iter().all(|&s| s != 0) {
             other = other.contiguous();
         }
-        let dst = self.make_mut();
+        let dst = self.as_mut_slice();
         let (src, layout) = other.parts();
         update(dst, (src, layout), f);
     }
@@ -86,7 +102,7 @@ impl<T: Element> Tensor<T> {
 
     /// Sets every element to `value`.
     pub fn fill_(&mut self, value: T) {
-        self.make_mut().fill(value);
+        self.as_mut_slice().fill(value);
     }
 
     /// Copies `src`'s elements into `self`, broadcasting `src` to `self`'s shape.
@@ -145,7 +161,7 @@ impl<T: Element> Tensor<T> {
         }
         let (values, layout) = src.parts();
         let values = &values[layout.offset()..layout.offset() + layout.numel()];
-        let states = states.map(|s| s.make_mut());
-        zip_update(self.make_mut(), values, states, &f);
+        let states = states.map(|s| s.as_mut_slice());
+        zip_update(self.as_mut_slice(), values, states, &f);
     }
 }

@@ -358,3 +358,33 @@ fn an_empty_view_with_an_offset_reads_as_empty_after_any_view_op() {
     assert_eq!(flat.exp().shape(), &[0]);
     assert_eq!(t.reshape([3, 0]).sum_all().item(), 0.0);
 }
+
+/// `as_mut_slice` on every kind of tensor writes the row-major elements of this tensor alone:
+/// a transposed or narrowed view is copied first, a shared storage is copied first, and a sole
+/// contiguous owner is written where it lies.
+#[test]
+fn as_mut_slice_writes_row_major_and_never_through_a_shared_storage() {
+    let base = Tensor::from_vec((0..12).map(f64::from).collect(), [3, 4]);
+    for (what, view) in [
+        ("contiguous", base.clone()),
+        ("transposed", base.t()),
+        ("narrowed", base.narrow(1, 1, 2)),
+    ] {
+        let expected = view.to_vec();
+        let mut written = view.clone();
+        for v in written.as_mut_slice() {
+            *v = -*v;
+        }
+        let negated: Vec<f64> = expected.iter().map(|v| -v).collect();
+        assert_eq!(written.to_vec(), negated, "{what}");
+        assert_eq!(view.to_vec(), expected, "{what}: the other owner changed");
+        assert!(written.is_contiguous(), "{what}");
+    }
+    assert_eq!(base.to_vec(), (0..12).map(f64::from).collect::<Vec<_>>());
+
+    let mut sole = Tensor::from_vec(vec![1.0f32, 2.0], [2]);
+    let address = sole.data_ptr();
+    sole.as_mut_slice()[1] = 5.0;
+    assert_eq!(sole.data_ptr(), address, "a sole contiguous owner is written in place");
+    assert_eq!(sole.to_vec(), vec![1.0, 5.0]);
+}
