@@ -8,23 +8,33 @@
 //! target/release/examples/w3_speed [--rounds R] [--python PATH] [--quick]
 //! ```
 //!
-//! Run plainly, it is the driver: each round runs, in turn, shendu on 1 and 2 ranks
-//! (`mpirun --bind-to core`, `RAYON_NUM_THREADS=1`), shendu on 2 ranks that never communicate
-//! (the ceiling: what two busy cores of this machine allow), and `benches/reference_ddp.py` on
-//! 1 process and on 2 (gloo), under PATH (else `$SHENDU_PYTHON`, else `python3`); then it
-//! prints the medians over the rounds and the ratios. Under `mpirun` (Open MPI sets `OMPI_COMM_WORLD_SIZE`) it is one rank of the
-//! shendu side, and rank 0 prints `key<TAB>value` lines for the driver:
+//! Run plainly, it is the driver. Each round starts one shendu job of two ranks (`mpirun -np 2
+//! --bind-to core`, `RAYON_NUM_THREADS=1`), then `benches/reference_ddp.py` on one process and
+//! on two (gloo), under PATH (else `$SHENDU_PYTHON`, else `python3`); then it prints medians over
+//! the rounds. Without torch the reference's lines say so and shendu's figures stand alone; a
+//! failing shendu job is an error.
 //!
-//! - `samples_per_second`: global rows per second of wall time;
-//! - `step_ms`, split into `compute_ms` (forward, loss and backward on this rank's shard),
-//!   `packing_ms` (gradients into the one buffer and back), `all_reduce_in_step_ms` (the
-//!   all-reduce call, with its wait for the slower rank) and `update_ms` (SGD);
-//! - `allreduce_ms`: the all-reduce of a buffer of the same size alone, after a barrier, so
-//!   without waiting: what the wire costs.
+//! The shendu job measures three ways of training, in blocks of about 0.3 s taken in turn, so
+//! that the host's noise (this is a shared machine) falls on all three alike:
+//!
+//! - **one rank**: rank 0 trains on the whole batch of 256 while rank 1 sleeps;
+//! - **two ranks**: each trains on its 128 rows, and [`DistributedOptimizer`] averages the
+//!   gradients in one all-reduce per step;
+//! - **two ranks, no all-reduce**: each trains its own replica on its 128 rows and never
+//!   communicates: the ceiling two ranks reach on this machine if communication were free (two
+//!   busy cores may each run slower than one alone: shared caches and memory bandwidth, the
+//!   host's other guests).
+//!
+//! Rank 0 prints `key<TAB>value` lines for the driver: samples per second of each, the ratios
+//! (taken within each turn, then the median), and the two-rank step split into compute (forward,
+//! loss, backward), packing (the gradients into the one buffer and back), the all-reduce call
+//! (with its wait for the slower rank) and the update, and the all-reduce of a buffer of the
+//! same size alone, after a barrier, so without waiting: what the wire costs.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use mpi::traits::{Communicator, Destination, Source};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use shendu_distributed::{broadcast_parameters, shard, DistributedOptimizer, World};
 use shendu_nn::{loss, Activation, Forward, Mlp, Module, Optimizer, Sgd};
@@ -35,23 +45,25 @@ const GLOBAL_BATCH: usize = 256;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let (mut rounds, mut python, mut quick, mut independent) = (5usize, None, false, false);
+    let (mut rounds, mut python, mut quick) = (5usize, None, false);
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "--rounds" => rounds = args.next().ok_or("--rounds needs a value")?.parse()?,
             "--python" => python = Some(args.next().ok_or("--python needs a value")?),
             "--quick" => quick = true,
-            "--independent" => independent = true,
             _ => {
                 return Err(
                     format!("unknown flag {flag}: [--rounds R] [--python PATH] [--quick]").into(),
-                )
+                );
             }
         }
     }
     if std::env::var_os("OMPI_COMM_WORLD_SIZE").is_some() {
         let world = shendu_distributed::init()?;
-        return rank(&world, quick, independent);
+        if world.size() != 2 {
+            return Err("the shendu side runs on exactly 2 ranks".into());
+        }
+        return rank(&world, quick);
     }
     let python = python
         .or_else(|| std::env::var("SHENDU_PYTHON").ok())
@@ -60,141 +72,247 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// One rank.
+// The shendu job.
 
-/// Per-step seconds of each phase, summed over a block of steps.
+/// Seconds of each phase of one step.
 #[derive(Clone, Copy, Default)]
 struct Phases {
     compute: f64,
     packing: f64,
     all_reduce: f64,
     update: f64,
-    wall: f64,
 }
 
-/// One rank's side. `independent`: each rank trains its own replica on its shard with no
-/// all-reduce at all, the ceiling that two ranks on this machine could reach if communication
-/// were free (two busy cores may each run slower than one alone: shared caches, memory
-/// bandwidth, the host's other guests).
-fn rank(world: &World, quick: bool, independent: bool) -> Result<(), Box<dyn std::error::Error>> {
-    let rows = shard(GLOBAL_BATCH, world.rank(), world.size()).len();
-    // Each rank its own rows; the model is rank 0's after the broadcast.
-    let mut rng = StdRng::seed_from_u64(1 + world.rank() as u64);
-    let x = Tensor::<f32>::rand_normal([rows, 784], 0.0, 1.0, &mut rng);
-    let labels = Indices::from_vec((0..rows).map(|_| rng.random_range(0..10)).collect(), [rows]);
-    let mut model = Mlp::<f32>::new(&[784, 256, 128, 10], Activation::Relu, &mut rng);
-    broadcast_parameters(world, &mut model);
-    let mut opt = DistributedOptimizer::new(Sgd::new(0.01), world);
-    let mut alone = Sgd::new(0.01);
+impl std::ops::AddAssign for Phases {
+    fn add_assign(&mut self, p: Phases) {
+        self.compute += p.compute;
+        self.packing += p.packing;
+        self.all_reduce += p.all_reduce;
+        self.update += p.update;
+    }
+}
 
-    let mut step = || -> Result<Phases, Box<dyn std::error::Error>> {
-        let start = Instant::now();
-        let (loss, mut grads) = model.value_and_grad(|tape, model| {
-            loss::cross_entropy(&model.forward(&tape.constant(x.clone())), &labels)
-        });
-        let compute = start.elapsed();
-        if independent {
-            alone.step(&mut model, &grads);
-            let wall = start.elapsed();
-            return Ok(Phases {
-                compute: compute.as_secs_f64(),
-                update: (wall - compute).as_secs_f64(),
-                wall: wall.as_secs_f64(),
-                ..Phases::default()
-            });
+/// One way of training, timed in blocks taken in turn with the others.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    OneRank,
+    TwoRanks,
+    Independent,
+}
+
+/// A model and its data: `rows` of the global batch.
+struct Replica {
+    model: Mlp<f32>,
+    x: Tensor<f32>,
+    labels: Indices,
+}
+
+impl Replica {
+    fn new(rows: std::ops::Range<usize>) -> Replica {
+        // The same global batch and initial weights on every rank; each takes its rows.
+        let mut rng = StdRng::seed_from_u64(1);
+        let x = Tensor::<f32>::rand_normal([GLOBAL_BATCH, 784], 0.0, 1.0, &mut rng);
+        let labels: Vec<usize> = (0..GLOBAL_BATCH).map(|_| rng.random_range(0..10)).collect();
+        let model = Mlp::<f32>::new(&[784, 256, 128, 10], Activation::Relu, &mut rng);
+        let mine: Vec<usize> = rows.collect();
+        Replica {
+            model,
+            x: x.narrow(0, mine[0], mine.len()).contiguous(),
+            labels: Indices::from_vec(labels, [GLOBAL_BATCH]).select_rows(&mine),
         }
-        let report = opt.step(&mut model, &mut grads, rows, f64::from(loss))?;
+    }
+
+    /// Forward, loss and backward: the loss and the gradients.
+    fn gradients(&self) -> (f32, shendu_autograd::Gradients<f32>) {
+        let (x, labels) = (&self.x, &self.labels);
+        self.model.value_and_grad(|tape, model| {
+            loss::cross_entropy(&model.forward(&tape.constant(x.clone())), labels)
+        })
+    }
+}
+
+fn rank(world: &World, quick: bool) -> Result<(), Box<dyn std::error::Error>> {
+    let my_rows = shard(GLOBAL_BATCH, world.rank(), world.size());
+    let rows = my_rows.len();
+    let mut synchronous = Replica::new(my_rows.clone());
+    broadcast_parameters(world, &mut synchronous.model);
+    let mut distributed = DistributedOptimizer::new(Sgd::new(0.01), world);
+    let mut independent = Replica::new(my_rows);
+    let mut independent_sgd = Sgd::new(0.01);
+    let mut whole = Replica::new(0..GLOBAL_BATCH);
+    let mut whole_sgd = Sgd::new(0.01);
+    let comm = mpi::topology::SimpleCommunicator::world();
+
+    let mut step = |mode: Mode| -> Result<Phases, Box<dyn std::error::Error>> {
+        let start = Instant::now();
+        let replica = match mode {
+            Mode::OneRank => &mut whole,
+            Mode::TwoRanks => &mut synchronous,
+            Mode::Independent => &mut independent,
+        };
+        let (loss, mut grads) = replica.gradients();
+        let compute = start.elapsed();
+        let (communication, all_reduce) = match mode {
+            Mode::TwoRanks => {
+                let report =
+                    distributed.step(&mut replica.model, &mut grads, rows, f64::from(loss))?;
+                (report.communication, report.all_reduce)
+            }
+            Mode::OneRank => {
+                whole_sgd.step(&mut replica.model, &grads);
+                (Duration::ZERO, Duration::ZERO)
+            }
+            Mode::Independent => {
+                independent_sgd.step(&mut replica.model, &grads);
+                (Duration::ZERO, Duration::ZERO)
+            }
+        };
         let wall = start.elapsed();
         Ok(Phases {
             compute: compute.as_secs_f64(),
-            packing: (report.communication - report.all_reduce).as_secs_f64(),
-            all_reduce: report.all_reduce.as_secs_f64(),
-            update: (wall - compute - report.communication).as_secs_f64(),
-            wall: wall.as_secs_f64(),
+            packing: (communication - all_reduce).as_secs_f64(),
+            all_reduce: all_reduce.as_secs_f64(),
+            update: (wall - compute - communication).as_secs_f64(),
         })
     };
-    for _ in 0..20 {
-        step()?;
-    }
-    // Steps per block, chosen by rank 0 for blocks of about 0.3 s and sent to all: every rank
-    // must take the same number of steps, or one would wait forever in an all-reduce.
-    let block_seconds = if quick { 0.05 } else { 0.3 };
-    let mut steps = [0u64];
-    if world.is_root() {
-        let start = Instant::now();
-        for _ in 0..10 {
-            step()?;
-        }
-        steps[0] = (block_seconds / (start.elapsed().as_secs_f64() / 10.0)).ceil() as u64;
-    } else {
-        for _ in 0..10 {
-            step()?;
-        }
-    }
-    world.broadcast(&mut steps);
-    let steps = steps[0].max(1);
 
-    let mut blocks = Vec::new();
-    for _ in 0..if quick { 3 } else { 7 } {
+    // A block: both ranks start together; the wall time of `steps` steps on rank 0 (for two
+    // ranks, until the slower is done), and the sum of their phases. For one rank, rank 1 sleeps until rank 0 says it is done (a blocking
+    // MPI wait would spin on rank 1's core).
+    let mut block = |mode: Mode, steps: u64| -> Result<(f64, Phases), Box<dyn std::error::Error>> {
         world.barrier();
         let mut sum = Phases::default();
         let start = Instant::now();
-        for _ in 0..steps {
-            let p = step()?;
-            sum.compute += p.compute;
-            sum.packing += p.packing;
-            sum.all_reduce += p.all_reduce;
-            sum.update += p.update;
+        if mode == Mode::OneRank && !world.is_root() {
+            let mut done = comm.process_at_rank(0).immediate_receive::<u8>();
+            loop {
+                match done.r#try() {
+                    Ok(_) => break,
+                    Err(pending) => done = pending,
+                }
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        } else {
+            for _ in 0..steps {
+                sum += step(mode)?;
+            }
+            if mode == Mode::OneRank {
+                comm.process_at_rank(1).send(&1u8);
+            }
         }
-        sum.wall = start.elapsed().as_secs_f64();
-        blocks.push(sum);
-    }
-    let per_step = |f: fn(&Phases) -> f64| {
-        let mut v: Vec<f64> = blocks.iter().map(|b| f(b) / steps as f64).collect();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+        if mode == Mode::Independent {
+            // The block lasts until the slower rank is done, as a step of two ranks does.
+            world.barrier();
+        }
+        Ok((start.elapsed().as_secs_f64() / steps as f64, sum))
     };
-    let step_seconds = per_step(|p| p.wall);
 
-    // The all-reduce alone, of the same number of values as a step's buffer.
-    // (Its layout: the values, a flag per parameter, three counters; see `average_gradients`.)
+    for mode in [Mode::OneRank, Mode::TwoRanks, Mode::Independent] {
+        block(mode, 20)?;
+    }
+    // Steps per block, chosen by rank 0 for blocks of about 0.3 s and sent to all: both ranks
+    // must take the same number of steps, or one would wait forever in an all-reduce.
+    let block_seconds = if quick { 0.05 } else { 0.3 };
+    let (per_step, _) = block(Mode::TwoRanks, 10)?;
+    let mut steps = [(block_seconds / per_step).ceil() as u64];
+    world.broadcast(&mut steps);
+    let steps = steps[0].max(2);
+
+    // Per turn: seconds per step of each mode; and the two-rank phases, summed.
+    let mut turns: Vec<[f64; 3]> = Vec::new();
+    let mut phases = Phases::default();
+    let modes = [Mode::OneRank, Mode::TwoRanks, Mode::Independent];
+    for turn in 0..if quick { 2 } else { 7 } {
+        let mut seconds = [0.0; 3];
+        // The order rotates, so that no mode always follows the same one.
+        for k in 0..3 {
+            let m = (turn + k) % 3;
+            // One rank does twice the rows per step: half the steps make a block as long.
+            let n = if modes[m] == Mode::OneRank {
+                steps / 2
+            } else {
+                steps
+            };
+            let (s, sum) = block(modes[m], n)?;
+            seconds[m] = s;
+            if modes[m] == Mode::TwoRanks {
+                phases += sum;
+            }
+        }
+        turns.push(seconds);
+    }
+    let total_steps = (turns.len() as u64 * steps) as f64;
+
+    // The all-reduce alone, of the same number of values as a step's buffer (the values, a
+    // flag per parameter, three counters: see `average_gradients`).
+    let model = &synchronous.model;
     let values = model.param_count() + model.param_names().len() + 3;
     let send = vec![1.0f32; values];
     let mut receive = vec![0.0f32; values];
     let mut alone = Vec::new();
-    for _ in 0..if quick { 5 } else { 30 } {
+    for _ in 0..if quick { 5 } else { 50 } {
         world.barrier();
         let start = Instant::now();
         world.all_reduce_sum(&send, &mut receive)?;
         alone.push(start.elapsed());
     }
     alone.sort();
-    let allreduce = alone[alone.len() / 2];
 
     if world.is_root() {
-        println!("ranks\t{}", world.size());
-        println!("samples_per_second\t{}", GLOBAL_BATCH as f64 / step_seconds);
-        println!("step_ms\t{}", step_seconds * 1e3);
-        println!("compute_ms\t{}", per_step(|p| p.compute) * 1e3);
-        println!("packing_ms\t{}", per_step(|p| p.packing) * 1e3);
+        let sps = |m: usize| median(turns.iter().map(|t| GLOBAL_BATCH as f64 / t[m]).collect());
+        let ratio = |a: usize, b: usize| spread(turns.iter().map(|t| t[b] / t[a]).collect());
+        println!("one_rank_samples_per_second\t{}", sps(0));
+        println!("two_ranks_samples_per_second\t{}", sps(1));
+        println!("independent_samples_per_second\t{}", sps(2));
+        let (m, lo, hi) = ratio(1, 0);
+        println!(
+            "two_ranks_over_one\t{m}\ntwo_ranks_over_one_min\t{lo}\ntwo_ranks_over_one_max\t{hi}"
+        );
+        let (m, lo, hi) = ratio(2, 0);
+        println!(
+            "independent_over_one\t{m}\nindependent_over_one_min\t{lo}\nindependent_over_one_max\t{hi}"
+        );
+        println!(
+            "two_ranks_step_ms\t{}",
+            median(turns.iter().map(|t| t[1] * 1e3).collect())
+        );
+        println!("compute_ms\t{}", phases.compute / total_steps * 1e3);
+        println!("packing_ms\t{}", phases.packing / total_steps * 1e3);
         println!(
             "all_reduce_in_step_ms\t{}",
-            per_step(|p| p.all_reduce) * 1e3
+            phases.all_reduce / total_steps * 1e3
         );
-        println!("update_ms\t{}", per_step(|p| p.update) * 1e3);
-        println!("allreduce_ms\t{}", ms(allreduce));
+        println!("update_ms\t{}", phases.update / total_steps * 1e3);
+        println!(
+            "all_reduce_alone_ms\t{}",
+            alone[alone.len() / 2].as_secs_f64() * 1e3
+        );
     }
     Ok(())
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
+/// The median of `values`.
+fn median(values: Vec<f64>) -> f64 {
+    spread(values).0
+}
+
+/// The median, least and greatest of `values` (NaN if empty).
+fn spread(mut values: Vec<f64>) -> (f64, f64, f64) {
+    if values.is_empty() {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    values.sort_by(f64::total_cmp);
+    (
+        values[values.len() / 2],
+        values[0],
+        values[values.len() - 1],
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
 // The driver.
 
-/// The `key<TAB>value` lines of one run, or why there are none.
+/// The `key<TAB>value` lines of one run, or none, with a line saying why.
 fn figures(output: std::io::Result<std::process::Output>, what: &str) -> Vec<(String, f64)> {
     match output {
         Err(e) => {
@@ -217,30 +335,20 @@ fn figures(output: std::io::Result<std::process::Output>, what: &str) -> Vec<(St
     }
 }
 
-fn shendu_run(ranks: usize, quick: bool, independent: bool) -> Vec<(String, f64)> {
+fn shendu_job(quick: bool) -> Vec<(String, f64)> {
     let exe = std::env::current_exe().expect("this example's path");
     let mut command = Command::new("mpirun");
     command
-        .args([
-            "-np",
-            &ranks.to_string(),
-            "--bind-to",
-            "core",
-            "--map-by",
-            "core",
-        ])
+        .args(["-np", "2", "--bind-to", "core", "--map-by", "core"])
         .args(["-x", "RAYON_NUM_THREADS=1"])
         .arg(exe);
     if quick {
         command.arg("--quick");
     }
-    if independent {
-        command.arg("--independent");
-    }
     command
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-    figures(command.output(), &format!("shendu on {ranks} rank(s)"))
+    figures(command.output(), "shendu on 2 ranks")
 }
 
 fn torch_run(python: &str, processes: usize, quick: bool) -> Vec<(String, f64)> {
@@ -256,145 +364,129 @@ fn torch_run(python: &str, processes: usize, quick: bool) -> Vec<(String, f64)> 
     )
 }
 
-/// One side of the comparison, run once per round.
-#[derive(Clone, Copy, PartialEq)]
-enum Side {
-    /// shendu on N ranks, averaging gradients with one all-reduce per step.
-    Shendu(usize),
-    /// shendu on N ranks that never communicate: the ceiling for N ranks on this machine.
-    Independent(usize),
-    /// PyTorch on N processes (DistributedDataParallel on gloo when N > 1).
-    Torch(usize),
-}
-
-impl Side {
-    fn label(self) -> String {
-        match self {
-            Side::Shendu(1) => "shendu, 1 rank".into(),
-            Side::Shendu(n) => format!("shendu, {n} ranks"),
-            Side::Independent(n) => format!("shendu, {n} ranks, no all-reduce (ceiling)"),
-            Side::Torch(1) => "torch, 1 process".into(),
-            Side::Torch(n) => format!("torch DDP gloo, {n} processes"),
-        }
-    }
-
-    fn run(self, python: &str, quick: bool) -> Vec<(String, f64)> {
-        match self {
-            Side::Shendu(n) => shendu_run(n, quick, false),
-            Side::Independent(n) => shendu_run(n, quick, true),
-            Side::Torch(n) => torch_run(python, n, quick),
-        }
-    }
-}
-
-/// The median, least and greatest of `values` (none if empty).
-fn spread(mut values: Vec<f64>) -> Option<(f64, f64, f64)> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    Some((
-        values[values.len() / 2],
-        values[0],
-        values[values.len() - 1],
-    ))
-}
-
 fn drive(rounds: usize, python: &str, quick: bool) -> Result<(), Box<dyn std::error::Error>> {
-    let sides = [
-        Side::Shendu(1),
-        Side::Shendu(2),
-        Side::Independent(2),
-        Side::Torch(1),
-        Side::Torch(2),
-    ];
     println!(
         "# W3 784-256-128-10 relu CE, SGD 0.01, f32, global batch {GLOBAL_BATCH}; \
          each rank or process one thread on its own core"
     );
     println!("# cpu: {}", cpu_model());
-    println!("# {rounds} round(s), each running the sides in turn; figures: medians over rounds");
-    // Per side, per round, the figures of that run.
-    let mut results: Vec<Vec<Vec<(String, f64)>>> = vec![Vec::new(); sides.len()];
-    for round in 0..rounds {
-        for (side, results) in sides.iter().zip(&mut results) {
-            let figures = side.run(python, quick);
-            if let Some((_, v)) = figures.iter().find(|(k, _)| k == "samples_per_second") {
-                println!("round {round}: {}: {v:.0} samples/s", side.label());
-            }
-            results.push(figures);
-        }
-    }
-    let value = |figures: &[(String, f64)], key: &str| {
-        figures.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
-    };
-    let median = |side: usize, key: &str| {
-        spread(results[side].iter().filter_map(|f| value(f, key)).collect())
-    };
-
-    println!();
     println!(
-        "| side | samples/s (median, range) | step ms | compute | packing | all-reduce in step | update | all-reduce alone |"
+        "# {rounds} round(s): a shendu job (its three modes in turn, 7 turns of 0.3 s blocks), \
+         torch on 1 process, torch DDP gloo on 2; figures: medians over rounds [least–greatest]"
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    for (k, side) in sides.iter().enumerate() {
-        let Some((sps, lo, hi)) = median(k, "samples_per_second") else {
-            println!("| {} | (no figures) | | | | | | |", side.label());
-            continue;
-        };
-        let cell = |key: &str| match median(k, key) {
-            Some((m, _, _)) => format!("{m:.3}"),
-            None => "–".into(),
+    let mut shendu = Vec::new();
+    let mut torch = [Vec::new(), Vec::new()];
+    for round in 0..rounds {
+        let job = shendu_job(quick);
+        if job.is_empty() {
+            // The reference may be missing (no torch here); shendu's own side may not.
+            return Err("the shendu job failed".into());
+        }
+        let one = torch_run(python, 1, quick);
+        let two = torch_run(python, 2, quick);
+        let get = |f: &[(String, f64)], key: &str| {
+            f.iter()
+                .find(|(k, _)| k == key)
+                .map_or(f64::NAN, |(_, v)| *v)
         };
         println!(
-            "| {} | {sps:.0} ({lo:.0}–{hi:.0}) | {} | {} | {} | {} | {} | {} |",
-            side.label(),
-            cell("step_ms"),
-            cell("compute_ms"),
-            cell("packing_ms"),
-            cell("all_reduce_in_step_ms"),
-            cell("update_ms"),
-            cell("allreduce_ms"),
+            "round {round}: shendu 1 rank {:.0}, 2 ranks {:.0}, 2 independent {:.0}; \
+             torch 1 process {:.0}, DDP 2 {:.0} samples/s",
+            get(&job, "one_rank_samples_per_second"),
+            get(&job, "two_ranks_samples_per_second"),
+            get(&job, "independent_samples_per_second"),
+            get(&one, "samples_per_second"),
+            get(&two, "samples_per_second"),
         );
+        shendu.push(job);
+        torch[0].push(one);
+        torch[1].push(two);
     }
-    // A ratio is taken within each round (its two runs seconds apart), then the median.
-    let ratio = |a: Side, b: Side| {
-        let (a, b) = (&results[position(&sides, a)], &results[position(&sides, b)]);
+    let over = |runs: &[Vec<(String, f64)>], key: &str| {
         spread(
-            a.iter()
-                .zip(b)
-                .filter_map(|(x, y)| {
-                    Some(value(x, "samples_per_second")? / value(y, "samples_per_second")?)
-                })
+            runs.iter()
+                .filter_map(|f| f.iter().find(|(k, _)| k == key).map(|(_, v)| *v))
                 .collect(),
         )
     };
+    let cell = |(m, lo, hi): (f64, f64, f64), digits: usize| {
+        format!("{m:.digits$} [{lo:.digits$}–{hi:.digits$}]")
+    };
     println!();
-    for (a, b) in [
-        (Side::Shendu(2), Side::Shendu(1)),
-        (Side::Independent(2), Side::Shendu(1)),
-        (Side::Shendu(2), Side::Independent(2)),
-        (Side::Torch(2), Side::Torch(1)),
-        (Side::Shendu(2), Side::Torch(2)),
-        (Side::Shendu(1), Side::Torch(1)),
+    println!("| side | samples/s |");
+    println!("|---|---|");
+    for (label, runs, key) in [
+        ("shendu, 1 rank", &shendu, "one_rank_samples_per_second"),
+        ("shendu, 2 ranks", &shendu, "two_ranks_samples_per_second"),
+        (
+            "shendu, 2 ranks, no all-reduce (ceiling)",
+            &shendu,
+            "independent_samples_per_second",
+        ),
+        ("torch, 1 process", &torch[0], "samples_per_second"),
+        (
+            "torch DDP gloo, 2 processes",
+            &torch[1],
+            "samples_per_second",
+        ),
     ] {
-        match ratio(a, b) {
-            Some((m, lo, hi)) => println!(
-                "{} / {}: {m:.2}× (rounds {lo:.2}–{hi:.2})",
-                a.label(),
-                b.label()
+        println!("| {label} | {} |", cell(over(runs, key), 0));
+    }
+    println!();
+    println!(
+        "shendu 2 ranks / 1 rank (each job's median over its turns): {}",
+        cell(over(&shendu, "two_ranks_over_one"), 2)
+    );
+    println!(
+        "shendu 2 ranks without all-reduce / 1 rank (the ceiling): {}",
+        cell(over(&shendu, "independent_over_one"), 2)
+    );
+    let per_round = |a: &[Vec<(String, f64)>], ka: &str, b: &[Vec<(String, f64)>], kb: &str| {
+        let value = |f: &[(String, f64)], k: &str| f.iter().find(|(x, _)| x == k).map(|(_, v)| *v);
+        spread(
+            a.iter()
+                .zip(b)
+                .filter_map(|(x, y)| Some(value(x, ka)? / value(y, kb)?))
+                .collect(),
+        )
+    };
+    println!(
+        "torch DDP 2 / torch 1 (per round): {}",
+        cell(
+            per_round(
+                &torch[1],
+                "samples_per_second",
+                &torch[0],
+                "samples_per_second"
             ),
-            None => println!("{} / {}: (missing figures)", a.label(), b.label()),
-        }
+            2
+        )
+    );
+    println!(
+        "shendu 2 ranks / torch DDP 2 (per round): {}",
+        cell(
+            per_round(
+                &shendu,
+                "two_ranks_samples_per_second",
+                &torch[1],
+                "samples_per_second"
+            ),
+            2
+        )
+    );
+    println!();
+    println!("shendu's two-rank step (ms, medians over rounds):");
+    for key in [
+        "two_ranks_step_ms",
+        "compute_ms",
+        "packing_ms",
+        "all_reduce_in_step_ms",
+        "update_ms",
+        "all_reduce_alone_ms",
+    ] {
+        println!("  {key:24} {}", cell(over(&shendu, key), 3));
     }
     Ok(())
-}
-
-fn position(sides: &[Side], side: Side) -> usize {
-    sides
-        .iter()
-        .position(|&s| s == side)
-        .expect("a measured side")
 }
 
 /// The CPU's model name, as Linux reports it.

@@ -73,6 +73,30 @@
 //! changes per rank (BatchNorm's running statistics, computed on each rank's shard) are not
 //! averaged: call [`broadcast_parameters`] before evaluating or saving to take rank 0's.
 //!
+//! # Speed on one machine
+//!
+//! `examples/w3_speed.rs` trains W3 (784→256→128→10, SGD, f32) with a global batch of 256 on one
+//! rank and on two, each rank one thread on its own core, beside PyTorch's
+//! `DistributedDataParallel` on gloo (`benches/reference_ddp.py`), in one run. On a 2-vCPU
+//! Intel Xeon (AVX-512), 7 rounds, medians [least–greatest]:
+//!
+//! | | samples/s |
+//! | --- | --- |
+//! | shendu, 1 rank | 60,658 [42,085–65,356] |
+//! | shendu, 2 ranks | 80,750 [59,700–90,994] |
+//! | shendu, 2 ranks that never communicate | 93,456 [69,766–109,500] |
+//! | PyTorch, 1 process | 87,005 [70,114–92,948] |
+//! | PyTorch DDP (gloo), 2 processes | 40,129 [34,891–50,316] |
+//!
+//! Two ranks train 1.39× [1.13–1.52] as many samples a second as one, and 1.83× [1.57–2.18]
+//! as many as PyTorch's DDP on two processes (which trains at 0.48× its own single process).
+//! The ceiling is the machine's: two ranks that never communicate reach only 1.50×
+//! [1.34–1.90], because two busy cores of this virtual machine each run slower than one alone,
+//! so two ranks reach 93% of what two cores can do here. A two-rank step of 3.17 ms is 2.29 ms
+//! of compute, 0.16 ms of packing, 0.68 ms in the all-reduce call (waiting for the slower rank
+//! included) and 0.10 ms of update; the all-reduce of the same 235k values alone, without
+//! waiting, takes 0.27 ms, 8% of the step.
+//!
 //! # At 8 and 64 machines (on paper)
 //!
 //! A ring all-reduce of `S` bytes over `n` ranks sends and receives `2(n−1)/n · S` bytes per
@@ -82,17 +106,31 @@
 //! tree or recursive-doubling algorithms for small buffers and many ranks.
 //!
 //! W3's 235k f32 gradients are `S` ≈ 0.94 MB. On one machine, two ranks through shared memory
-//! measured 0.40 ms per all-reduce (`examples/allreduce_speed.rs`, release build, a bus
-//! bandwidth of about 2.4 GB/s on a 2-core machine shared with another job). Between machines, assuming 10 Gb/s Ethernet
-//! (`B` ≈ 1.2 GB/s) and `α` ≈ 20 µs: at 8 machines 1.4 ms + 0.3 ms ≈ 1.7 ms, at 64 machines
-//! 1.5 ms + 2.5 ms ≈ 4 ms per step. These figures are to be replaced by ones measured on a
-//! real cluster.
+//! take 0.27 ms per all-reduce (above: a bus bandwidth of `2 · ½ · S / t` ≈ 3.5 GB/s, copies
+//! made by the same two cores that compute). Between machines, assuming 10 Gb/s Ethernet
+//! (`B` ≈ 1.2 GB/s) and `α` ≈ 20 µs:
+//!
+//! | machines | bandwidth term | latency term | all-reduce | share of a step |
+//! | --- | --- | --- | --- | --- |
+//! | 2 | 0.8 ms | 0.04 ms | 0.8 ms | 25% |
+//! | 8 | 1.4 ms | 0.3 ms | 1.7 ms | 41% |
+//! | 64 | 1.5 ms | 2.5 ms | 4.0 ms | 62% |
+//!
+//! (the share is of a step of this machine's 2.4 ms of compute and update for 128 rows per
+//! rank, plus the all-reduce). So at 64 machines W3 with 128 rows per rank spends
+//! more time communicating than computing: the global batch must grow with the machines (more
+//! rows per rank), or the latency term shrink (a tree algorithm, which Open MPI picks by
+//! itself for many ranks, costs `2 log₂ n · α` ≈ 0.24 ms at 64). These are estimates from a
+//! formula and an assumed network, to be replaced by figures measured on a cluster.
 //!
 //! Overlap: today the all-reduce starts after the whole backward pass. Bucketing the gradients
 //! as they become ready (the last layer's first, as DDP does with 25 MB buckets) and starting a
 //! non-blocking all-reduce per bucket hides communication behind the rest of the backward pass,
-//! so a step costs `max(compute, communication)` rather than their sum; that needs the tape to
-//! report each parameter's gradient as it is finished, which it does not yet.
+//! so a step costs `max(compute, communication)` rather than their sum. For W3 little would
+//! hide: the first layer holds 200k of the 235k values and its gradient is the backward pass's
+//! last product. On one machine it would not help either, since the cores that compute are the
+//! ones that copy. It needs the tape to report each parameter's gradient as it is finished,
+//! which it does not yet.
 
 mod checkpoint;
 mod error;

@@ -385,6 +385,10 @@ fn as_mut_slice_writes_row_major_and_never_through_a_shared_storage() {
     let mut sole = Tensor::from_vec(vec![1.0f32, 2.0], [2]);
     let address = sole.data_ptr();
     sole.as_mut_slice()[1] = 5.0;
-    assert_eq!(sole.data_ptr(), address, "a sole contiguous owner is written in place");
+    assert_eq!(
+        sole.data_ptr(),
+        address,
+        "a sole contiguous owner is written in place"
+    );
     assert_eq!(sole.to_vec(), vec![1.0, 5.0]);
 }
