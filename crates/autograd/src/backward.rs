@@ -6,6 +6,7 @@
 //! `grad_graph`, whose gradients are then vars that can be differentiated again.
 
 use std::rc::Rc;
+use std::time::Instant;
 
 use shendu_tensor::{Element, Tensor};
 use smallvec::SmallVec;
@@ -13,6 +14,7 @@ use smallvec::SmallVec;
 use crate::error::{fail, fail_at};
 use crate::gradients::Gradients;
 use crate::op::{backward as rule, Op};
+use crate::profile;
 use crate::tape::{IdMap, Node, NodeId, TapeState};
 use crate::var::{first_non_finite, Var};
 
@@ -245,24 +247,24 @@ fn sweep<T: Element>(
             .map(|&operand| tape.operand(operand))
             .collect();
         let output = Var::new(output, Some(id), tape);
+        // A recording sweep's rules are themselves recorded ops, profiled as such.
+        let started = (!record && profile::active()).then(Instant::now);
         let input_grads = rule(op, &input_vars, &output, &grad, tape, location);
         for (input, input_grad) in input_vars.iter().zip(input_grads) {
             let (Some(to), Some(input_grad)) = (input.node, input_grad) else {
                 continue;
             };
-            if anomaly {
-                if let Some(bad) = first_non_finite(&input_grad.value) {
-                    let shapes: Vec<&[usize]> = input_vars.iter().map(|v| v.shape()).collect();
-                    fail_at(
-                        "anomaly",
-                        format!(
-                            "the gradient of {} (input shapes {shapes:?}) is {bad} in the \
+            if anomaly && let Some(bad) = first_non_finite(&input_grad.value) {
+                let shapes: Vec<&[usize]> = input_vars.iter().map(|v| v.shape()).collect();
+                fail_at(
+                    "anomaly",
+                    format!(
+                        "the gradient of {} (input shapes {shapes:?}) is {bad} in the \
                              backward pass",
-                            op.name()
-                        ),
-                        location,
-                    );
-                }
+                        op.name()
+                    ),
+                    location,
+                );
             }
             // A rule returning the wrong shape would corrupt every gradient below it; a custom
             // op's rule is user code, so this is checked in release builds too.
@@ -282,6 +284,10 @@ fn sweep<T: Element>(
                 None => input_grad,
             });
         }
+        if let Some(started) = started {
+            profile::differentiated(op.name(), started);
+        }
     }
+    profile::sweep_ended();
     found
 }

@@ -37,6 +37,7 @@ mod gradients;
 mod op;
 mod ops;
 mod param;
+mod profile;
 mod tape;
 mod value_and_grad;
 mod var;
@@ -51,6 +52,7 @@ pub use gradcheck::{
 pub use gradients::{Gradients, Iter};
 pub use op::OpKind;
 pub use param::ParamId;
+pub use profile::{profile, OpTime, Profile};
 pub use tape::{NoGradGuard, Tape};
 pub use value_and_grad::{value_and_grad, value_and_grad_with_aux};
 pub use var::Var;

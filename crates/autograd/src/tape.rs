@@ -131,6 +131,7 @@ impl<T: Element> Default for Tape<T> {
 impl<T: Element> Tape<T> {
     /// An empty tape, recording.
     pub fn new() -> Self {
+        crate::profile::tape_created();
         Tape {
             state: Rc::new(TapeState {
                 id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
@@ -323,6 +324,7 @@ impl<T: Element> Node<T> {
 
 impl<T: Element> TapeState<T> {
     pub(crate) fn push(&self, node: Node<T>) -> NodeId {
+        crate::profile::recorded(node.op.name());
         let mut nodes = self.nodes.borrow_mut();
         nodes.push(node);
         nodes.len() - 1

@@ -8,5 +8,6 @@ mod deep_chain;
 mod errors;
 mod higher_order;
 mod params;
+mod profile;
 mod pytorch_semantics;
 mod tape;
