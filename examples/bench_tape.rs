@@ -1,11 +1,13 @@
-//! W2, W3 and W4 of the reference workloads (`benches/README.md`) on the autograd tape, beside PyTorch eager,
-//! both measured in this run on this machine.
+//! W2, W3 and W4 of the reference workloads (`benches/README.md`) on the autograd tape, beside
+//! PyTorch eager and JAX's `jax.jit` step, all measured in this run on this machine.
 //!
 //! cargo run --release --example bench_tape -- [--threads N] [--python PATH]
 //!
 //! The networks are plain tensors recorded on a fresh `Tape` each step, the floor that
-//! `examples/bench_nn.rs` holds the nn crate's versions to. shendu runs in a rayon pool of N threads, then `benches/reference_torch.py` runs under
-//! PATH (else `$SHENDU_PYTHON`, else `python3`) with `torch.set_num_threads(N)`. W2 is a
+//! `examples/bench_nn.rs` holds the nn crate's versions to. shendu runs in a rayon pool of N threads, then `benches/reference_torch.py`
+//! (`torch.set_num_threads(N)`) and `benches/reference_jax.py` (XLA on one thread when N is 1)
+//! run under PATH (else `$SHENDU_PYTHON`, else `python3`); a reference that cannot run leaves
+//! its column empty. W2 is a
 //! one-thread workload: `taskset -c 0 ... --threads 1`.
 
 use std::collections::HashMap;
@@ -113,9 +115,20 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-/// Runs the reference script: its stdout, or one line saying why there is none.
-fn run_reference(python: &str, threads: usize) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/reference_torch.py");
+/// The reference scripts, each a column of the table: PyTorch eager and JAX's jitted step.
+const REFERENCES: [(&str, &str); 2] = [
+    (
+        "torch",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/benches/reference_torch.py"),
+    ),
+    (
+        "jax",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/benches/reference_jax.py"),
+    ),
+];
+
+/// Runs a reference script: its stdout, or one line saying why there is none.
+fn run_reference(python: &str, script: &str, threads: usize) -> String {
     match Command::new(python)
         .args([script, "--threads", &threads.to_string()])
         .output()
@@ -153,7 +166,7 @@ fn main() {
         .unwrap_or("python3".into());
 
     eprintln!(
-        "measuring shendu on {threads} thread(s), then torch with {python}, {rounds} rounds ..."
+        "measuring shendu on {threads} thread(s), then torch and jax with {python}, {rounds} rounds ..."
     );
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -166,79 +179,75 @@ fn main() {
     let peak = pool.install(peak_of_w3_run);
     // The host's speed drifts over seconds, so the two sides take turns, round after round, and
     // each figure is the median over the rounds: a slow spell then hits both sides alike.
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    // Per reference, per round, its figures by key.
+    let mut ours = Vec::new();
+    let mut theirs: Vec<Vec<HashMap<String, f64>>> = vec![Vec::new(); REFERENCES.len()];
     let mut notes = Vec::new();
     for round in 0..rounds {
         let w2 = one.install(measure_w2);
         let [step, forward, backward, infer] = pool.install(measure_w3_w4);
         ours.push([w2, step, forward, backward, infer]);
-        let mut torch = HashMap::new();
-        for line in run_reference(&python, threads).lines() {
-            match line.split_once('\t').map(|(k, v)| (k, v.parse::<f64>())) {
-                Some((key, Ok(secs))) => _ = torch.insert(key.to_string(), secs),
-                // A note, or the one line saying why there is no torch: kept from round one.
-                _ if round == 0 => notes.push(line.to_string()),
-                _ => {}
+        for ((_, script), theirs) in REFERENCES.iter().zip(&mut theirs) {
+            let mut figures = HashMap::new();
+            for line in run_reference(&python, script, threads).lines() {
+                match line.split_once('\t').map(|(k, v)| (k, v.parse::<f64>())) {
+                    Some((key, Ok(secs))) => _ = figures.insert(key.to_string(), secs),
+                    // A note, or the one line saying why there is no reference: kept from
+                    // round one.
+                    _ if round == 0 => notes.push(line.to_string()),
+                    _ => {}
+                }
             }
+            theirs.push(figures);
         }
-        theirs.push(torch);
     }
 
     println!(
         "# shendu {}, threads {threads} (W2: 1); per round the median of 7 repetitions of \
-         >= 0.2 s; {rounds} rounds, the two sides in turn\n\
-         # W2 2-8-8-1 tanh BCE b=10, W3 784-256-128-10 relu CE b=128 (W4: its forward)",
+         >= 0.2 s; {rounds} rounds, the sides in turn\n\
+         # W2 2-8-8-1 tanh BCE b=10, W3 784-256-128-10 relu CE b=128 (W4: its forward); \
+         speedup = the reference's time / shendu's, median over rounds [least-greatest]",
         env!("CARGO_PKG_VERSION")
     );
     for note in &notes {
         println!("{note}");
     }
-    println!(
-        "{:36}{:>12}{:>12}{:>10}{:>16}",
-        "workload", "shendu", "torch", "speedup", "rounds"
-    );
+    print!("{:28}{:>10}", "workload", "shendu");
+    for (name, _) in REFERENCES {
+        print!("{name:>10}{:>22}", "speedup");
+    }
+    println!();
     for (i, (key, label, scale)) in ROWS.into_iter().enumerate() {
         let mine = median(ours.iter().map(|r| r[i]).collect());
-        let pairs: Vec<(f64, f64)> = ours
-            .iter()
-            .zip(&theirs)
-            .filter_map(|(o, t)| Some((o[i], *t.get(key)?)))
-            .collect();
-        if pairs.is_empty() {
-            println!(
-                "{label:36}{:>12.3}{:>12}{:>10}{:>16}",
-                mine * scale,
-                "-",
-                "-",
-                "-"
+        print!("{label:28}{:>10.3}", mine * scale);
+        for theirs in &theirs {
+            let pairs: Vec<(f64, f64)> = ours
+                .iter()
+                .zip(theirs)
+                .filter_map(|(o, t)| Some((o[i], *t.get(key)?)))
+                .collect();
+            if pairs.is_empty() {
+                print!("{:>10}{:>22}", "-", "-");
+                continue;
+            }
+            let reference = median(pairs.iter().map(|p| p.1).collect());
+            let ratios: Vec<f64> = pairs.iter().map(|(o, t)| t / o).collect();
+            let (lo, hi) = ratios
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+            print!(
+                "{:>10.3}{:>22}",
+                reference * scale,
+                format!("{:.2}x [{lo:.2}-{hi:.2}]", median(ratios.clone()))
             );
-            continue;
         }
-        let torch = median(pairs.iter().map(|p| p.1).collect());
-        let ratios: Vec<f64> = pairs.iter().map(|(o, t)| t / o).collect();
-        let (lo, hi) = ratios
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
-        println!(
-            "{label:36}{:>12.3}{:>12.3}{:>9.2}x{:>16}",
-            mine * scale,
-            torch * scale,
-            torch / mine,
-            format!("{lo:.2}-{hi:.2}x")
-        );
+        println!();
     }
     let (forward, backward) = (
         median(ours.iter().map(|r| r[2]).collect()),
         median(ours.iter().map(|r| r[3]).collect()),
     );
-    println!(
-        "{:36}{:>12.2}",
-        "W3 backward / forward (<= 2.5)",
-        backward / forward
-    );
+    println!("{:28}{:>10.2}", "W3 backward / forward", backward / forward);
     let mib = peak as f64 / f64::from(1 << 20);
-    println!(
-        "{:36}{mib:>12.2}{:>12}",
-        "W3 200-step peak heap MiB (< 30)", "-"
-    );
+    println!("{:28}{mib:>10.2}", "W3 200-step peak heap MiB");
 }

@@ -211,10 +211,10 @@ fn pub_fns(body: &str) -> Vec<String> {
             .iter()
             .take_while(|w| matches!(**w, "const" | "unsafe" | "async" | "extern"))
             .count();
-        if rest.get(qualifiers) == Some(&"fn") {
-            if let Some(name) = rest.get(qualifiers + 1) {
-                names.push(name.to_string());
-            }
+        if rest.get(qualifiers) == Some(&"fn")
+            && let Some(name) = rest.get(qualifiers + 1)
+        {
+            names.push(name.to_string());
         }
     }
     names

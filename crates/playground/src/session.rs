@@ -286,7 +286,7 @@ impl Session {
                 }
                 None => (grads, end - start),
             };
-            if end % batch == 0 {
+            if end.is_multiple_of(batch) {
                 self.exact_update(&sum, count);
             } else {
                 self.carried = Some((sum, count));
@@ -302,18 +302,18 @@ impl Session {
         let regularization = self.config.regularization;
         let count = count as f64;
         for (layer, dead) in self.model.layers_mut().iter_mut().zip(&mut self.dead) {
-            if let Some(bias) = layer.bias.as_mut() {
-                if let Some(g) = sum.param(bias.id()) {
-                    let g = g.to_vec();
-                    let b: Vec<f64> = bias
-                        .value()
-                        .to_vec()
-                        .iter()
-                        .zip(&g)
-                        .map(|(b, g)| b - lr * g / count)
-                        .collect();
-                    bias.set(Tensor::from_vec(b, bias.value().shape()));
-                }
+            if let Some(bias) = layer.bias.as_mut()
+                && let Some(g) = sum.param(bias.id())
+            {
+                let g = g.to_vec();
+                let b: Vec<f64> = bias
+                    .value()
+                    .to_vec()
+                    .iter()
+                    .zip(&g)
+                    .map(|(b, g)| b - lr * g / count)
+                    .collect();
+                bias.set(Tensor::from_vec(b, bias.value().shape()));
             }
             let Some(g) = sum.param(layer.weight.id()) else {
                 continue;
@@ -576,13 +576,13 @@ impl Session {
                 format!("{neuron} is not in 0..{outputs} (layer {layer})"),
             );
         }
-        if let Some(i) = input {
-            if i >= inputs {
-                return fail(
-                    "input",
-                    format!("{i} is not in 0..{inputs} (layer {layer})"),
-                );
-            }
+        if let Some(i) = input
+            && i >= inputs
+        {
+            return fail(
+                "input",
+                format!("{i} is not in 0..{inputs} (layer {layer})"),
+            );
         }
         if !value.is_finite() {
             return fail("value", format!("{value} is not a finite number"));

@@ -56,11 +56,11 @@ impl<T: Element> BufferPool<T> {
     pub(crate) fn take(&self, len: usize) -> Vec<T> {
         if Self::is_pooled(len) {
             let mut guard = self.free.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(state) = guard.as_mut() {
-                if let Some(buf) = state.by_len.get_mut(&len).and_then(Vec::pop) {
-                    state.bytes -= len * size_of::<T>();
-                    return buf;
-                }
+            if let Some(state) = guard.as_mut()
+                && let Some(buf) = state.by_len.get_mut(&len).and_then(Vec::pop)
+            {
+                state.bytes -= len * size_of::<T>();
+                return buf;
             }
         }
         let buf = vec![T::zero(); len];

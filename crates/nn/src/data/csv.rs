@@ -154,11 +154,11 @@ impl Csv {
         let mut names = Vec::new();
         let mut fields = Vec::new();
         let mut columns = None;
-        if self.header {
-            if let Some((number, line)) = lines.next() {
-                split_fields(line, number, self.delimiter, &mut names)?;
-                columns = Some(names.len());
-            }
+        if self.header
+            && let Some((number, line)) = lines.next()
+        {
+            split_fields(line, number, self.delimiter, &mut names)?;
+            columns = Some(names.len());
         }
         let mut x = Vec::new();
         let mut labels = Vec::new();

@@ -74,10 +74,10 @@ fn penalty<T: Element, M: Module<T> + ?Sized>(
 ) -> Var<T> {
     let mut terms = Vec::new();
     model.visit(&mut Visit::new(&mut |name, entry| {
-        if let Entry::Param(p) = entry {
-            if is_weight(name) {
-                terms.push(term(&p.on(tape)));
-            }
+        if let Entry::Param(p) = entry
+            && is_weight(name)
+        {
+            terms.push(term(&p.on(tape)));
         }
     }));
     let mut terms = terms.into_iter();

@@ -139,18 +139,18 @@ pub(super) fn load<T: Element, S>(
             continue;
         };
         with_state.insert(param.to_string(), *id);
-        if let Some(t) = tensor {
-            if t.shape() != shape.as_slice() {
-                let kind = |shape: &[usize]| EntryKind::Tensor {
-                    dtype: T::NAME.to_uppercase(),
-                    shape: shape.to_vec(),
-                };
-                mismatched.push(Mismatch {
-                    name: entry.to_string(),
-                    model: kind(shape),
-                    file: kind(t.shape()),
-                });
-            }
+        if let Some(t) = tensor
+            && t.shape() != shape.as_slice()
+        {
+            let kind = |shape: &[usize]| EntryKind::Tensor {
+                dtype: T::NAME.to_uppercase(),
+                shape: shape.to_vec(),
+            };
+            mismatched.push(Mismatch {
+                name: entry.to_string(),
+                model: kind(shape),
+                file: kind(t.shape()),
+            });
         }
     }
     let mut states = HashMap::new();

@@ -337,26 +337,26 @@ fn check_penalty(name: &str, penalty: impl Fn(&Tape<f64>, &Mlp<f64>) -> Var<f64>
             let mut shifted = |delta: f64| {
                 let mut found = None;
                 model.visit_mut(&mut shendu_nn::VisitMut::new(&mut |_, entry| {
-                    if let shendu_nn::EntryMut::Param(p) = entry {
-                        if p.id() == id {
-                            let mut v = p.value().to_vec();
-                            v[i] += delta;
-                            let shape = p.value().shape().to_vec();
-                            p.set(Tensor::from_vec(v, shape));
-                            found = Some(());
-                        }
+                    if let shendu_nn::EntryMut::Param(p) = entry
+                        && p.id() == id
+                    {
+                        let mut v = p.value().to_vec();
+                        v[i] += delta;
+                        let shape = p.value().shape().to_vec();
+                        p.set(Tensor::from_vec(v, shape));
+                        found = Some(());
                     }
                 }));
                 found.expect("parameter present");
                 let value = value(&model);
                 model.visit_mut(&mut shendu_nn::VisitMut::new(&mut |_, entry| {
-                    if let shendu_nn::EntryMut::Param(p) = entry {
-                        if p.id() == id {
-                            let mut v = p.value().to_vec();
-                            v[i] -= delta;
-                            let shape = p.value().shape().to_vec();
-                            p.set(Tensor::from_vec(v, shape));
-                        }
+                    if let shendu_nn::EntryMut::Param(p) = entry
+                        && p.id() == id
+                    {
+                        let mut v = p.value().to_vec();
+                        v[i] -= delta;
+                        let shape = p.value().shape().to_vec();
+                        p.set(Tensor::from_vec(v, shape));
                     }
                 }));
                 value
@@ -379,10 +379,10 @@ fn penalties_differentiate_over_weights_and_leave_biases_out() {
     let mut m = model();
     let before = loss::l2_penalty(&Tape::new(), &m).item();
     m.visit_mut(&mut shendu_nn::VisitMut::new(&mut |name, entry| {
-        if let shendu_nn::EntryMut::Param(p) = entry {
-            if name.ends_with("bias") {
-                p.set(Tensor::full(p.value().shape(), 1e3));
-            }
+        if let shendu_nn::EntryMut::Param(p) = entry
+            && name.ends_with("bias")
+        {
+            p.set(Tensor::full(p.value().shape(), 1e3));
         }
     }));
     assert_eq!(loss::l2_penalty(&Tape::new(), &m).item(), before);

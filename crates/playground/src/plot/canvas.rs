@@ -213,11 +213,10 @@ impl Canvas {
         fill: Rgba,
         outline: Option<Outline>,
     ) {
-        if let Some(outline) = outline {
-            if let Some(ring) = PathBuilder::from_circle(centre.0, centre.1, radius + outline.width)
-            {
-                self.fill_path(&ring, outline.color);
-            }
+        if let Some(outline) = outline
+            && let Some(ring) = PathBuilder::from_circle(centre.0, centre.1, radius + outline.width)
+        {
+            self.fill_path(&ring, outline.color);
         }
         if let Some(disc) = PathBuilder::from_circle(centre.0, centre.1, radius) {
             self.fill_path(&disc, fill);

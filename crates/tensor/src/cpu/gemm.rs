@@ -2,10 +2,9 @@
 //!
 //! `gemm` was chosen over `matrixmultiply` by measurement (see "Choosing the GEMM kernel" in
 //! `benches/README.md`): it was as fast or faster at every W1 size, picks its SIMD kernel at run
-//! time (the AVX2/FMA one on x86-64 without its `x86-v4` feature, which was slower here on
-//! transposed operands), takes row and column strides for every operand, so transposed views need
-//! no copy, and never splits the inner dimension, so its sums do not depend on how the work is
-//! divided.
+//! time (AVX-512 where the CPU has it, through the crate's `x86-v4` feature, else AVX2/FMA),
+//! takes row and column strides for every operand, so transposed views need no copy, and never
+//! splits the inner dimension, so its sums do not depend on how the work is divided.
 //!
 //! A large product is divided among rayon's threads here, by blocks of output columns whose width
 //! depends on the product's size alone, each block a single-threaded call of the crate. On two

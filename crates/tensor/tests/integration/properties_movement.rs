@@ -22,7 +22,7 @@ fn shape_with_numel(n: usize, picks: &[prop::sample::Index]) -> Vec<usize> {
     let mut rest = n;
     let mut s = Vec::new();
     for p in picks {
-        let divisors: Vec<usize> = (1..=rest).filter(|d| rest % d == 0).collect();
+        let divisors: Vec<usize> = (1..=rest).filter(|d| rest.is_multiple_of(*d)).collect();
         let d = divisors[p.index(divisors.len())];
         s.push(d);
         rest /= d;

@@ -1,0 +1,142 @@
+//! Where a W3 training step's time goes: the 784→256→128→10 ReLU MLP with softmax cross-entropy
+//! and SGD (lr 0.01), batch 128, f32, written with nn as users write it, profiled op by op with
+//! `shendu::autograd::profile`, then its matrix products set against their floor.
+//!
+//! cargo run --release --example profile_w3 -- [--threads N] [--steps S]
+//!
+//! The floor of a product is its `2·m·k·n` flops at the GFLOP/s the same shape reaches alone
+//! (W1's measure: `Tensor::matmul` of contiguous operands, the median of 7 repetitions): the
+//! step's eight products are the three layers' forward, their three weight gradients and the
+//! input gradients of the last two layers. What the profile shows beyond the products is the
+//! rest of the step: elementwise ops, the loss, reductions, copies, the tape and the update.
+
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use shendu::autograd::profile;
+use shendu::nn::{loss, Activation, Forward, Mlp, Module, Optimizer, Sgd};
+use shendu::tensor::{Indices, Tensor};
+
+#[path = "../benches/timing.rs"]
+mod timing;
+
+fn main() {
+    let (mut threads, mut steps) = (1usize, 200usize);
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().unwrap_or_default();
+        match flag.as_str() {
+            "--threads" => threads = value.parse().expect("--threads N"),
+            "--steps" => steps = value.parse().expect("--steps S"),
+            _ => panic!("unknown flag {flag}: profile_w3 [--threads N] [--steps S]"),
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a rayon pool");
+    pool.install(|| run(threads, steps));
+}
+
+fn run(threads: usize, steps: usize) {
+    let mut rng = StdRng::seed_from_u64(0);
+    let x = Tensor::<f32>::rand_normal([128, 784], 0.0, 1.0, &mut rng);
+    let labels = Indices::from_vec((0..128).map(|_| rng.random_range(0..10)).collect(), [128]);
+    let mut model = Mlp::<f32>::new(&[784, 256, 128, 10], Activation::Relu, &mut rng);
+    let mut sgd = Sgd::new(0.01);
+    let mut step = || {
+        let (loss, grads) = model.value_and_grad(|tape, model| {
+            loss::cross_entropy(&model.forward(&tape.constant(x.clone())), &labels)
+        });
+        sgd.step(&mut model, &grads);
+        loss
+    };
+    for _ in 0..50 {
+        step();
+    }
+    let (_, report) = profile(|| {
+        for _ in 0..steps {
+            step();
+        }
+    });
+    let per_step = |d: std::time::Duration| d.as_secs_f64() * 1e3 / steps as f64;
+    println!(
+        "# W3 step with nn and Sgd, batch 128, f32, {threads} thread(s); {steps} steps profiled, \
+         times per step"
+    );
+    println!(
+        "{:<16}{:>8}{:>14}{:>14}",
+        "op", "calls", "forward ms", "backward ms"
+    );
+    let mut ops = report.ops.clone();
+    ops.sort_by_key(|o| std::cmp::Reverse(o.forward + o.backward));
+    for o in &ops {
+        println!(
+            "{:<16}{:>8.1}{:>14.4}{:>14.4}",
+            o.op,
+            o.calls as f64 / steps as f64,
+            per_step(o.forward),
+            per_step(o.backward)
+        );
+    }
+    let step_ms = per_step(report.wall);
+    println!(
+        "{:<16}{:>8}{:>14.4}{:>14.4}",
+        "all ops",
+        "",
+        per_step(report.forward()),
+        per_step(report.backward())
+    );
+    println!(
+        "{:<16}{:>8}{:>14.4}   (the update and the loop)",
+        "outside ops",
+        "",
+        per_step(report.outside())
+    );
+    println!("{:<16}{:>8}{:>14.4}", "step", "", step_ms);
+
+    // The products' floor, each shape measured alone.
+    let shapes: [(&str, usize, usize, usize); 8] = [
+        ("fwd  x·W1ᵀ", 128, 784, 256),
+        ("fwd  h1·W2ᵀ", 128, 256, 128),
+        ("fwd  h2·W3ᵀ", 128, 128, 10),
+        ("dW3  gᵀ·h2", 10, 128, 128),
+        ("dh2  g·W3", 128, 10, 128),
+        ("dW2  gᵀ·h1", 128, 128, 256),
+        ("dh1  g·W2", 128, 128, 256),
+        ("dW1  gᵀ·x", 256, 128, 784),
+    ];
+    println!();
+    println!(
+        "{:<14}{:>16}{:>12}{:>12}",
+        "product", "m×k×n", "GFLOP/s", "floor ms"
+    );
+    let mut floor = 0.0;
+    for (label, m, k, n) in shapes {
+        let a = Tensor::<f32>::rand_normal([m, k], 0.0, 1.0, &mut StdRng::seed_from_u64(1));
+        let b = Tensor::<f32>::rand_normal([k, n], 0.0, 1.0, &mut StdRng::seed_from_u64(2));
+        let seconds = timing::samples(|| a.matmul(&b), 0.05, 7)[3];
+        let flops = 2.0 * (m * k * n) as f64;
+        floor += seconds;
+        println!(
+            "{label:<14}{:>16}{:>12.1}{:>12.4}",
+            format!("{m}×{k}×{n}"),
+            flops / seconds / 1e9,
+            seconds * 1e3
+        );
+    }
+    let matmul = report
+        .op("matmul")
+        .map(|o| per_step(o.forward + o.backward))
+        .unwrap_or(0.0);
+    println!();
+    println!(
+        "matmul in the step: {matmul:.4} ms (forward and backward rules, transposes and \
+         accumulation included); floor {:.4} ms: {:.2}× the floor",
+        floor * 1e3,
+        matmul / (floor * 1e3)
+    );
+    println!(
+        "the rest of the step: {:.4} ms of {step_ms:.4} ({:.0}%)",
+        step_ms - matmul,
+        100.0 * (step_ms - matmul) / step_ms
+    );
+}
