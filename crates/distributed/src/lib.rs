@@ -78,24 +78,27 @@
 //! `examples/w3_speed.rs` trains W3 (784→256→128→10, SGD, f32) with a global batch of 256 on one
 //! rank and on two, each rank one thread on its own core, beside PyTorch's
 //! `DistributedDataParallel` on gloo (`benches/reference_ddp.py`), in one run. On a 2-vCPU
-//! Intel Xeon (AVX-512), 7 rounds, medians [least–greatest]:
+//! Intel Xeon (Emerald Rapids, AVX-512), 7 rounds, medians [least–greatest]:
 //!
 //! | | samples/s |
 //! | --- | --- |
-//! | shendu, 1 rank | 60,658 [42,085–65,356] |
-//! | shendu, 2 ranks | 80,750 [59,700–90,994] |
-//! | shendu, 2 ranks that never communicate | 93,456 [69,766–109,500] |
-//! | PyTorch, 1 process | 87,005 [70,114–92,948] |
-//! | PyTorch DDP (gloo), 2 processes | 40,129 [34,891–50,316] |
+//! | shendu, 1 rank | 94,037 [75,818–107,181] |
+//! | shendu, 2 ranks | 104,380 [86,487–130,508] |
+//! | shendu, 2 ranks that never communicate | 131,947 [107,740–181,887] |
+//! | PyTorch, 1 process | 87,035 [57,986–95,109] |
+//! | PyTorch DDP (gloo), 2 processes | 42,225 [36,025–43,889] |
 //!
-//! Two ranks train 1.39× [1.13–1.52] as many samples a second as one, and 1.83× [1.57–2.18]
-//! as many as PyTorch's DDP on two processes (which trains at 0.48× its own single process).
-//! The ceiling is the machine's: two ranks that never communicate reach only 1.50×
-//! [1.34–1.90], because two busy cores of this virtual machine each run slower than one alone,
-//! so two ranks reach 93% of what two cores can do here. A two-rank step of 3.17 ms is 2.29 ms
-//! of compute, 0.16 ms of packing, 0.68 ms in the all-reduce call (waiting for the slower rank
-//! included) and 0.10 ms of update; the all-reduce of the same 235k values alone, without
-//! waiting, takes 0.27 ms, 8% of the step.
+//! Two ranks train 2.77× [2.04–2.97] as many samples a second as PyTorch's DDP on two processes
+//! (which trains at 0.46× its own single process), but only 1.16× [1.06–1.37] as many as one
+//! rank. Two limits meet here. The machine's: two ranks that never communicate reach 1.64×
+//! [1.40–1.71], since two busy cores of this virtual machine each compute slower than one alone
+//! (a rank's 128 rows take 1.69 ms, against 1.36 for half of one rank's 256). And the
+//! all-reduce's: a two-rank step of 2.45 ms is 1.69 ms of compute, 0.17 ms of packing, 0.54 ms
+//! in the all-reduce call (waiting for the slower rank included) and 0.11 ms of update; the
+//! all-reduce of the same 235k values alone, without waiting, takes 0.26 ms, 10% of the step.
+//! With the slower AVX2 kernels (before AVX-512 was enabled in the GEMM) the step's compute was
+//! 2.29 ms and two ranks reached 1.39× one, against a ceiling of 1.50×: the faster the compute,
+//! the larger the all-reduce's share.
 //!
 //! # At 8 and 64 machines (on paper)
 //!
@@ -106,17 +109,17 @@
 //! tree or recursive-doubling algorithms for small buffers and many ranks.
 //!
 //! W3's 235k f32 gradients are `S` ≈ 0.94 MB. On one machine, two ranks through shared memory
-//! take 0.27 ms per all-reduce (above: a bus bandwidth of `2 · ½ · S / t` ≈ 3.5 GB/s, copies
+//! take 0.26 ms per all-reduce (above: a bus bandwidth of `2 · ½ · S / t` ≈ 3.7 GB/s, copies
 //! made by the same two cores that compute). Between machines, assuming 10 Gb/s Ethernet
 //! (`B` ≈ 1.2 GB/s) and `α` ≈ 20 µs:
 //!
 //! | machines | bandwidth term | latency term | all-reduce | share of a step |
 //! | --- | --- | --- | --- | --- |
-//! | 2 | 0.8 ms | 0.04 ms | 0.8 ms | 25% |
-//! | 8 | 1.4 ms | 0.3 ms | 1.7 ms | 41% |
-//! | 64 | 1.5 ms | 2.5 ms | 4.0 ms | 62% |
+//! | 2 | 0.8 ms | 0.04 ms | 0.8 ms | 31% |
+//! | 8 | 1.4 ms | 0.3 ms | 1.7 ms | 49% |
+//! | 64 | 1.5 ms | 2.5 ms | 4.0 ms | 69% |
 //!
-//! (the share is of a step of this machine's 2.4 ms of compute and update for 128 rows per
+//! (the share is of a step of this machine's 1.8 ms of compute and update for 128 rows per
 //! rank, plus the all-reduce). So at 64 machines W3 with 128 rows per rank spends
 //! more time communicating than computing: the global batch must grow with the machines (more
 //! rows per rank), or the latency term shrink (a tree algorithm, which Open MPI picks by
