@@ -36,6 +36,16 @@ fn main() {
     pool.install(|| run(threads, steps));
 }
 
+/// How a product's operands are stored.
+#[derive(Clone, Copy)]
+enum Layout {
+    Contiguous,
+    /// A is a transposed view (a weight's gradient, gᵀ·x).
+    ATransposed,
+    /// B is a transposed view (the forward, x·Wᵀ).
+    BTransposed,
+}
+
 fn run(threads: usize, steps: usize) {
     let mut rng = StdRng::seed_from_u64(0);
     let x = Tensor::<f32>::rand_normal([128, 784], 0.0, 1.0, &mut rng);
@@ -93,36 +103,58 @@ fn run(threads: usize, steps: usize) {
     );
     println!("{:<16}{:>8}{:>14.4}", "step", "", step_ms);
 
-    // The products' floor, each shape measured alone.
-    let shapes: [(&str, usize, usize, usize); 8] = [
-        ("fwd  x·W1ᵀ", 128, 784, 256),
-        ("fwd  h1·W2ᵀ", 128, 256, 128),
-        ("fwd  h2·W3ᵀ", 128, 128, 10),
-        ("dW3  gᵀ·h2", 10, 128, 128),
-        ("dh2  g·W3", 128, 10, 128),
-        ("dW2  gᵀ·h1", 128, 128, 256),
-        ("dh1  g·W2", 128, 128, 256),
-        ("dW1  gᵀ·x", 256, 128, 784),
+    // The products' floor, each shape measured alone, with contiguous operands and with the
+    // operands laid out as the step has them: the forward reads Wᵀ as a transposed view of the
+    // [out, in] weight, a weight's gradient is gᵀ·x with gᵀ a transposed view, an input's
+    // gradient g·W reads both contiguous.
+    let shapes: [(&str, usize, usize, usize, Layout); 8] = [
+        ("fwd  x·W1ᵀ", 128, 784, 256, Layout::BTransposed),
+        ("fwd  h1·W2ᵀ", 128, 256, 128, Layout::BTransposed),
+        ("fwd  h2·W3ᵀ", 128, 128, 10, Layout::BTransposed),
+        ("dW3  gᵀ·h2", 10, 128, 128, Layout::ATransposed),
+        ("dh2  g·W3", 128, 10, 128, Layout::Contiguous),
+        ("dW2  gᵀ·h1", 128, 128, 256, Layout::ATransposed),
+        ("dh1  g·W2", 128, 128, 256, Layout::Contiguous),
+        ("dW1  gᵀ·x", 256, 128, 784, Layout::ATransposed),
     ];
     println!();
     println!(
-        "{:<14}{:>16}{:>12}{:>12}",
-        "product", "m×k×n", "GFLOP/s", "floor ms"
+        "{:<14}{:>16}{:>12}{:>12}{:>14}{:>12}",
+        "product", "m×k×n", "GFLOP/s", "floor ms", "as in step", "ms"
     );
-    let mut floor = 0.0;
-    for (label, m, k, n) in shapes {
+    let (mut floor, mut laid_out) = (0.0, 0.0);
+    for (label, m, k, n, layout) in shapes {
         let a = Tensor::<f32>::rand_normal([m, k], 0.0, 1.0, &mut StdRng::seed_from_u64(1));
         let b = Tensor::<f32>::rand_normal([k, n], 0.0, 1.0, &mut StdRng::seed_from_u64(2));
-        let seconds = timing::samples(|| a.matmul(&b), 0.05, 7)[3];
         let flops = 2.0 * (m * k * n) as f64;
+        let seconds = timing::samples(|| a.matmul(&b), 0.05, 7)[3];
+        // The same values, stored the other way round and viewed back.
+        let (a2, b2) = match layout {
+            Layout::Contiguous => (a.clone(), b.clone()),
+            Layout::ATransposed => (a.t().contiguous().t(), b.clone()),
+            Layout::BTransposed => (a.clone(), b.t().contiguous().t()),
+        };
+        let in_step = timing::samples(|| a2.matmul(&b2), 0.05, 7)[3];
         floor += seconds;
+        laid_out += in_step;
         println!(
-            "{label:<14}{:>16}{:>12.1}{:>12.4}",
+            "{label:<14}{:>16}{:>12.1}{:>12.4}{:>14.1}{:>12.4}",
             format!("{m}×{k}×{n}"),
             flops / seconds / 1e9,
-            seconds * 1e3
+            seconds * 1e3,
+            flops / in_step / 1e9,
+            in_step * 1e3
         );
     }
+    println!(
+        "{:<14}{:>16}{:>12}{:>12.4}{:>14}{:>12.4}",
+        "all eight",
+        "",
+        "",
+        floor * 1e3,
+        "",
+        laid_out * 1e3
+    );
     let matmul = report
         .op("matmul")
         .map(|o| per_step(o.forward + o.backward))
@@ -130,9 +162,11 @@ fn run(threads: usize, steps: usize) {
     println!();
     println!(
         "matmul in the step: {matmul:.4} ms (forward and backward rules, transposes and \
-         accumulation included); floor {:.4} ms: {:.2}× the floor",
+         accumulation included); floor {:.4} ms: {:.2}× the floor, {:.2}× the products laid out \
+         as in the step",
         floor * 1e3,
-        matmul / (floor * 1e3)
+        matmul / (floor * 1e3),
+        matmul / (laid_out * 1e3)
     );
     println!(
         "the rest of the step: {:.4} ms of {step_ms:.4} ({:.0}%)",
