@@ -20,7 +20,9 @@
 
 use std::marker::PhantomData;
 
-use gemm::Parallelism;
+use std::any::TypeId;
+
+use gemm_common::Parallelism;
 use rayon::prelude::*;
 
 use crate::element::Element;
@@ -208,28 +210,91 @@ unsafe fn gemm_into<T: Element>(
     // past isize::MAX by 0; `out`'s row stride is n ≤ m·n = its length. `read_dst = false`
     // means the old contents of `out` are never read, so alpha is ignored; beta = 1 gives
     // out = a·b.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out.ptr,
-            1,
-            out.row_stride as isize,
-            false,
-            a.data.as_ptr().add(a.offset),
-            a.col_stride as isize,
-            a.row_stride as isize,
-            b.data.as_ptr().add(b.offset),
-            b.col_stride as isize,
-            b.row_stride as isize,
-            T::zero(),
-            T::one(),
-            false,
-            false,
-            false,
-            parallelism,
-        );
+    //
+    // The kernel is the f32 or f64 one of the crate, chosen by `T` (an `Element` is one of the
+    // two), each called with pointers of its own type: the casts below change no address and
+    // no element type, since `T` is that type.
+    // SAFETY: each offset is inside its slice (`fits`), so `add` stays in the allocation.
+    let (a_ptr, b_ptr) = unsafe { (a.data.as_ptr().add(a.offset), b.data.as_ptr().add(b.offset)) };
+    // The kernels prefer a column-major destination; a row-major one (a row stride past 1) is
+    // the transposed problem, outᵀ = bᵀ·aᵀ, with the operands' roles and strides swapped (what
+    // the crate's own `gemm` entry point does before it dispatches).
+    let (rows, cols, dst_cs, dst_rs, lhs, lhs_cs, lhs_rs, rhs, rhs_cs, rhs_rs) =
+        if 1 < out.row_stride {
+            let (out_rs, a_cs, a_rs, b_cs, b_rs) = (
+                out.row_stride as isize,
+                a.col_stride as isize,
+                a.row_stride as isize,
+                b.col_stride as isize,
+                b.row_stride as isize,
+            );
+            (n, m, out_rs, 1, b_ptr, b_rs, b_cs, a_ptr, a_rs, a_cs)
+        } else {
+            (
+                m,
+                n,
+                1,
+                out.row_stride as isize,
+                a_ptr,
+                a.col_stride as isize,
+                a.row_stride as isize,
+                b_ptr,
+                b.col_stride as isize,
+                b.row_stride as isize,
+            )
+        };
+    if TypeId::of::<T>() == TypeId::of::<f32>() {
+        // SAFETY: as above; T is f32, so the casts keep each pointer's type and address.
+        unsafe {
+            gemm_f32::gemm::f32::get_gemm_fn()(
+                rows,
+                cols,
+                k,
+                out.ptr.cast::<f32>(),
+                dst_cs,
+                dst_rs,
+                false,
+                lhs.cast::<f32>(),
+                lhs_cs,
+                lhs_rs,
+                rhs.cast::<f32>(),
+                rhs_cs,
+                rhs_rs,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+    } else if TypeId::of::<T>() == TypeId::of::<f64>() {
+        // SAFETY: as above; T is f64, so the casts keep each pointer's type and address.
+        unsafe {
+            gemm_f64::gemm::f64::get_gemm_fn()(
+                rows,
+                cols,
+                k,
+                out.ptr.cast::<f64>(),
+                dst_cs,
+                dst_rs,
+                false,
+                lhs.cast::<f64>(),
+                lhs_cs,
+                lhs_rs,
+                rhs.cast::<f64>(),
+                rhs_cs,
+                rhs_rs,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+    } else {
+        unreachable!("an Element is f32 or f64");
     }
 }
 
