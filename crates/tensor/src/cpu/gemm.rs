@@ -243,56 +243,40 @@ unsafe fn gemm_into<T: Element>(
                 b.row_stride as isize,
             )
         };
+    // One call, with the kernel and the element type of `T`.
+    macro_rules! kernel {
+        ($float:ty, $get:path) => {
+            // SAFETY: as above; `T` is `$float`, so the casts keep each pointer's type and
+            // address.
+            unsafe {
+                $get()(
+                    rows,
+                    cols,
+                    k,
+                    out.ptr.cast::<$float>(),
+                    dst_cs,
+                    dst_rs,
+                    false,
+                    lhs.cast::<$float>(),
+                    lhs_cs,
+                    lhs_rs,
+                    rhs.cast::<$float>(),
+                    rhs_cs,
+                    rhs_rs,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    parallelism,
+                )
+            }
+        };
+    }
     if TypeId::of::<T>() == TypeId::of::<f32>() {
-        // SAFETY: as above; T is f32, so the casts keep each pointer's type and address.
-        unsafe {
-            gemm_f32::gemm::f32::get_gemm_fn()(
-                rows,
-                cols,
-                k,
-                out.ptr.cast::<f32>(),
-                dst_cs,
-                dst_rs,
-                false,
-                lhs.cast::<f32>(),
-                lhs_cs,
-                lhs_rs,
-                rhs.cast::<f32>(),
-                rhs_cs,
-                rhs_rs,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                parallelism,
-            );
-        }
+        kernel!(f32, gemm_f32::gemm::f32::get_gemm_fn);
     } else if TypeId::of::<T>() == TypeId::of::<f64>() {
-        // SAFETY: as above; T is f64, so the casts keep each pointer's type and address.
-        unsafe {
-            gemm_f64::gemm::f64::get_gemm_fn()(
-                rows,
-                cols,
-                k,
-                out.ptr.cast::<f64>(),
-                dst_cs,
-                dst_rs,
-                false,
-                lhs.cast::<f64>(),
-                lhs_cs,
-                lhs_rs,
-                rhs.cast::<f64>(),
-                rhs_cs,
-                rhs_rs,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                parallelism,
-            );
-        }
+        kernel!(f64, gemm_f64::gemm::f64::get_gemm_fn);
     } else {
         unreachable!("an Element is f32 or f64");
     }
