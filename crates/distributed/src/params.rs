@@ -73,13 +73,11 @@ pub fn broadcast_parameters<T: MpiElement, M: Module<T> + ?Sized>(world: &World,
     world.broadcast(&mut packed);
     let mut offset = 0;
     let mut seen = HashSet::new();
+    // Straight into each tensor's storage: one copy, not a temporary tensor and a second copy.
     let mut take = |t: &mut Tensor<T>| {
-        let n = t.numel();
-        t.copy_from(&Tensor::from_vec(
-            packed[offset..offset + n].to_vec(),
-            t.shape().to_vec(),
-        ));
-        offset += n;
+        let values = t.as_mut_slice();
+        values.copy_from_slice(&packed[offset..offset + values.len()]);
+        offset += values.len();
     };
     model.visit_mut(&mut VisitMut::new(&mut |_, entry| match entry {
         EntryMut::Param(p) if seen.insert(p.id()) => take(p.value_mut()),
