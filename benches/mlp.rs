@@ -84,6 +84,14 @@ impl Net {
         }
     }
 
+    /// The batch of a binary-target network (W2): inputs and 0/1 targets.
+    pub fn binary_batch(&self) -> Option<(&Tensor, &Tensor)> {
+        match &self.target {
+            Target::Binary(y) => Some((&self.x, y)),
+            Target::Classes(_) => None,
+        }
+    }
+
     /// The network's output for `params` (vars or constants) on `x`.
     pub fn forward(&self, params: &[Var], x: &Var) -> Var {
         let layers = params.len() / 2;

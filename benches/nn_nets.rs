@@ -66,6 +66,11 @@ impl<O: Optimizer> NnNet<O> {
         loss
     }
 
+    /// Inference on the batch (W4): the model's forward with nothing recorded.
+    pub fn predict(&self) -> Tensor {
+        self.model.predict(&self.x)
+    }
+
     /// Steps once and panics if any parameter moved to new storage (a copy-on-write copy).
     pub fn assert_steps_in_place(&mut self) {
         let addresses = |model: &Mlp| {

@@ -11,6 +11,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use rand::{rngs::StdRng, SeedableRng};
 use shendu_autograd::Tape;
 
+#[allow(dead_code)]
 #[path = "mlp.rs"]
 mod mlp;
 use mlp::Net;

@@ -22,6 +22,7 @@ mod heap;
 #[allow(dead_code)]
 #[path = "../benches/mlp.rs"]
 mod mlp;
+#[allow(dead_code)]
 #[path = "../benches/nn_nets.rs"]
 mod nn_nets;
 // Shared with other binaries, each of which uses part of it.

@@ -1,10 +1,11 @@
-//! W2, W3 and W4 of the reference workloads (`benches/README.md`) on the autograd tape, beside
-//! PyTorch eager and JAX's `jax.jit` step, all measured in this run on this machine.
+//! W2, W3 and W4 of the reference workloads (`benches/README.md`), beside PyTorch eager and
+//! JAX's `jax.jit` step, all measured in this run on this machine.
 //!
 //! cargo run --release --example bench_tape -- [--threads N] [--python PATH]
 //!
-//! The networks are plain tensors recorded on a fresh `Tape` each step, the floor that
-//! `examples/bench_nn.rs` holds the nn crate's versions to. shendu runs in a rayon pool of N threads, then `benches/reference_torch.py`
+//! Each workload runs twice: written with nn as users write it (`Mlp`, a loss, `Sgd`,
+//! `Forward::predict`), and as plain tensors recorded on a fresh `Tape` each step, which shows
+//! what the nn layer costs. shendu runs in a rayon pool of N threads, then `benches/reference_torch.py`
 //! (`torch.set_num_threads(N)`) and `benches/reference_jax.py` (XLA on one thread when N is 1)
 //! run under PATH (else `$SHENDU_PYTHON`, else `python3`); a reference that cannot run leaves
 //! its column empty. W2 is a
@@ -16,9 +17,18 @@ use std::process::Command;
 use std::time::Instant;
 
 use rand::{rngs::StdRng, SeedableRng};
+use shendu::nn::Sgd;
+use shendu::tensor::Tensor;
 #[path = "../benches/mlp.rs"]
 mod mlp;
 use mlp::Net;
+#[allow(dead_code)]
+#[path = "../benches/nn_nets.rs"]
+mod nn_nets;
+use nn_nets::NnNet;
+#[path = "../benches/plain_w2.rs"]
+mod plain_w2;
+use plain_w2::PlainW2;
 
 #[path = "../benches/heap.rs"]
 mod heap;
@@ -80,33 +90,92 @@ fn peak_of_w3_run() -> usize {
     })
 }
 
-/// The rows of the table: the key shared with `reference_torch.py`, a label, and the unit's
-/// scale (1e6 for µs, 1e3 for ms). Shendu's figures come in this order from each round.
-const ROWS: [(&str, &str, f64); 5] = [
-    ("W2_step", "W2 step, 1 thread (us)", 1e6),
-    ("W3_step", "W3 step (ms)", 1e3),
-    ("W3_forward", "W3   forward + loss (ms)", 1e3),
-    ("W3_backward", "W3   backward (ms)", 1e3),
-    ("W4_forward", "W4 inference (ms)", 1e3),
+/// The rows of the table: the key shared with the reference scripts, a label, and the unit's
+/// scale (1e6 for µs, 1e3 for ms). Shendu's figures come in this order from each round; the nn
+/// rows are the workloads as users write them, the raw rows the same networks on a bare tape.
+const ROWS: [(&str, &str, f64); 9] = [
+    ("W2_step", "W2 step, 1 thread, nn (us)", 1e6),
+    ("W2_step", "W2 step, 1 thread, raw (us)", 1e6),
+    ("W2_step", "W2 step, plain loops (us)", 1e6),
+    ("W3_step", "W3 step, nn (ms)", 1e3),
+    ("W3_step", "W3 step, raw (ms)", 1e3),
+    ("W3_forward", "W3   forward + loss, raw (ms)", 1e3),
+    ("W3_backward", "W3   backward, raw (ms)", 1e3),
+    ("W4_forward", "W4 inference, nn (ms)", 1e3),
+    ("W4_forward", "W4 inference, raw (ms)", 1e3),
 ];
 
-/// W2, a one-thread workload: µs per step.
-fn measure_w2() -> f64 {
-    let mut net = Net::w2(&mut StdRng::seed_from_u64(0));
-    assert!(updates_in_place(&mut net), "SGD copied a W2 parameter");
-    timed(|| net.step())[2]
+/// W2 as plain loops, built from the tape's W2 and checked to take the same step: after three
+/// steps on each side, every parameter agrees to 1e-5 (f32 sums in another order).
+fn plain_w2_like(raw: &Net) -> PlainW2 {
+    let (x, y) = raw.binary_batch().expect("W2 has binary targets");
+    let params: Vec<Vec<f32>> = raw.params.iter().map(Tensor::to_vec).collect();
+    let mut plain = PlainW2::new(&params, &x.to_vec(), &y.to_vec(), 0.03);
+    let mut taped = Net::w2(&mut StdRng::seed_from_u64(0));
+    taped.params = raw.params.clone();
+    for _ in 0..3 {
+        plain.step();
+        taped.step();
+    }
+    for (p, t) in plain.params().iter().zip(&taped.params) {
+        for (a, b) in p.iter().zip(t.to_vec()) {
+            assert!(
+                (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                "the plain-loop W2 step drifted from the tape's: {a} vs {b}"
+            );
+        }
+    }
+    PlainW2::new(&params, &x.to_vec(), &y.to_vec(), 0.03)
 }
 
-/// W3 and W4 in the current pool: seconds of [step, forward + loss, backward, inference].
-fn measure_w3_w4() -> [f64; 4] {
-    let mut net = Net::w3(&mut StdRng::seed_from_u64(0));
-    assert!(updates_in_place(&mut net), "SGD copied a W3 parameter");
-    let step = timed(|| net.step());
-    let infer = timed(|| {
-        black_box(net.infer());
+/// W2, a one-thread workload: µs per step, [nn, raw, plain loops].
+fn measure_w2() -> [f64; 3] {
+    let mut nn = NnNet::w2(&mut StdRng::seed_from_u64(0), Sgd::new(0.03));
+    nn.assert_steps_in_place();
+    let mut raw = Net::w2(&mut StdRng::seed_from_u64(0));
+    let mut plain = plain_w2_like(&raw);
+    assert!(updates_in_place(&mut raw), "SGD copied a W2 parameter");
+    [
+        timed(|| {
+            black_box(nn.step());
+            []
+        })[0],
+        timed(|| raw.step())[2],
+        timed(|| {
+            black_box(plain.step());
+            []
+        })[0],
+    ]
+}
+
+/// W3 and W4 in the current pool: seconds of [step nn, step raw, forward + loss raw, backward
+/// raw, inference nn, inference raw].
+fn measure_w3_w4() -> [f64; 6] {
+    let mut nn = NnNet::w3(&mut StdRng::seed_from_u64(0), Sgd::new(0.01));
+    nn.assert_steps_in_place();
+    let mut raw = Net::w3(&mut StdRng::seed_from_u64(0));
+    assert!(updates_in_place(&mut raw), "SGD copied a W3 parameter");
+    let nn_step = timed(|| {
+        black_box(nn.step());
         []
     });
-    [step[2], step[0], step[1], infer[0]]
+    let raw_step = timed(|| raw.step());
+    let nn_infer = timed(|| {
+        black_box(nn.predict());
+        []
+    });
+    let raw_infer = timed(|| {
+        black_box(raw.infer());
+        []
+    });
+    [
+        nn_step[0],
+        raw_step[2],
+        raw_step[0],
+        raw_step[1],
+        nn_infer[0],
+        raw_infer[0],
+    ]
 }
 
 /// The median of `values`.
@@ -184,9 +253,12 @@ fn main() {
     let mut theirs: Vec<Vec<HashMap<String, f64>>> = vec![Vec::new(); REFERENCES.len()];
     let mut notes = Vec::new();
     for round in 0..rounds {
-        let w2 = one.install(measure_w2);
-        let [step, forward, backward, infer] = pool.install(measure_w3_w4);
-        ours.push([w2, step, forward, backward, infer]);
+        let [w2_nn, w2_raw, w2_plain] = one.install(measure_w2);
+        let [step_nn, step_raw, forward, backward, infer_nn, infer_raw] =
+            pool.install(measure_w3_w4);
+        ours.push([
+            w2_nn, w2_raw, w2_plain, step_nn, step_raw, forward, backward, infer_nn, infer_raw,
+        ]);
         for ((_, script), theirs) in REFERENCES.iter().zip(&mut theirs) {
             let mut figures = HashMap::new();
             for line in run_reference(&python, script, threads).lines() {
@@ -212,14 +284,14 @@ fn main() {
     for note in &notes {
         println!("{note}");
     }
-    print!("{:28}{:>10}", "workload", "shendu");
+    print!("{:30}{:>10}", "workload", "shendu");
     for (name, _) in REFERENCES {
         print!("{name:>10}{:>22}", "speedup");
     }
     println!();
     for (i, (key, label, scale)) in ROWS.into_iter().enumerate() {
         let mine = median(ours.iter().map(|r| r[i]).collect());
-        print!("{label:28}{:>10.3}", mine * scale);
+        print!("{label:30}{:>10.3}", mine * scale);
         for theirs in &theirs {
             let pairs: Vec<(f64, f64)> = ours
                 .iter()
@@ -244,10 +316,14 @@ fn main() {
         println!();
     }
     let (forward, backward) = (
-        median(ours.iter().map(|r| r[2]).collect()),
-        median(ours.iter().map(|r| r[3]).collect()),
+        median(ours.iter().map(|r| r[5]).collect()),
+        median(ours.iter().map(|r| r[6]).collect()),
     );
-    println!("{:28}{:>10.2}", "W3 backward / forward", backward / forward);
+    println!(
+        "{:30}{:>10.2}",
+        "W3 backward / forward, raw",
+        backward / forward
+    );
     let mib = peak as f64 / f64::from(1 << 20);
-    println!("{:28}{mib:>10.2}", "W3 200-step peak heap MiB");
+    println!("{:30}{mib:>10.2}", "W3 200-step peak heap MiB");
 }
