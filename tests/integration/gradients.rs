@@ -434,6 +434,26 @@ fn case(kind: OpKind) -> Case {
             |x, _| x[0].matmul(&x[1]),
         ),
 
+        // x of rank 1 to 3 ([…, in]), weight [out, in], and a bias [out] half the time; `arg`
+        // makes transposed (and otherwise strided) operands.
+        K::Linear => case_of(
+            (vec(1..=DIM, 0..=2), 1..=DIM, 1..=DIM, any::<bool>())
+                .prop_flat_map(|(leading, inputs, outputs, with_bias)| {
+                    let x_shape: Vec<usize> = leading.into_iter().chain([inputs]).collect();
+                    (
+                        st::tensor_of_shape(&x_shape, -2.0..2.0),
+                        st::tensor_of_shape(&[outputs, inputs], -2.0..2.0),
+                        st::tensor_of_shape(&[outputs], -2.0..2.0),
+                        Just(with_bias),
+                    )
+                })
+                .prop_map(|(x, w, b, with_bias)| match with_bias {
+                    true => (vec![x, w, b], true),
+                    false => (vec![x, w], false),
+                }),
+            |x, _| x[0].linear(&x[1], x.get(2)),
+        ),
+
         // Source and target shapes: two groupings of one list of factors, the second shuffled.
         K::Reshape => case_of(
             (

@@ -94,10 +94,7 @@ impl<T: Element> Forward<T> for Linear<T> {
             );
         }
         let tape = x.tape();
-        let y = x.matmul(&self.weight.on(&tape).t());
-        match &self.bias {
-            Some(b) => &y + &b.on(&tape),
-            None => y,
-        }
+        let bias = self.bias.as_ref().map(|b| b.on(&tape));
+        x.linear(&self.weight.on(&tape), bias.as_ref())
     }
 }

@@ -1,4 +1,5 @@
-//! The matrix product on vars, NumPy style, beside its gradient rule.
+//! The matrix product on vars, NumPy style, and the affine map of a dense layer, each beside its
+//! gradient rule.
 //!
 //! 1-D operands are promoted with `unsqueeze` and batch axes broadcast with `broadcast_to`, both
 //! recorded, so the `Matmul` node itself always sees two stacks of matrices with equal batch
@@ -10,8 +11,9 @@
 //! optimizer's in-place update reads straight through instead of a cache miss per element.
 
 use shendu_tensor::{broadcast_shapes, Dims, Element};
-use smallvec::smallvec;
+use smallvec::{smallvec, SmallVec};
 
+use crate::error::fail;
 use crate::op::{if_tracked, InputGrads, Op};
 use crate::var::Var;
 
@@ -29,6 +31,21 @@ pub(crate) fn backward<T: Element>(inputs: &[Var<T>], g: &Var<T>) -> InputGrads<
             a.t().matmul(g)
         })
     ]
+}
+
+/// The rule of [`Var::linear`] on a 2-D input x `[n, in]`, weight w `[out, in]` and, if there
+/// are three inputs, bias b `[out]`: dx = G·w, dw = Gᵀ·x (contiguous, in the weight's own
+/// layout) and db = Σ over the rows of G.
+pub(crate) fn linear_backward<T: Element>(inputs: &[Var<T>], g: &Var<T>) -> InputGrads<T> {
+    let (x, w) = (&inputs[0], &inputs[1]);
+    let mut grads: InputGrads<T> = smallvec![
+        if_tracked(x, || g.matmul(w)),
+        if_tracked(w, || g.t().matmul(x)),
+    ];
+    if let Some(b) = inputs.get(2) {
+        grads.push(if_tracked(b, || g.sum(0, false)));
+    }
+    grads
 }
 
 /// Whether the var's matrices are stored column by column (a transposed view).
@@ -81,5 +98,85 @@ impl<T: Element> Var<T> {
         let product_shape = full(&[a.shape()[a.rank() - 2], b.shape()[b.rank() - 1]]);
         let product = Var::record(&[&a, &b], value.reshape(&product_shape), || Op::Matmul);
         product.reshape(value.shape())
+    }
+
+    /// The affine map of a dense layer, `self · weightᵀ + bias`, as PyTorch's
+    /// `torch.nn.functional.linear`: `self` is `[…, in]`, `weight` `[out, in]` and `bias`
+    /// `[out]`; the result is `[…, out]`.
+    ///
+    /// It computes what `self.matmul(&weight.t())` plus the broadcast bias computes, with the same
+    /// rounding, but records one node instead of four (transpose, product, broadcast, sum), and
+    /// adds the bias into the product's fresh output in place. A small network's step is made of
+    /// few, small ops, whose bookkeeping is most of its time.
+    ///
+    /// ```
+    /// # use shendu_autograd::Tape;
+    /// # use shendu_tensor::Tensor;
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.constant(Tensor::from_vec(vec![1.0, 2.0], [1, 2]));
+    /// let w = tape.var(Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0, 1.0, 1.0], [3, 2]));
+    /// let b = tape.var(Tensor::from_vec(vec![0.5, 0.5, 0.5], [3]));
+    /// let y = x.linear(&w, Some(&b));
+    /// assert_eq!(y.value().to_vec(), vec![1.5, 2.5, 3.5]);
+    /// let grads = y.sum_all().backward();
+    /// assert_eq!(grads[&w].to_vec(), vec![1.0, 2.0, 1.0, 2.0, 1.0, 2.0]);
+    /// assert_eq!(grads[&b].to_vec(), vec![1.0, 1.0, 1.0]);
+    /// ```
+    #[track_caller]
+    pub fn linear(&self, weight: &Var<T>, bias: Option<&Var<T>>) -> Var<T> {
+        let (x_shape, w_shape) = (self.shape(), weight.shape());
+        let in_features = match w_shape {
+            [_, i] if x_shape.last() == Some(i) => *i,
+            _ => fail(
+                "linear",
+                format!(
+                    "an input of shape {x_shape:?} and a weight of shape {w_shape:?}: the weight \
+                     must be [out, in] and the input [..., in]"
+                ),
+            ),
+        };
+        let out_features = w_shape[0];
+        if let Some(b) = bias
+            && b.shape() != [out_features]
+        {
+            fail(
+                "linear",
+                format!(
+                    "a bias of shape {:?} for a weight of shape {w_shape:?}: the bias must be \
+                     [{out_features}]",
+                    b.shape()
+                ),
+            );
+        }
+        if self.rank() != 2 {
+            // Leading axes are rows of one product, as in PyTorch.
+            // Checked: with in = 0 the input holds no element, so its leading axes alone may
+            // multiply past usize.
+            let leading = &x_shape[..x_shape.len() - 1];
+            let rows = leading
+                .iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(d))
+                .unwrap_or_else(|| {
+                    fail(
+                        "linear",
+                        format!("an input of shape {x_shape:?} has more rows than usize holds"),
+                    )
+                });
+            let mut out_shape: Dims = leading.iter().copied().collect();
+            out_shape.push(out_features);
+            return self
+                .reshape([rows, in_features])
+                .linear(weight, bias)
+                .reshape(out_shape);
+        }
+        let mut value = self.value.matmul(&weight.value.t());
+        let inputs: SmallVec<[&Var<T>; 3]> = match bias {
+            Some(b) => {
+                value.add_(&b.value);
+                smallvec![self, weight, b]
+            }
+            None => smallvec![self, weight],
+        };
+        Var::record(&inputs, value, || Op::Linear)
     }
 }

@@ -106,3 +106,42 @@ fn var_log_is_ln() {
     assert_same(&x.log().sum_all().backward()[&x].to_vec(), &[2.0, 0.5]);
     let _: Var<f64> = x.log();
 }
+
+/// `linear` is `matmul(x, wᵀ) + b` in one node: the same values and gradients, to the bit,
+/// NaN and infinities included (PyTorch's `F.linear` propagates them the same way), for a
+/// batch of rows, a single row (rank 1) and a stack of batches (rank 3).
+#[test]
+fn linear_is_the_product_with_the_transposed_weight_plus_the_bias() {
+    let w_data = [0.5, -1.0, 2.0, f64::INFINITY, 0.0, -0.0, 1e300, 3.0, -2.5];
+    let b_data = [0.25, f64::NAN, -1e-310];
+    for x_shape in [vec![4, 3], vec![3], vec![2, 2, 3]] {
+        let n: usize = x_shape.iter().product();
+        let x_data: Vec<f64> = (0..n).map(|i| (i as f64 - 5.0) * 0.75).collect();
+        let run = |fused: bool| {
+            let tape = Tape::new();
+            let x = tape.var(t(&x_data, &x_shape));
+            let w = tape.var(t(&w_data, &[3, 3]));
+            let b = tape.var(t(&b_data, &[3]));
+            let y = if fused {
+                x.linear(&w, Some(&b))
+            } else {
+                &x.matmul(&w.t()) + &b
+            };
+            let weights: Vec<f64> = (0..y.value().numel()).map(|i| i as f64 - 2.0).collect();
+            let loss = (&y * &y.constant(t(&weights, y.shape()))).sum_all();
+            let grads = loss.backward();
+            let to_vec = |v: &Var<f64>| grads[v].to_vec();
+            (y.shape().to_vec(), y.value().to_vec(), to_vec(&x), to_vec(&w), to_vec(&b))
+        };
+        let (fused, composed) = (run(true), run(false));
+        assert_eq!(fused.0, composed.0, "shape for x {x_shape:?}");
+        for (got, want) in [
+            (&fused.1, &composed.1),
+            (&fused.2, &composed.2),
+            (&fused.3, &composed.3),
+            (&fused.4, &composed.4),
+        ] {
+            assert_same(got, want);
+        }
+    }
+}
