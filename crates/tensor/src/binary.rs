@@ -169,20 +169,51 @@ impl<T: Element> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn where_cond(mask: &Tensor<T>, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
-        let shape = broadcast_shapes(
+        mask.zip3_with(
             "where_cond",
-            &broadcast_shapes("where_cond", mask.shape(), a.shape()),
-            b.shape(),
-        );
-        checked_numel::<T>("where_cond", &shape);
-        let lm = mask.layout.broadcast_to("where_cond", &shape);
-        let la = a.layout.broadcast_to("where_cond", &shape);
-        let lb = b.layout.broadcast_to("where_cond", &shape);
-        let data = map3(
-            (mask.storage.as_slice(), &lm),
-            (a.storage.as_slice(), &la),
-            (b.storage.as_slice(), &lb),
+            a,
+            b,
             |m, x, y| if m != T::zero() { x } else { y },
+        )
+    }
+
+    /// `f(self[i], b[i], c[i])` elementwise, the three broadcast together, in one pass: what
+    /// several elementwise ops compute one after the other, without their temporaries. `op`
+    /// names the caller's operation in a shape error.
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0], [2]);
+    /// let fma = x.zip3_with("fma", &Tensor::scalar(3.0), &Tensor::scalar(0.5), |x, a, b| x * a + b);
+    /// assert_eq!(fma.to_vec(), vec![3.5, 6.5]);
+    /// ```
+    #[track_caller]
+    pub fn zip3_with(
+        &self,
+        op: &str,
+        b: &Tensor<T>,
+        c: &Tensor<T>,
+        f: impl Fn(T, T, T) -> T + Sync,
+    ) -> Tensor<T> {
+        let shape = if self.shape() == b.shape() && b.shape() == c.shape() {
+            dims(self.shape())
+        } else {
+            let shape = broadcast_shapes(
+                op,
+                &broadcast_shapes(op, self.shape(), b.shape()),
+                c.shape(),
+            );
+            checked_numel::<T>(op, &shape);
+            shape
+        };
+        let la = self.layout.broadcast_to(op, &shape);
+        let lb = b.layout.broadcast_to(op, &shape);
+        let lc = c.layout.broadcast_to(op, &shape);
+        let data = map3(
+            (self.storage.as_slice(), &la),
+            (b.storage.as_slice(), &lb),
+            (c.storage.as_slice(), &lc),
+            f,
         );
         Tensor::from_parts(data, Layout::contiguous(shape))
     }

@@ -284,49 +284,65 @@ unsafe fn gemm_into<T: Element>(
 
 /// `out = a · b` by plain loops, for products too small for the `gemm` crate's setup to pay off.
 /// Each output element is summed over the inner dimension in order, so the result depends on
-/// the operands alone.
+/// the operands alone, not on their layout.
 fn small_gemm<T: Element>(k: usize, n: usize, a: MatRef<T>, b: MatRef<T>, out: &mut [T]) {
-    // The loops read rows of b; a b with other strides (a transposed weight) is first copied
-    // into rows, which for a product this small costs less than strided reads in the loop.
-    let packed: Vec<T>;
-    let b = if b.col_stride == 1 {
-        b
-    } else {
-        let mut rows = Vec::with_capacity(k * n);
-        for p in 0..k {
-            rows.extend((0..n).map(|j| b.at(p, j)));
+    // The loops read rows of b as slices. A b with other strides (a transposed weight) is first
+    // copied into rows on the stack when it fits, since every row of a reads all of b; a larger
+    // one (few rows of a) is read element by element where it lies.
+    const PACKED: usize = 256;
+    if b.col_stride == 1 {
+        small_gemm_rows::<T, true>(k, n, &a, &b, out);
+    } else if k * n <= PACKED {
+        let mut rows = [T::zero(); PACKED];
+        // Read along b's storage order (down its columns when it is a transposed view).
+        for j in 0..n {
+            for p in 0..k {
+                rows[p * n + j] = b.at(p, j);
+            }
         }
-        packed = rows;
-        MatRef {
-            data: &packed,
+        let packed = MatRef {
+            data: &rows[..k * n],
             offset: 0,
             row_stride: n,
             col_stride: 1,
-        }
-    };
+        };
+        small_gemm_rows::<T, true>(k, n, &a, &packed, out);
+    } else {
+        small_gemm_rows::<T, false>(k, n, &a, &b, out);
+    }
+}
+
+/// The loops of [`small_gemm`]; `UNIT` says that b's column stride is 1.
+fn small_gemm_rows<T: Element, const UNIT: bool>(
+    k: usize,
+    n: usize,
+    a: &MatRef<T>,
+    b: &MatRef<T>,
+    out: &mut [T],
+) {
     for (i, row) in out.chunks_exact_mut(n).enumerate() {
         // Output blocks of 8, then 4, then single columns, each summed in registers over p.
         let mut j = 0;
         while j + 8 <= n {
-            row[j..j + 8].copy_from_slice(&row_block::<T, 8>(k, &a, i, &b, j));
+            row[j..j + 8].copy_from_slice(&row_block::<T, 8, UNIT>(k, a, i, b, j));
             j += 8;
         }
         if j + 4 <= n {
-            row[j..j + 4].copy_from_slice(&row_block::<T, 4>(k, &a, i, &b, j));
+            row[j..j + 4].copy_from_slice(&row_block::<T, 4, UNIT>(k, a, i, b, j));
             j += 4;
         }
         while j < n {
-            row[j] = row_block::<T, 1>(k, &a, i, &b, j)[0];
+            row[j] = row_block::<T, 1, UNIT>(k, a, i, b, j)[0];
             j += 1;
         }
     }
 }
 
-/// Columns `j..j + W` of row `i` of a · b, b having contiguous rows. A fixed-size accumulator
-/// stays in registers, where accumulating into the output row would wait on a store and a load
-/// for every step of the inner dimension.
+/// Columns `j..j + W` of row `i` of a · b. A fixed-size accumulator stays in registers, where
+/// accumulating into the output row would wait on a store and a load for every step of the inner
+/// dimension. With `UNIT` (b's columns adjacent) each step reads a slice of b's row p.
 #[inline(always)]
-fn row_block<T: Element, const W: usize>(
+fn row_block<T: Element, const W: usize, const UNIT: bool>(
     k: usize,
     a: &MatRef<T>,
     i: usize,
@@ -336,12 +352,18 @@ fn row_block<T: Element, const W: usize>(
     let mut acc = [T::zero(); W];
     for p in 0..k {
         let a_ip = a.at(i, p);
-        let start = b.offset + p * b.row_stride + j;
-        let b_row: &[T; W] = b.data[start..start + W]
-            .try_into()
-            .expect("a slice of length W");
-        for (sum, &b_pj) in acc.iter_mut().zip(b_row) {
-            *sum += a_ip * b_pj;
+        if UNIT {
+            let start = b.offset + p * b.row_stride + j;
+            let b_row: &[T; W] = b.data[start..start + W]
+                .try_into()
+                .expect("a slice of length W");
+            for (sum, &b_pj) in acc.iter_mut().zip(b_row) {
+                *sum += a_ip * b_pj;
+            }
+        } else {
+            for (w, sum) in acc.iter_mut().enumerate() {
+                *sum += a_ip * b.at(p, j + w);
+            }
         }
     }
     acc
@@ -530,6 +552,64 @@ mod tests {
             check::<f64>(m, k, n, a_t, b_t);
             // One transposed, one not.
             check::<f32>(m, k, n, a_t, row_major(&small_ints(k * n, 8), 0, n));
+        }
+    }
+
+    #[test]
+    fn small_products_with_a_transposed_b_match_the_triple_loop_and_the_contiguous_b() {
+        // (10, 8, 8): b copied into rows on the stack; (1, 40, 40): too large to copy (k·n >
+        // 256), read where it lies; (3, 5, 13): blocks of 8, 4 and 1 columns.
+        for (m, k, n) in [(10, 8, 8), (1, 40, 40), (3, 5, 13), (2, 1, 3)] {
+            assert!(m * k * n <= super::SMALL_MACS);
+            let a = small_ints(m * k, 9);
+            let b = small_ints(k * n + 3, 10);
+            let b_t = MatRef {
+                data: &b,
+                offset: 3,
+                row_stride: 1,
+                col_stride: k,
+            };
+            check::<f32>(m, k, n, row_major(&a, 0, k), b_t);
+            check::<f64>(m, k, n, row_major(&a, 0, k), b_t);
+            // With values that round, the sums still run in the same order whatever b's layout.
+            let a: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect();
+            let b_contiguous = dense(&b_t, k, n)
+                .iter()
+                .map(|x| x / 3.0)
+                .collect::<Vec<_>>();
+            let mut b_transposed = vec![0.0; k * n];
+            for p in 0..k {
+                for j in 0..n {
+                    b_transposed[j * k + p] = b_contiguous[p * n + j];
+                }
+            }
+            let transposed = MatRef {
+                data: &b_transposed,
+                offset: 0,
+                row_stride: 1,
+                col_stride: k,
+            };
+            let (mut from_rows, mut from_transposed) = (vec![0.0; m * n], vec![0.0; m * n]);
+            gemm(
+                m,
+                k,
+                n,
+                row_major(&a, 0, k),
+                row_major(&b_contiguous, 0, n),
+                &mut from_rows,
+                false,
+            );
+            gemm(
+                m,
+                k,
+                n,
+                row_major(&a, 0, k),
+                transposed,
+                &mut from_transposed,
+                false,
+            );
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&from_rows), bits(&from_transposed), "{m}x{k}x{n}");
         }
     }
 }

@@ -173,6 +173,24 @@ pub(crate) fn map3<T: Element>(
     f: impl Fn(T, T, T) -> T + Sync,
 ) -> Vec<T> {
     let mut out = output_buffer(la.numel());
+    if la.is_contiguous() && lb.is_contiguous() && lc.is_contiguous() {
+        // The common case (a fused gradient rule on a node's own tensors): straight slices, no
+        // index walk, which a small tensor would pay more for than for its arithmetic.
+        let n = out.len();
+        let (a, b, c) = (
+            &a[la.offset()..la.offset() + n],
+            &b[lb.offset()..lb.offset() + n],
+            &c[lc.offset()..lc.offset() + n],
+        );
+        fill_chunks(&mut out, |start, chunk| {
+            let end = start + chunk.len();
+            let sources = a[start..end].iter().zip(&b[start..end]).zip(&c[start..end]);
+            for (r, ((&x, &y), &z)) in chunk.iter_mut().zip(sources) {
+                *r = f(x, y, z);
+            }
+        });
+        return out;
+    }
     let walk = Walk::new(
         la.shape(),
         [la.strides(), lb.strides(), lc.strides()],
@@ -207,6 +225,16 @@ pub(crate) fn update<T: Element>(
         });
         return;
     }
+    if let Some(row) = repeated_row(layout) {
+        // A bias added to every row of a batch: each row of `dst` meets the same slice.
+        let src = &src[layout.offset()..layout.offset() + row];
+        fill_chunks(dst, |start, chunk| {
+            for (i, d) in chunk.iter_mut().enumerate() {
+                *d = f(*d, src[(start + i) % row]);
+            }
+        });
+        return;
+    }
     let walk = Walk::new(layout.shape(), [layout.strides()], [layout.offset()]);
     let [s] = walk.row_strides();
     fill_chunks(dst, |start, chunk| {
@@ -216,6 +244,23 @@ pub(crate) fn update<T: Element>(
             }
         })
     });
+}
+
+/// If `layout` repeats one contiguous block along broadcast leading axes (stride 0) — a bias
+/// `[n]` seen as `[m, n]` — the block's length, else `None`.
+fn repeated_row(layout: &Layout) -> Option<usize> {
+    let (shape, strides) = (layout.shape(), layout.strides());
+    // The trailing axes that are laid out contiguously, from the back.
+    let (mut row, mut axis) = (1usize, shape.len());
+    while axis > 0 && (strides[axis - 1] == row || shape[axis - 1] == 1) {
+        row = row.checked_mul(shape[axis - 1])?;
+        axis -= 1;
+    }
+    let leading_broadcast = shape[..axis]
+        .iter()
+        .zip(&strides[..axis])
+        .all(|(&d, &s)| s == 0 || d == 1);
+    (axis > 0 && row > 0 && leading_broadcast).then_some(row)
 }
 
 /// `f(&mut dst[i], src[i], [&mut states[k][i]; N])` over slices of one length: the loop of a
@@ -283,5 +328,38 @@ fn zip_update_serial<T: Element, const N: usize, F>(
     }
     for (i, (d, &x)) in dst.iter_mut().zip(src).enumerate() {
         f(d, x, states.each_mut().map(|s| &mut s[i]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::repeated_row;
+    use crate::layout::Layout;
+    use crate::shape::dims;
+
+    /// A contiguous `from` seen as `to` by broadcasting.
+    fn broadcast(from: &[usize], to: &[usize]) -> Layout {
+        Layout::contiguous(dims(from)).broadcast_to("test", to)
+    }
+
+    #[test]
+    fn a_repeated_row_is_a_contiguous_block_under_broadcast_axes() {
+        // A bias [3] broadcast to [4, 3], and to [2, 4, 3].
+        assert_eq!(repeated_row(&broadcast(&[3], &[4, 3])), Some(3));
+        assert_eq!(repeated_row(&broadcast(&[3], &[2, 4, 3])), Some(3));
+        // A block [2, 3] repeated 4 times; a size-1 axis inside the block.
+        assert_eq!(repeated_row(&broadcast(&[2, 3], &[4, 2, 3])), Some(6));
+        assert_eq!(repeated_row(&broadcast(&[1, 3], &[4, 1, 3])), Some(3));
+        // Not repeated: contiguous, a column broadcast along the rows, a transposed block, a
+        // broadcast axis between the block's axes, an empty block.
+        assert_eq!(repeated_row(&Layout::contiguous(dims(&[4, 3]))), None);
+        assert_eq!(repeated_row(&broadcast(&[4, 1], &[4, 3])), None);
+        let transposed = Layout::contiguous(dims(&[3, 2])).transpose(0, 1);
+        assert_eq!(
+            repeated_row(&transposed.broadcast_to("test", &[4, 2, 3])),
+            None
+        );
+        assert_eq!(repeated_row(&broadcast(&[2, 1, 3], &[2, 4, 3])), None);
+        assert_eq!(repeated_row(&broadcast(&[0], &[4, 0])), None);
     }
 }

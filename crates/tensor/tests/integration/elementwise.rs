@@ -217,6 +217,23 @@ fn zip_with_applies_a_user_function_with_broadcasting() {
     );
 }
 
+#[test]
+fn zip3_with_reads_views_and_broadcasts_all_three() {
+    // Contiguous operands of one shape (the fast path), then a transposed view, a row and a
+    // scalar broadcast together (the general one): both read logical order.
+    let x = t64(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+    let y = t64(&[0.5, -1.0, 2.0, 0.0, f64::NAN, -0.0], &[2, 3]);
+    let z = t64(&[10.0, 20.0, 30.0, 40.0, 50.0, 60.0], &[2, 3]);
+    let fused = x.zip3_with("fused", &y, &z, |x, y, z| x * y + z);
+    assert_bits(&fused.to_vec(), &[10.5, 18.0, 36.0, 40.0, f64::NAN, 60.0]);
+
+    let xt = t64(&[1.0, 4.0, 2.0, 5.0, 3.0, 6.0], &[3, 2]).t();
+    let row = t64(&[1.0, 0.0, -1.0], &[3]);
+    let sum = xt.zip3_with("fused", &row, &Tensor::scalar(100.0), |x, r, s| x * r + s);
+    assert_eq!(sum.shape(), &[2, 3]);
+    assert_bits(&sum.to_vec(), &[101.0, 100.0, 97.0, 104.0, 100.0, 94.0]);
+}
+
 // ----------------------------------------------------------------------------------------------
 // Unary ops
 // ----------------------------------------------------------------------------------------------

@@ -30,6 +30,12 @@ fn where_cond_names_the_shapes_that_clash() {
 }
 
 #[test]
+#[should_panic(expected = "fused: shapes [2, 3] and [3, 2] do not broadcast")]
+fn zip3_with_names_the_callers_op_and_the_shapes() {
+    let _ = m23().zip3_with("fused", &m23(), &Tensor::zeros([3, 2]), |a, b, c| a + b + c);
+}
+
+#[test]
 #[should_panic(expected = "sum: axis 2 is out of range for a tensor of rank 2")]
 fn sum_names_the_bad_axis_and_the_rank() {
     let _ = m23().sum(2, false);

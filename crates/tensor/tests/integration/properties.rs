@@ -462,6 +462,8 @@ const TESTED_ELSEWHERE: &[&str] = &[
     // The building blocks every op above goes through, with user functions in elementwise.rs.
     "map",
     "zip_with",
+    // With views and broadcasting in elementwise.rs; where_cond's property test goes through it.
+    "zip3_with",
     // Its own property test above.
     "where_cond",
     // A tolerance test folding to one bool, in indexing.rs.
