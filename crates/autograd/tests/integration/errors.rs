@@ -291,13 +291,19 @@ fn linear_names_the_op_the_shapes_and_the_line() {
     let w = tape.var(Tensor::<f64>::ones([4, 2]));
     let line = line!() + 1;
     let message = panic_message(|| x.linear(&w, None));
-    assert_mentions(&message, &["linear", "[5, 3]", "[4, 2]", &at(file!(), line)]);
+    assert_mentions(
+        &message,
+        &["linear", "[5, 3]", "[4, 2]", &at(file!(), line)],
+    );
 
     let w = tape.var(Tensor::<f64>::ones([4, 3]));
     let b = tape.var(Tensor::<f64>::ones([3]));
     let line = line!() + 1;
     let message = panic_message(|| x.linear(&w, Some(&b)));
-    assert_mentions(&message, &["linear", "bias", "[3]", "[4]", &at(file!(), line)]);
+    assert_mentions(
+        &message,
+        &["linear", "bias", "[3]", "[4]", &at(file!(), line)],
+    );
 
     let scalar = tape.var(Tensor::<f64>::scalar(1.0));
     let line = line!() + 1;
