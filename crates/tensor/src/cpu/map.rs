@@ -229,8 +229,16 @@ pub(crate) fn update<T: Element>(
         // A bias added to every row of a batch: each row of `dst` meets the same slice.
         let src = &src[layout.offset()..layout.offset() + row];
         fill_chunks(dst, |start, chunk| {
-            for (i, d) in chunk.iter_mut().enumerate() {
-                *d = f(*d, src[(start + i) % row]);
+            // A chunk may start and end mid-row: it is cut where the rows end, and each piece
+            // zips with the matching part of the row (no index arithmetic per element).
+            let (mut done, mut col) = (0, start % row);
+            while done < chunk.len() {
+                let len = (row - col).min(chunk.len() - done);
+                for (d, &x) in chunk[done..done + len].iter_mut().zip(&src[col..col + len]) {
+                    *d = f(*d, x);
+                }
+                done += len;
+                col = 0;
             }
         });
         return;

@@ -2,6 +2,7 @@
 //! write in place when they may and copy on write otherwise, so no earlier clone or view ever
 //! changes under its reader.
 
+use crate::common::rng;
 use shendu_tensor::Tensor;
 
 /// `[[0, 1, 2], [3, 4, 5]]`.
@@ -215,6 +216,32 @@ fn in_place_ops_with_broadcasting() {
     w.fill_(-1.0);
     assert_eq!(w.to_vec(), vec![-1.0; 6]);
     assert_eq!(w.shape(), &[2, 3]);
+}
+
+#[test]
+fn a_row_added_in_place_to_a_large_batch_matches_the_broadcast_sum() {
+    // 3000 rows of 37: past the size at which the update splits into parallel chunks, whose
+    // boundaries fall mid-row; also a block of two rows repeated, and a pool of two threads.
+    let batch = Tensor::<f64>::rand_uniform([3000, 37], -1.0, 1.0, &mut rng(7));
+    let row = Tensor::<f64>::rand_uniform([37], -1.0, 1.0, &mut rng(8));
+    let block = Tensor::<f64>::rand_uniform([2, 37], -1.0, 1.0, &mut rng(9));
+    for pool_threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(pool_threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut sum = batch.clone();
+            sum.add_(&row);
+            assert_eq!(sum.to_vec(), batch.add(&row).to_vec());
+            let mut stacked = batch.reshape([1500, 2, 37]);
+            stacked.mul_(&block);
+            assert_eq!(
+                stacked.to_vec(),
+                batch.reshape([1500, 2, 37]).mul(&block).to_vec()
+            );
+        });
+    }
 }
 
 #[test]
