@@ -44,43 +44,16 @@ fn grad_of<T: Element>(
     rule(x, y, g)
 }
 
-/// The first-order rule of a table row: `Some` of the fused pass if the row has one.
-macro_rules! first_order_of {
-    (; $x:ident, $y:ident, $g:ident) => {
-        None
-    };
-    ($fast:expr; $x:ident, $y:ident, $g:ident) => {
-        Some(fused($fast, $x, $y, $g))
-    };
-}
-
-/// Runs a row's fused rule over input `x`, output `y` and gradient `g` in one pass; the
-/// closure's argument types come from this signature.
-fn fused<T: Element>(
-    f: impl Fn(T, T, T) -> T + Sync,
-    x: &Tensor<T>,
-    y: &Tensor<T>,
-    g: &Tensor<T>,
-) -> Tensor<T> {
-    x.zip3_with("backward", y, g, f)
-}
-
 /// Defines the elementwise ops of one var from their table: the `Unary` enum (one variant per
 /// row, holding the op's scalar parameters), its `OpKind`, its forward, its gradient rule and
 /// the public method on [`Var`]. A row reads
-/// `/// doc  fn method(params) as Variant { value: |x| …, grad: |x, y, g| …, fused: |x, y, g| … }`.
-///
-/// `grad` is written with var ops, so that it can be recorded and differentiated again.
-/// `fused`, where a row has it, is the same arithmetic on one element, in the same order, so it
-/// rounds the same way to the bit: a first-order sweep, which records nothing, runs it as one
-/// pass over x, y and g instead of one pass and one temporary tensor per var op.
+/// `/// doc  fn method(params) as Variant { value: |x| …, grad: |x, y, g| … }`.
 macro_rules! unary_ops {
     ($(
         $(#[$doc:meta])*
         fn $method:ident($($param:ident: $ptype:ty),*) as $variant:ident {
             value: $value:expr,
-            grad: $grad:expr
-            $(, fused: $fused:expr)? $(,)?
+            grad: $grad:expr $(,)?
         }
     )*) => {
         /// An elementwise function of one var, with its parameters.
@@ -109,19 +82,6 @@ macro_rules! unary_ops {
             fn rule(self, x: &Var<T>, y: &Var<T>, g: &Var<T>) -> Var<T> {
                 match self {
                     $(Unary::$variant($($param),*) => grad_of($grad, x, y, g),)*
-                }
-            }
-
-            /// The row's fused rule on the values, if it has one (see the table's doc).
-            #[allow(unused_variables)]
-            pub(crate) fn first_order(
-                self,
-                x: &Tensor<T>,
-                y: &Tensor<T>,
-                g: &Tensor<T>,
-            ) -> Option<Tensor<T>> {
-                match self {
-                    $(Unary::$variant($($param),*) => first_order_of!($($fused)?; x, y, g),)*
                 }
             }
         }
@@ -159,45 +119,31 @@ unary_ops! {
             });
             g * &sign
         },
-        fused: |x, _y, g| {
-            g * if x > T::zero() {
-                T::one()
-            } else if x < T::zero() {
-                -T::one()
-            } else {
-                T::zero()
-            }
-        },
     }
     /// eˣ; d/dx = eˣ.
     fn exp() as Exp {
         value: |x| x.exp(),
         grad: |_x, y, g| g * y,
-        fused: |_x, y, g| g * y,
     }
     /// ln x; d/dx = 1/x.
     fn ln() as Ln {
         value: |x| x.ln(),
         grad: |x, _y, g| g / x,
-        fused: |x, _y, g| g / x,
     }
     /// √x; d/dx = 1/(2√x).
     fn sqrt() as Sqrt {
         value: |x| x.sqrt(),
         grad: |_x, y, g| (g / y).mul_scalar(c(0.5)),
-        fused: |_x, y, g| (g / y) * c::<T>(0.5),
     }
     /// x²; d/dx = 2x.
     fn square() as Square {
         value: |x| x.square(),
         grad: |x, _y, g| (g * x).mul_scalar(c(2.0)),
-        fused: |x, _y, g| (g * x) * c::<T>(2.0),
     }
     /// 1/x; d/dx = −1/x².
     fn recip() as Recip {
         value: |x| x.recip(),
         grad: |_x, y, g| -(g * &y.square()),
-        fused: |_x, y, g| -(g * (y * y)),
     }
     /// sin x; d/dx = cos x.
     fn sin() as Sin {
@@ -214,26 +160,22 @@ unary_ops! {
         value: |x| x.tanh(),
         // g·(1 − y²), as g − (g·y)·y: three ops instead of four.
         grad: |_x, y, g| g - &(&(g * y) * y),
-        fused: |_x, y, g| g - (g * y) * y,
     }
     /// σ(x) = 1/(1 + e^(−x)), stable for all finite x; d/dx = σ(1 − σ).
     fn sigmoid() as Sigmoid {
         value: |x| x.sigmoid(),
         grad: |_x, y, g| g * &(y * &(-y).add_scalar(T::one())),
-        fused: |_x, y, g| g * (y * (-y + T::one())),
     }
     /// max(x, 0); the derivative is 0 for x ≤ 0 and 1 otherwise, NaN included (as PyTorch, a
     /// NaN passes the gradient on).
     fn relu() as Relu {
         value: |x| x.relu(),
         grad: |x, _y, g| g * &mask_of(x, |v| if v <= T::zero() { T::zero() } else { T::one() }),
-        fused: |x, _y, g| g * if x <= T::zero() { T::zero() } else { T::one() },
     }
     /// x for x > 0, slope·x otherwise; the derivative at 0 (and at NaN) is `slope`.
     fn leaky_relu(slope: T) as LeakyRelu {
         value: |x| x.leaky_relu(slope),
         grad: |x, _y, g| g * &mask_of(x, |v| if v > T::zero() { T::one() } else { slope }),
-        fused: |x, _y, g| g * if x > T::zero() { T::one() } else { slope },
     }
     /// x·Φ(x) (exact GELU, with erf); d/dx = Φ(x) + x·φ(x).
     fn gelu() as Gelu {
@@ -264,7 +206,6 @@ unary_ops! {
         grad: |x, _y, g| {
             g * &mask_of(x, |v| if v >= lo && v <= hi { T::one() } else { T::zero() })
         },
-        fused: |x, _y, g| g * if x >= lo && x <= hi { T::one() } else { T::zero() },
     }
     /// −1, 0 or 1 by the sign of x; its derivative is 0 everywhere.
     fn sign() as Sign {
@@ -309,11 +250,6 @@ pub(crate) fn backward<T: Element>(
 ) -> InputGrads<T> {
     if !x.is_tracked() {
         return smallvec![None];
-    }
-    if !x.tape.recording.get()
-        && let Some(grad) = op.first_order(&x.value, &y.value, &g.value)
-    {
-        return smallvec![Some(x.constant(grad))];
     }
     smallvec![Some(op.rule(x, y, g))]
 }
