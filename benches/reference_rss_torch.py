@@ -10,6 +10,9 @@ only; any other line is a note. Run it in a fresh process: the peak is the whole
 """
 import argparse, sys
 
+# The same W3 network as the timing rows (this script runs from its own folder, so it imports).
+from reference_torch import mlp
+
 
 def status_kib(field):
     """A kB field of /proc/self/status (VmRSS, VmHWM) as an int, or None where there is none."""
@@ -22,14 +25,6 @@ def status_kib(field):
     except OSError:
         pass
     return None
-
-
-def mlp(torch, sizes, act):
-    """The MLP of benches/reference_torch.py: Linear layers with `act` between them."""
-    layers = []
-    for a, b in zip(sizes, sizes[1:]):
-        layers += [torch.nn.Linear(a, b), act()]
-    return torch.nn.Sequential(*layers[:-1])
 
 
 def main():
