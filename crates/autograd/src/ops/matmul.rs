@@ -105,7 +105,7 @@ impl<T: Element> Var<T> {
     /// `[out]`; the result is `[…, out]`.
     ///
     /// It computes what `self.matmul(&weight.t())` plus the broadcast bias computes, with the same
-    /// rounding, but records one node instead of four (transpose, product, broadcast, sum), and
+    /// rounding, but records one node instead of four (transpose, product, broadcast, add), and
     /// adds the bias into the product's fresh output in place. A small network's step is made of
     /// few, small ops, whose bookkeeping is most of its time.
     ///

@@ -255,7 +255,8 @@ pub(crate) fn update<T: Element>(
 }
 
 /// If `layout` repeats one contiguous block along broadcast leading axes (stride 0) — a bias
-/// `[n]` seen as `[m, n]` — the block's length, else `None`.
+/// `[n]` seen as `[m, n]` — the block's length, else `None`. A block of one element (a scalar
+/// broadcast) is `None`: the index walk reads it as a row of stride 0, faster than pieces of one.
 fn repeated_row(layout: &Layout) -> Option<usize> {
     let (shape, strides) = (layout.shape(), layout.strides());
     // The trailing axes that are laid out contiguously, from the back.
@@ -268,7 +269,7 @@ fn repeated_row(layout: &Layout) -> Option<usize> {
         .iter()
         .zip(&strides[..axis])
         .all(|(&d, &s)| s == 0 || d == 1);
-    (axis > 0 && row > 0 && leading_broadcast).then_some(row)
+    (axis > 0 && row > 1 && leading_broadcast).then_some(row)
 }
 
 /// `f(&mut dst[i], src[i], [&mut states[k][i]; N])` over slices of one length: the loop of a
@@ -369,5 +370,8 @@ mod tests {
         );
         assert_eq!(repeated_row(&broadcast(&[2, 1, 3], &[2, 4, 3])), None);
         assert_eq!(repeated_row(&broadcast(&[0], &[4, 0])), None);
+        // A scalar, or a block of one element, is left to the index walk.
+        assert_eq!(repeated_row(&broadcast(&[], &[4, 3])), None);
+        assert_eq!(repeated_row(&broadcast(&[1], &[4, 1])), None);
     }
 }
