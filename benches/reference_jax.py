@@ -10,22 +10,20 @@ Prints one line per figure, `key<TAB>median seconds per call`; any other line is
 timing matches bench_tape: one warm-up call (which also compiles), then 7 repetitions of at least
 0.2 s each, every call waited for with block_until_ready.
 """
-import argparse, os, statistics, sys, time
+import argparse, os, sys
+
+# The same timing as the PyTorch side (this script runs from its own folder, so it imports).
+from reference_torch import timed as timed_phases
 
 
 def timed(fn):
-    """Median seconds per call of fn over 7 repetitions of at least 0.2 s."""
-    fn()
-    t = time.perf_counter()
-    fn()
-    inner = max(1, int(0.2 / (time.perf_counter() - t)) + 1)
-    reps = []
-    for _ in range(7):
-        t = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        reps.append((time.perf_counter() - t) / inner)
-    return statistics.median(reps)
+    """Median seconds per call of fn over 7 repetitions of at least 0.2 s (fn has no phases)."""
+
+    def call():
+        fn()
+        return ()
+
+    return timed_phases(call)[-1]
 
 
 def init(rng, sizes):

@@ -324,7 +324,10 @@ impl<T: Element> Node<T> {
 
 impl<T: Element> TapeState<T> {
     pub(crate) fn push(&self, node: Node<T>) -> NodeId {
-        crate::profile::recorded(node.op.name());
+        // The op's name is looked up only while profiling: this is every op's recording path.
+        if crate::profile::active() {
+            crate::profile::recorded(node.op.name());
+        }
         let mut nodes = self.nodes.borrow_mut();
         nodes.push(node);
         nodes.len() - 1

@@ -174,8 +174,8 @@ pub(crate) fn map3<T: Element>(
 ) -> Vec<T> {
     let mut out = output_buffer(la.numel());
     if la.is_contiguous() && lb.is_contiguous() && lc.is_contiguous() {
-        // The common case (a fused gradient rule on a node's own tensors): straight slices, no
-        // index walk, which a small tensor would pay more for than for its arithmetic.
+        // Operands of one shape, laid out plainly: straight slices, no index walk, which a small
+        // tensor would pay more for than for its arithmetic.
         let n = out.len();
         let (a, b, c) = (
             &a[la.offset()..la.offset() + n],
