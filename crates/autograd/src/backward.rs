@@ -15,7 +15,7 @@ use crate::error::{fail, fail_at};
 use crate::gradients::Gradients;
 use crate::op::{backward as rule, Op};
 use crate::profile;
-use crate::tape::{IdMap, Node, NodeId, TapeState};
+use crate::tape::{IdMap, Node, NodeId, TapeState, INLINE_INPUTS};
 use crate::var::{first_non_finite, Var};
 
 impl<T: Element> Var<T> {
@@ -43,27 +43,31 @@ impl<T: Element> Var<T> {
     pub fn backward_with(&self, seed: &Tensor<T>) -> Gradients<T> {
         let root = self.root("backward_with", seed.shape());
         let seed = self.constant(seed.clone());
-        let found = sweep(&self.tape, root, seed, false, |_, keep| keep);
-        // Every kept gradient by node, in one allocation; parameters then move out to their list.
-        let mut by_node: IdMap<NodeId, Tensor<T>> =
-            found.into_iter().map(|(id, g)| (id, g.value)).collect();
+        // The sweep kept only nodes marked `retain`, last node first; leaves are among them, and
+        // a leaf the output does not depend on has gradient zero. Parameters go to their list,
+        // the rest into the map, which a model's step (only parameters are leaves) leaves empty.
+        let mut found = sweep(&self.tape, root, seed, false, |_, keep| keep);
+        let mut by_node = IdMap::default();
         let mut params = Vec::with_capacity(self.tape.params.borrow().len());
-        // The sweep kept only nodes marked `retain`; leaves are among them, and a leaf the
-        // output does not depend on has gradient zero.
         for (id, node) in self.tape.nodes.borrow().iter().enumerate() {
-            if !node.op.is_leaf() {
-                continue;
-            }
+            let grad = match found.last() {
+                Some(&(next, _)) if next == id => found.pop().map(|(_, g)| g.value),
+                _ => None,
+            };
             let zero = || Tensor::zeros(node.output.shape());
             match node.op {
-                Op::Param(param) => {
-                    params.push((param, id, by_node.remove(&id).unwrap_or_else(zero)));
+                Op::Param(param) => params.push((param, id, grad.unwrap_or_else(zero))),
+                Op::Leaf => {
+                    by_node.insert(id, grad.unwrap_or_else(zero));
                 }
                 _ => {
-                    by_node.entry(id).or_insert_with(zero);
+                    if let Some(grad) = grad {
+                        by_node.insert(id, grad);
+                    }
                 }
             }
         }
+        debug_assert!(found.is_empty());
         Gradients::new(self.tape.id, by_node, params)
     }
 
@@ -112,9 +116,12 @@ impl<T: Element> Var<T> {
             }
         }
         let targets: Vec<Option<NodeId>> = wrt.iter().map(|v| v.node).collect();
-        let mut found = sweep(&self.tape, root, seed.clone(), true, |id, _| {
-            targets.contains(&Some(id))
-        });
+        let mut found: IdMap<NodeId, Var<T>> =
+            sweep(&self.tape, root, seed.clone(), true, |id, _| {
+                targets.contains(&Some(id))
+            })
+            .into_iter()
+            .collect();
         wrt.iter()
             .map(|v| match v.node.and_then(|id| found.remove(&id)) {
                 Some(g) => g,
@@ -193,14 +200,14 @@ fn check_direction<T: Element>(op: &str, x: &Var<T>, v: &Tensor<T>) {
 
 /// Runs the gradient rules from `root` down with `seed` as the root's gradient, recording the
 /// rules' ops if `record`. Returns the gradients of the nodes for which `keep(id, retain)` is
-/// true, `retain` being the node's own flag (set for leaves and retained vars).
+/// true, `retain` being the node's own flag (set for leaves and retained vars), last node first.
 fn sweep<T: Element>(
     tape: &Rc<TapeState<T>>,
     root: NodeId,
     seed: Var<T>,
     record: bool,
     keep: impl Fn(NodeId, bool) -> bool,
-) -> IdMap<NodeId, Var<T>> {
+) -> Vec<(NodeId, Var<T>)> {
     // The rules' own ops must not trip the forward anomaly check: a non-finite gradient is
     // reported below, naming the op whose rule produced it and that op's line.
     let anomaly = tape.anomaly.replace(false);
@@ -217,7 +224,7 @@ fn sweep<T: Element>(
 
     let mut grads: Vec<Option<Var<T>>> = vec![None; root + 1];
     grads[root] = Some(seed);
-    let mut found = IdMap::default();
+    let mut found = Vec::new();
     for id in (0..=root).rev() {
         let Some(grad) = grads[id].take() else {
             continue;
@@ -235,14 +242,14 @@ fn sweep<T: Element>(
         };
         let (op, location) = (&node.op, node.location);
         if keep(id, node.retain) {
-            found.insert(id, grad.clone());
+            found.push((id, grad.clone()));
         }
         if op.is_leaf() {
             continue;
         }
         let inputs = &node.inputs;
         let output = node.output.clone();
-        let input_vars: SmallVec<[Var<T>; 2]> = inputs
+        let input_vars: SmallVec<[Var<T>; INLINE_INPUTS]> = inputs
             .iter()
             .map(|&operand| tape.operand(operand))
             .collect();

@@ -20,7 +20,7 @@ use crate::custom::CustomOp;
 use crate::error::fail_at;
 use crate::ops::{binary, index, matmul, movement, reduce, unary};
 use crate::param::ParamId;
-use crate::tape::{ConstantId, TapeState};
+use crate::tape::{ConstantId, TapeState, INLINE_INPUTS};
 use crate::var::Var;
 
 pub(crate) use crate::ops::binary::Binary;
@@ -89,7 +89,7 @@ impl<T: Element> Op<T> {
 }
 
 /// Input gradients of one node, `None` where an input needs none.
-pub(crate) type InputGrads<T> = SmallVec<[Option<Var<T>>; 2]>;
+pub(crate) type InputGrads<T> = SmallVec<[Option<Var<T>>; INLINE_INPUTS]>;
 
 /// Runs the gradient rule of `op`: maps the output gradient `grad` to the inputs' gradients,
 /// with differentiable ops, so that the same rule serves first-order gradients (not recorded)

@@ -66,10 +66,15 @@ pub(crate) enum Operand {
     Constant(ConstantId),
 }
 
+/// The inputs a node holds without a heap allocation: the most any built-in op takes (`linear`'s
+/// input, weight and bias). A small model's step is per-node overhead, and a spilled list is an
+/// allocation in each of the node, its sweep and its rule's result.
+pub(crate) const INLINE_INPUTS: usize = 3;
+
 /// One recorded op.
 pub(crate) struct Node<T: Element> {
     pub op: Op<T>,
-    pub inputs: SmallVec<[Operand; 2]>,
+    pub inputs: SmallVec<[Operand; INLINE_INPUTS]>,
     pub output: Tensor<T>,
     pub location: &'static Location<'static>,
     /// Keep this node's gradient in the result of `backward` (leaves always keep theirs).
