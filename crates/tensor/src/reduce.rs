@@ -6,7 +6,8 @@
 //! and minimum propagate NaN; `argmax`/`argmin` return the first position of the extreme value.
 
 use crate::check::{fail, fmt_shape};
-use crate::cpu::reduce::{arg_best, reduce, softmax_rows};
+use crate::cpu::reduce::{arg_best, reduce, reduce_small_run, softmax_rows};
+use crate::cpu::PAR_MIN;
 use crate::element::Element;
 use crate::indices::Indices;
 use crate::layout::Layout;
@@ -57,14 +58,26 @@ impl<T: Element> Tensor<T> {
         init: T,
         f: impl Fn(T, T) -> T + Sync,
     ) -> Tensor<T> {
-        let rank = self.rank();
-        let kept: Dims = (0..rank).filter(|a| !axes.contains(a)).collect();
-        let perm: Dims = kept.iter().chain(axes.iter()).copied().collect();
         // Smaller than the input unless the input is empty: folding the empty axis of
         // [2^40, 2^40, 0] would leave 2^80 elements.
         let shape = self.reduced_shape(axes, keepdim);
         checked_numel::<T>(op, &shape);
         let (data, layout) = self.parts();
+        let numel = self.numel();
+        let consecutive = axes.windows(2).all(|w| w[1] == w[0] + 1);
+        if (1..PAR_MIN).contains(&numel) && consecutive && layout.is_contiguous() {
+            // axes[0] exists: an empty list of axes folds nothing and takes the general path.
+            if let (Some(&first), Some(&last)) = (axes.first(), axes.last()) {
+                let sizes = self.shape();
+                let product = |axes: &[usize]| axes.iter().product::<usize>();
+                let data = &data[layout.offset()..layout.offset() + numel];
+                let (outer, span) = (product(&sizes[..first]), product(&sizes[first..=last]));
+                let out = reduce_small_run(data, outer, span, product(&sizes[last + 1..]), init, f);
+                return Tensor::from_parts(out, Layout::contiguous(shape));
+            }
+        }
+        let kept: Dims = (0..self.rank()).filter(|a| !axes.contains(a)).collect();
+        let perm: Dims = kept.iter().chain(axes.iter()).copied().collect();
         let out = reduce(data, &layout.permute(&perm), kept.len(), init, f);
         Tensor::from_parts(out, Layout::contiguous(shape))
     }
