@@ -348,6 +348,12 @@ fn case(kind: OpKind) -> Case {
         K::BceWithLogits => case_of(pair(-6.0..6.0, 0.0..1.0), |x, _| {
             x[0].bce_with_logits(&x[1])
         }),
+        K::TanhBackward => case_of(pair(-1.0..1.0, -3.0..3.0), |x, _| x[0].tanh_backward(&x[1])),
+        K::SigmoidBackward => case_of(pair(0.0..1.0, -3.0..3.0), |x, _| {
+            x[0].sigmoid_backward(&x[1])
+        }),
+        // x away from the kink at 0.
+        K::ReluBackward => case_of(separated_pair(), |x, _| x[0].relu_backward(&x[1])),
         K::WhereCond => case_of(
             (
                 st::broadcastable_shapes(RANK, DIM),

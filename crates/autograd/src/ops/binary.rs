@@ -179,6 +179,36 @@ binary_ops! {
         grad_a: |a, b, _y, g| g * &(&a.sigmoid() - b),
         grad_b: |a, _b, _y, g| -(g * a),
     }
+    /// The gradient of `tanh` from its output: `self` is y = tanh(x), `other` the output
+    /// gradient g, and the value g·(1 − y²) (PyTorch's `tanh_backward`, in its order of
+    /// operations), broadcasting. `tanh`'s rule records this one op rather than three, and it is itself
+    /// differentiable, so gradients of gradients still work; a custom op's rule can call it too.
+    fn tanh_backward as TanhBackward {
+        value: |a, b| a.zip_with("tanh_backward", b, |y, g| g * (T::one() - y * y)),
+        // ∂/∂y = −2·y·g.
+        grad_a: |a, b, _y, g| (&(g * b) * a).mul_scalar(T::from_f64_lossy(-2.0)),
+        grad_b: |a, _b, _y, g| a.tanh_backward(g),
+    }
+    /// The gradient of `sigmoid` from its output: `self` is y = σ(x), `other` the output
+    /// gradient g, and the value g·(1 − y)·y (PyTorch's `sigmoid_backward`, in its order of
+    /// operations); one recorded op for `sigmoid`'s rule, as [`Var::tanh_backward`] for `tanh`.
+    fn sigmoid_backward as SigmoidBackward {
+        value: |a, b| a.zip_with("sigmoid_backward", b, |y, g| g * (T::one() - y) * y),
+        // ∂/∂y = g·(1 − 2y).
+        grad_a: |a, b, _y, g| &(g * b) * &a.mul_scalar(T::from_f64_lossy(-2.0)).add_scalar(T::one()),
+        grad_b: |a, _b, _y, g| a.sigmoid_backward(g),
+    }
+    /// The gradient of `relu` from its input: `self` is x, `other` the output gradient g, and the
+    /// value g where x > 0 or x is NaN and 0 elsewhere (PyTorch's `threshold_backward`: a
+    /// choice, not a product, so an infinite or NaN g gives 0, not NaN, where x ≤ 0). One
+    /// recorded op for `relu`'s rule; its derivative in x is 0.
+    fn relu_backward as ReluBackward {
+        value: |a, b| a.zip_with("relu_backward", b, |x, g| {
+            if x <= T::zero() { T::zero() } else { g }
+        }),
+        grad_a: |a, _b, _y, _g| a.constant(Tensor::zeros(a.shape())),
+        grad_b: |a, _b, _y, g| a.relu_backward(g),
+    }
     /// max(a, b), broadcasting; at a tie each side gets half the gradient, and where either
     /// side is NaN both get all of it.
     fn maximum as Maximum {

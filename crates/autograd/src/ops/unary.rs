@@ -2,7 +2,9 @@
 //! by side.
 //!
 //! Derivatives reuse the output where that is cheaper (exp, tanh, sigmoid, sqrt, recip) and are
-//! written with var ops, so they can be differentiated again. At kinks and at NaN they follow
+//! written with var ops, so they can be differentiated again. The activations' rules are one op
+//! each, as in PyTorch's derivative table: `tanh_backward`, `sigmoid_backward` and
+//! `relu_backward` (in `binary.rs`), each with a rule of its own. At kinks and at NaN they follow
 //! PyTorch: relu'(0) = 0 and relu'(NaN) = 1 (the gradient passes), abs'(0) = abs'(NaN) = 0,
 //! leaky_relu'(0) = slope, clamp passes the gradient on its closed interval [lo, hi] (not at
 //! NaN), sign' = 0, and d/dx xᵖ = 0 for p = 0 (x⁰ is the constant 1, even at x = 0).
@@ -158,19 +160,18 @@ unary_ops! {
     /// tanh x; d/dx = 1 − tanh² x.
     fn tanh() as Tanh {
         value: |x| x.tanh(),
-        // g·(1 − y²), as g − (g·y)·y: three ops instead of four.
-        grad: |_x, y, g| g - &(&(g * y) * y),
+        grad: |_x, y, g| y.tanh_backward(g),
     }
     /// σ(x) = 1/(1 + e^(−x)), stable for all finite x; d/dx = σ(1 − σ).
     fn sigmoid() as Sigmoid {
         value: |x| x.sigmoid(),
-        grad: |_x, y, g| g * &(y * &(-y).add_scalar(T::one())),
+        grad: |_x, y, g| y.sigmoid_backward(g),
     }
     /// max(x, 0); the derivative is 0 for x ≤ 0 and 1 otherwise, NaN included (as PyTorch, a
     /// NaN passes the gradient on).
     fn relu() as Relu {
         value: |x| x.relu(),
-        grad: |x, _y, g| g * &mask_of(x, |v| if v <= T::zero() { T::zero() } else { T::one() }),
+        grad: |x, _y, g| x.relu_backward(g),
     }
     /// x for x > 0, slope·x otherwise; the derivative at 0 (and at NaN) is `slope`.
     fn leaky_relu(slope: T) as LeakyRelu {

@@ -53,6 +53,35 @@ fn relu_passes_the_gradient_of_a_nan() {
 }
 
 #[test]
+fn relu_tanh_and_sigmoid_differentiate_as_pytorchs_backward_kernels() {
+    // threshold_backward chooses rather than multiplies: an infinite or NaN output gradient
+    // stays out where x ≤ 0, where a product with a 0/1 mask would give NaN.
+    let tape = Tape::new();
+    let x = tape.var(t(&[-1.0, 0.0, 2.0, -3.0], &[4]));
+    let g = t(&[f64::INFINITY, f64::NAN, f64::INFINITY, f64::NAN], &[4]);
+    let grads = x.relu().backward_with(&g);
+    assert_same(&grads[&x].to_vec(), &[0.0, 0.0, f64::INFINITY, 0.0]);
+    // tanh_backward is g·(1 − y·y) and sigmoid_backward g·(1 − y)·y, rounded in that order.
+    let x = tape.var(t(&[-0.7, 0.3, 1.9, -4.1], &[4]));
+    let g = [1.3, -0.2, 2.5, 0.6];
+    let cases: [(Var<f64>, fn(f64, f64) -> f64); 2] = [
+        (x.tanh(), |y, g| g * (1.0 - y * y)),
+        (x.sigmoid(), |y, g| g * (1.0 - y) * y),
+    ];
+    for (y, backward) in cases {
+        let expected: Vec<f64> = y
+            .value()
+            .to_vec()
+            .iter()
+            .zip(g)
+            .map(|(&y, g)| backward(y, g))
+            .collect();
+        let grads = y.backward_with(&t(&g, &[4]));
+        assert_same(&grads[&x].to_vec(), &expected);
+    }
+}
+
+#[test]
 fn abs_of_a_nan_has_gradient_zero() {
     // PyTorch: grad · sgn(x), and sgn(NaN) = 0.
     let tape = Tape::new();
