@@ -84,6 +84,22 @@ fn transposed<T: Element>(
         let mut tile = [T::zero(); TILE * TILE];
         for col0 in (0..cols).step_by(TILE) {
             let tile_cols = TILE.min(cols - col0);
+            if tile_cols == TILE && band_rows == TILE {
+                // A whole tile, in loops of fixed length that the compiler unrolls.
+                let mut whole = [[T::zero(); TILE]; TILE];
+                for (j, column) in (col0..col0 + TILE).enumerate() {
+                    let column: &[T; TILE] = src[column * stride + first_row..][..TILE]
+                        .try_into()
+                        .expect("a slice of TILE elements");
+                    for i in 0..TILE {
+                        whole[i][j] = f(column[i]);
+                    }
+                }
+                for (i, row) in whole.iter().enumerate() {
+                    band[i * cols + col0..][..TILE].copy_from_slice(row);
+                }
+                continue;
+            }
             for j in 0..tile_cols {
                 let column = &src[(col0 + j) * stride + first_row..][..band_rows];
                 for (i, &x) in column.iter().enumerate() {
@@ -342,7 +358,7 @@ fn zip_update_serial<T: Element, const N: usize, F>(
 
 #[cfg(test)]
 mod tests {
-    use super::repeated_row;
+    use super::{map1, repeated_row, PAR_MIN, TILE};
     use crate::layout::Layout;
     use crate::shape::dims;
 
@@ -373,5 +389,39 @@ mod tests {
         // A scalar, or a block of one element, is left to the index walk.
         assert_eq!(repeated_row(&broadcast(&[], &[4, 3])), None);
         assert_eq!(repeated_row(&broadcast(&[1], &[4, 1])), None);
+    }
+
+    #[test]
+    fn transposed_copies_match_the_element_formula() {
+        // Whole tiles only, partial tiles at the right and bottom edges, a source stride past
+        // the rows (a transposed narrowed view) at an offset, and one copy in parallel bands.
+        let big = PAR_MIN.isqrt() + 5;
+        let cases = [
+            (TILE, TILE, TILE, 0),
+            (2 * TILE, 3 * TILE, 2 * TILE, 0),
+            (37, 53, 37, 0),
+            (TILE + 1, 2 * TILE - 1, 40, 3),
+            (5, 70, 9, 1),
+            (big, big + 3, big, 0),
+        ];
+        for (rows, cols, stride, offset) in cases {
+            let src: Vec<f64> = (0..cols * stride).map(|v| v as f64).collect();
+            // out[i][j] = src[offset + i + j·stride]: the transpose of a cols × stride matrix,
+            // narrowed to `rows` of its columns from `offset`.
+            let layout = Layout::contiguous(dims(&[cols, stride]))
+                .transpose(0, 1)
+                .narrow(0, offset, rows);
+            let got = map1(&src, &layout, |x| -x);
+            let mut expected = Vec::with_capacity(rows * cols);
+            for i in 0..rows {
+                for j in 0..cols {
+                    expected.push(-src[offset + i + j * stride]);
+                }
+            }
+            assert_eq!(
+                got, expected,
+                "{rows} x {cols}, stride {stride}, offset {offset}"
+            );
+        }
     }
 }
