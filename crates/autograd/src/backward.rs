@@ -224,7 +224,8 @@ fn sweep<T: Element>(
 
     let mut grads: Vec<Option<Var<T>>> = vec![None; root + 1];
     grads[root] = Some(seed);
-    let mut found = Vec::new();
+    // A model's step keeps its parameters' gradients (and, rarely, a retained var's).
+    let mut found = Vec::with_capacity(tape.params.borrow().len());
     for id in (0..=root).rev() {
         let Some(grad) = grads[id].take() else {
             continue;

@@ -357,3 +357,30 @@ fn a_transposed_matmul_operand_gets_its_gradient_in_its_own_layout() {
     let batch = Tensor::<f64>::from_vec((0..24).map(|i| (i as f64).cos()).collect(), [2, 3, 4]);
     gradcheck(|v| v[0].transpose(-1, -2).matmul(&v[1].t()), &[batch, x]).unwrap();
 }
+
+#[test]
+fn tapes_one_after_another_start_empty_whatever_their_element_type() {
+    // A dropped tape leaves its emptied node list to the next tape on the thread: the next
+    // one, of either element type, must start with no nodes and differentiate as a fresh one.
+    // The long tape's list is past what is kept, and is freed instead.
+    let long = Tape::<f64>::new();
+    let mut x = long.var(t(&[1.0], &[1]));
+    for _ in 0..5000 {
+        x = x.add_scalar(1.0);
+    }
+    assert_eq!(long.len(), 5001);
+    drop((x, long));
+    for round in 0..3 {
+        let tape = Tape::<f64>::new();
+        assert_eq!(tape.len(), 0);
+        let x = tape.var(t(&[3.0], &[1]));
+        let grads = (&x * &x).sum_all().backward(); // d(x²)/dx = 6
+        assert_close(&grads[&x].to_vec(), &[6.0], 0.0, 0.0);
+        drop((x, grads, tape));
+        let tape = Tape::<f32>::new();
+        assert_eq!(tape.len(), 0, "round {round}");
+        let y = tape.var(Tensor::from_vec(vec![2.0f32], [1]));
+        let grads = y.powf(3.0).sum_all().backward(); // 3·y² = 12
+        assert_eq!(grads[&y].to_vec(), vec![12.0]);
+    }
+}
