@@ -64,11 +64,9 @@ fn relu_tanh_and_sigmoid_differentiate_as_pytorchs_backward_kernels() {
     // tanh_backward is g·(1 − y·y) and sigmoid_backward g·(1 − y)·y, rounded in that order.
     let x = tape.var(t(&[-0.7, 0.3, 1.9, -4.1], &[4]));
     let g = [1.3, -0.2, 2.5, 0.6];
-    let cases: [(Var<f64>, fn(f64, f64) -> f64); 2] = [
-        (x.tanh(), |y, g| g * (1.0 - y * y)),
-        (x.sigmoid(), |y, g| g * (1.0 - y) * y),
-    ];
-    for (y, backward) in cases {
+    let tanh_backward: fn(f64, f64) -> f64 = |y, g| g * (1.0 - y * y);
+    let sigmoid_backward: fn(f64, f64) -> f64 = |y, g| g * (1.0 - y) * y;
+    for (y, backward) in [(x.tanh(), tanh_backward), (x.sigmoid(), sigmoid_backward)] {
         let expected: Vec<f64> = y
             .value()
             .to_vec()
