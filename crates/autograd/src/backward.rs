@@ -242,11 +242,16 @@ fn sweep<T: Element>(
             &borrowed[id]
         };
         let (op, location) = (&node.op, node.location);
-        if keep(id, node.retain) {
-            found.push((id, grad.clone()));
-        }
+        let kept = keep(id, node.retain);
         if op.is_leaf() {
+            // A leaf's gradient goes nowhere else: moved, not cloned (a parameter's, each step).
+            if kept {
+                found.push((id, grad));
+            }
             continue;
+        }
+        if kept {
+            found.push((id, grad.clone()));
         }
         let inputs = &node.inputs;
         let output = node.output.clone();
