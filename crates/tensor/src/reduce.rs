@@ -66,7 +66,7 @@ impl<T: Element> Tensor<T> {
         let numel = self.numel();
         let consecutive = axes.windows(2).all(|w| w[1] == w[0] + 1);
         if (1..PAR_MIN).contains(&numel) && consecutive && layout.is_contiguous() {
-            // axes[0] exists: an empty list of axes folds nothing and takes the general path.
+            // An empty list of axes (a rank-0 tensor's sum_all) takes the general path.
             if let (Some(&first), Some(&last)) = (axes.first(), axes.last()) {
                 let sizes = self.shape();
                 let product = |axes: &[usize]| axes.iter().product::<usize>();

@@ -237,8 +237,6 @@ fn fold_row_block<T: Element>(
     }
 }
 
-/// Reduces a layout whose first `kept` axes survive and whose remaining axes are folded, into a
-/// row-major buffer of the kept axes.
 /// [`reduce`] of a small row-major tensor (fewer than [`PAR_MIN`] elements, none of them
 /// skipped) over a run of consecutive axes: `outer` blocks of `span` rows of `width` elements,
 /// each block's rows folded into one row. The folds are those `reduce` runs for that layout, so
@@ -268,6 +266,8 @@ pub(crate) fn reduce_small_run<T: Element>(
     out
 }
 
+/// Reduces a layout whose first `kept` axes survive and whose remaining axes are folded, into a
+/// row-major buffer of the kept axes.
 pub(crate) fn reduce<T: Element>(
     src: &[T],
     layout: &Layout,
