@@ -181,8 +181,9 @@ binary_ops! {
     }
     /// The gradient of `tanh` from its output: `self` is y = tanh(x), `other` the output
     /// gradient g, and the value g·(1 − y²) (PyTorch's `tanh_backward`, in its order of
-    /// operations), broadcasting. `tanh`'s rule records this one op rather than three, and it is itself
-    /// differentiable, so gradients of gradients still work; a custom op's rule can call it too.
+    /// operations), broadcasting. `tanh`'s rule records this one op rather than three, and it
+    /// is itself differentiable, so gradients of gradients still work; a custom op's rule can
+    /// call it too.
     fn tanh_backward as TanhBackward {
         value: |a, b| a.zip_with("tanh_backward", b, |y, g| g * (T::one() - y * y)),
         // ∂/∂y = −2·y·g.
@@ -195,7 +196,9 @@ binary_ops! {
     fn sigmoid_backward as SigmoidBackward {
         value: |a, b| a.zip_with("sigmoid_backward", b, |y, g| g * (T::one() - y) * y),
         // ∂/∂y = g·(1 − 2y).
-        grad_a: |a, b, _y, g| &(g * b) * &a.mul_scalar(T::from_f64_lossy(-2.0)).add_scalar(T::one()),
+        grad_a: |a, b, _y, g| {
+            &(g * b) * &a.mul_scalar(T::from_f64_lossy(-2.0)).add_scalar(T::one())
+        },
         grad_b: |a, _b, _y, g| a.sigmoid_backward(g),
     }
     /// The gradient of `relu` from its input: `self` is x, `other` the output gradient g, and the
