@@ -150,7 +150,7 @@ impl<T: Element> Tensor<T> {
         let shape = shape.into_dims();
         let (lo64, width) = (lo.to_f64_exact(), hi.to_f64_exact() - lo.to_f64_exact());
         let mut data = output_buffer(checked_numel::<T>("rand_uniform", &shape));
-        for x in &mut data {
+        for x in data.iter_mut() {
             *x = T::from_f64_lossy(lo64 + width * rng.random::<f64>());
         }
         Self::from_parts(data, Layout::contiguous(shape))
@@ -176,7 +176,7 @@ impl<T: Element> Tensor<T> {
         let shape = shape.into_dims();
         let (mean64, std64) = (mean.to_f64_exact(), std.to_f64_exact());
         let mut data = output_buffer(checked_numel::<T>("rand_normal", &shape));
-        for x in &mut data {
+        for x in data.iter_mut() {
             let z: f64 = StandardNormal.sample(rng);
             *x = T::from_f64_lossy(mean64 + std64 * z);
         }

@@ -80,7 +80,7 @@ impl<T: Element> Tensor<T> {
                 fmt_shape(self.shape())
             )
         });
-        let mut out = self.to_vec();
+        let mut out = self.to_buffer();
         cpu::index::scatter_add(
             &mut out,
             self.shape(),

@@ -67,7 +67,7 @@ impl<T: Element> Tensor<T> {
             );
         }
         check_in_range("index_add", self.shape(), axis, indices);
-        let mut out = self.to_vec();
+        let mut out = self.to_buffer();
         cpu::index::index_add(&mut out, self.shape(), axis, indices, source.parts());
         Tensor::from_parts(out, Layout::contiguous(dims(self.shape())))
     }

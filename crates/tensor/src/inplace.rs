@@ -4,14 +4,11 @@
 //! contiguous; otherwise it first takes a private contiguous copy (copy-on-write). A view or clone
 //! taken earlier therefore never sees the update.
 
-use std::sync::Arc;
-
 use crate::check::{fail, fmt_shape};
 use crate::cpu::map::{update, zip_update};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::dims;
-use crate::storage::Storage;
 use crate::tensor::Tensor;
 
 impl<T: Element> Tensor<T> {
@@ -34,16 +31,19 @@ impl<T: Element> Tensor<T> {
     /// assert_eq!(earlier.to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
     /// ```
     pub fn as_mut_slice(&mut self) -> &mut [T] {
-        let unique = Arc::get_mut(&mut self.storage).is_some();
+        let unique = self.storage.get_mut().is_some();
         if !unique || !self.layout.is_contiguous() {
             *self = Tensor {
-                storage: Arc::new(Storage::new(self.to_vec())),
+                storage: self.to_buffer().into_storage(),
                 layout: Layout::contiguous(dims(self.shape())),
             };
         }
         let (offset, n) = (self.layout.offset(), self.layout.numel());
-        let storage = Arc::get_mut(&mut self.storage).expect("a fresh storage has one owner");
-        &mut storage.as_mut_slice()[offset..offset + n]
+        let elements = self
+            .storage
+            .get_mut()
+            .expect("a fresh storage has one owner");
+        &mut elements[offset..offset + n]
     }
 
     /// `self[i] = f(self[i], other[i])` with `other` broadcast to `self`'s shape.

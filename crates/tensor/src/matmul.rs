@@ -12,7 +12,7 @@ use crate::cpu::gemm::{gemm, MatRef};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::{broadcast_shapes, dims, try_numel, Dims};
-use crate::storage::output_buffer;
+use crate::storage::{output_buffer, Buffer};
 use crate::tensor::Tensor;
 
 /// Below this many multiply-adds per matrix, a batch is spread over the pool matrix by matrix
@@ -194,7 +194,7 @@ fn batched_gemm<T: Element>(
     n: usize,
     (a, la): (&[T], &Layout),
     (b, lb): (&[T], &Layout),
-) -> Vec<T> {
+) -> Buffer<T> {
     // The caller has checked batch·m·n (and each operand's size), so these products fit.
     let count: usize = batch.iter().product();
     let mut out = output_buffer(count * m * n);

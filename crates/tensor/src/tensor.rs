@@ -3,14 +3,12 @@
 //! Cloning a tensor, and every view below, shares the storage; nothing here copies elements except
 //! [`Tensor::contiguous`] (and [`Tensor::reshape`] when the layout leaves no other way).
 
-use std::sync::Arc;
-
 use crate::check::{fail, fmt_shape};
 use crate::cpu::map::map1;
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::{checked_numel, dims, Axis, Dims, IntoShape};
-use crate::storage::Storage;
+use crate::storage::{Buffer, Storage};
 
 /// An n-dimensional array of `T` (`f32` unless stated), row-major, with NumPy broadcasting.
 ///
@@ -26,14 +24,14 @@ use crate::storage::Storage;
 /// assert_eq!(a.t().shape(), &[3, 2]);
 /// ```
 pub struct Tensor<T: Element = f32> {
-    pub(crate) storage: Arc<Storage<T>>,
+    pub(crate) storage: Storage<T>,
     pub(crate) layout: Layout,
 }
 
 impl<T: Element> Clone for Tensor<T> {
     fn clone(&self) -> Self {
         Tensor {
-            storage: Arc::clone(&self.storage),
+            storage: self.storage.clone(),
             layout: self.layout.clone(),
         }
     }
@@ -61,17 +59,24 @@ impl<T: Element> Tensor<T> {
                 ),
             );
         }
-        Self::from_parts(data, Layout::contiguous(shape))
+        Tensor {
+            storage: Storage::copy_of(&data),
+            layout: Layout::contiguous(shape),
+        }
     }
 
     /// A tensor of rank 0 holding one value.
     pub fn scalar(value: T) -> Self {
-        Self::from_parts(vec![value], Layout::contiguous(Dims::new()))
+        Tensor {
+            storage: Storage::copy_of(&[value]),
+            layout: Layout::contiguous(Dims::new()),
+        }
     }
 
-    pub(crate) fn from_parts(data: Vec<T>, layout: Layout) -> Self {
+    /// A tensor over a kernel's freshly written output.
+    pub(crate) fn from_parts(data: Buffer<T>, layout: Layout) -> Self {
         Tensor {
-            storage: Arc::new(Storage::new(data)),
+            storage: data.into_storage(),
             layout,
         }
     }
@@ -79,7 +84,7 @@ impl<T: Element> Tensor<T> {
     /// A new tensor over the same storage with another layout.
     pub(crate) fn with_layout(&self, layout: Layout) -> Self {
         Tensor {
-            storage: Arc::clone(&self.storage),
+            storage: self.storage.clone(),
             layout,
         }
     }
@@ -111,7 +116,7 @@ impl<T: Element> Tensor<T> {
 
     /// Whether two tensors are views of the same storage.
     pub fn shares_storage(&self, other: &Tensor<T>) -> bool {
-        Arc::ptr_eq(&self.storage, &other.storage)
+        self.storage.same_as(&other.storage)
     }
 
     /// Whether another tensor (a clone, a view, a tape's node or var) holds this tensor's storage
@@ -129,7 +134,7 @@ impl<T: Element> Tensor<T> {
     /// assert!(!w.is_storage_shared());
     /// ```
     pub fn is_storage_shared(&self) -> bool {
-        Arc::strong_count(&self.storage) > 1
+        self.storage.owners() > 1
     }
 
     /// The address of the first element, as PyTorch's `data_ptr`: equal for two tensors that view
@@ -159,6 +164,14 @@ impl<T: Element> Tensor<T> {
     pub fn to_vec(&self) -> Vec<T> {
         match self.as_slice() {
             Some(slice) => slice.to_vec(),
+            None => self.to_buffer().to_vec(),
+        }
+    }
+
+    /// The elements in row-major order, in a fresh buffer for a kernel to update.
+    pub(crate) fn to_buffer(&self) -> Buffer<T> {
+        match self.as_slice() {
+            Some(slice) => Buffer::copy_of(slice),
             None => {
                 let (data, layout) = self.parts();
                 map1(data, layout, |x| x)

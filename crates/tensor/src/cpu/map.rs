@@ -11,7 +11,7 @@ use super::walk::Walk;
 use super::{CHUNK, PAR_MIN};
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::storage::output_buffer;
+use crate::storage::{output_buffer, Buffer};
 
 /// Fills `out` by calling `fill(start, chunk)` on consecutive chunks, in parallel when large.
 pub(crate) fn fill_chunks<T: Element>(out: &mut [T], fill: impl Fn(usize, &mut [T]) + Sync) {
@@ -25,7 +25,7 @@ pub(crate) fn fill_chunks<T: Element>(out: &mut [T], fill: impl Fn(usize, &mut [
 }
 
 /// `f` applied to every element of a tensor, into a new contiguous buffer in row-major order.
-pub(crate) fn map1<T: Element>(src: &[T], layout: &Layout, f: impl Fn(T) -> T + Sync) -> Vec<T> {
+pub(crate) fn map1<T: Element>(src: &[T], layout: &Layout, f: impl Fn(T) -> T + Sync) -> Buffer<T> {
     let n = layout.numel();
     let mut out = output_buffer(n);
     if n == 0 {
@@ -128,7 +128,7 @@ pub(crate) fn map2<T: Element>(
     (a, la): (&[T], &Layout),
     (b, lb): (&[T], &Layout),
     f: impl Fn(T, T) -> T + Sync,
-) -> Vec<T> {
+) -> Buffer<T> {
     let n = la.numel();
     let mut out = output_buffer(n);
     if la.is_contiguous() && lb.is_contiguous() {
@@ -187,7 +187,7 @@ pub(crate) fn map3<T: Element>(
     (b, lb): (&[T], &Layout),
     (c, lc): (&[T], &Layout),
     f: impl Fn(T, T, T) -> T + Sync,
-) -> Vec<T> {
+) -> Buffer<T> {
     let mut out = output_buffer(la.numel());
     if la.is_contiguous() && lb.is_contiguous() && lc.is_contiguous() {
         // Operands of one shape, laid out plainly: straight slices, no index walk, which a small
@@ -419,7 +419,7 @@ mod tests {
                 }
             }
             assert_eq!(
-                got, expected,
+                *got, *expected,
                 "{rows} x {cols}, stride {stride}, offset {offset}"
             );
         }

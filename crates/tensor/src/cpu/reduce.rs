@@ -24,7 +24,7 @@ use super::{CHUNK, PAR_MIN};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::dims;
-use crate::storage::output_buffer;
+use crate::storage::{output_buffer, Buffer};
 
 /// Elements folded into one partial result.
 const BLOCK: usize = 1 << 12;
@@ -250,7 +250,7 @@ pub(crate) fn reduce_small_run<T: Element>(
     width: usize,
     init: T,
     f: impl Fn(T, T) -> T + Sync,
-) -> Vec<T> {
+) -> Buffer<T> {
     let block = span * width;
     debug_assert!(src.len() == outer * block && src.len() < PAR_MIN && span > 0);
     let mut out = output_buffer(outer * width);
@@ -274,7 +274,7 @@ pub(crate) fn reduce<T: Element>(
     kept: usize,
     init: T,
     f: impl Fn(T, T) -> T + Sync,
-) -> Vec<T> {
+) -> Buffer<T> {
     let (shape, strides) = (layout.shape(), layout.strides());
     let (kept_shape, reduced_shape) = shape.split_at(kept);
     let (kept_strides, reduced_strides) = strides.split_at(kept);
@@ -362,7 +362,7 @@ pub(crate) fn arg_best<T: Element>(
 
 /// Softmax (or log-softmax) of each contiguous row of `span` elements, in parallel over rows
 /// when large; each row is computed in one fixed order.
-pub(crate) fn softmax_rows<T: Element>(rows: &[T], span: usize, log: bool) -> Vec<T> {
+pub(crate) fn softmax_rows<T: Element>(rows: &[T], span: usize, log: bool) -> Buffer<T> {
     let mut out = output_buffer(rows.len());
     let row_kernel = |x: &[T], y: &mut [T]| {
         let max = fold_slice(x, T::neg_infinity(), &|a: T, b: T| {
