@@ -33,20 +33,23 @@ fn grad_of<T: Element>(
     rule(a, b, y, g)
 }
 
-/// The share of the gradient of `maximum` or `minimum` that goes to `a`'s side: 0 where `a`
-/// `loses` to `b`, ½ at a tie, 1 otherwise (so a NaN on either side passes the whole gradient
-/// to both, as PyTorch does).
-fn share<T: Element>(a: &Var<T>, b: &Var<T>, loses: fn(T, T) -> bool) -> Var<T> {
+/// The part of `g` that `maximum` or `minimum` sends to `a`'s side: none where `a` `loses` to
+/// `b`, half at a tie, all of it otherwise (so a NaN on either side passes the whole gradient to
+/// both). As in PyTorch, the losing side is chosen out, not multiplied by 0, so an infinite or
+/// NaN `g` gives it 0 rather than NaN.
+fn share<T: Element>(a: &Var<T>, b: &Var<T>, g: &Var<T>, loses: fn(T, T) -> bool) -> Var<T> {
     let half = T::from_f64_lossy(0.5);
-    a.constant(a.value.zip_with("share", &b.value, move |x, y| {
-        if loses(x, y) {
-            T::zero()
-        } else if x == y {
-            half
-        } else {
-            T::one()
-        }
-    }))
+    let (av, bv) = (&a.value, &b.value);
+    let scale = av.zip_with(
+        "share",
+        bv,
+        move |x, y| if x == y { half } else { T::one() },
+    );
+    let kept = av.zip_with("share", bv, move |x, y| {
+        T::from_f64_lossy(f64::from(!loses(x, y)))
+    });
+    let zero = a.constant(Tensor::zeros([]));
+    Var::where_cond(&a.constant(kept), &(g * &a.constant(scale)), &zero)
 }
 
 /// `x` with `value` where `cond(x, other)` holds, recorded only if it holds somewhere: keeps a
@@ -216,15 +219,15 @@ binary_ops! {
     /// side is NaN both get all of it.
     fn maximum as Maximum {
         value: |a, b| a.maximum(b),
-        grad_a: |a, b, _y, g| g * &share(a, b, |x, y| x < y),
-        grad_b: |a, b, _y, g| g * &share(b, a, |x, y| x < y),
+        grad_a: |a, b, _y, g| share(a, b, g, |x, y| x < y),
+        grad_b: |a, b, _y, g| share(b, a, g, |x, y| x < y),
     }
     /// min(a, b), broadcasting; at a tie each side gets half the gradient, and where either
     /// side is NaN both get all of it.
     fn minimum as Minimum {
         value: |a, b| a.minimum(b),
-        grad_a: |a, b, _y, g| g * &share(a, b, |x, y| x > y),
-        grad_b: |a, b, _y, g| g * &share(b, a, |x, y| x > y),
+        grad_a: |a, b, _y, g| share(a, b, g, |x, y| x > y),
+        grad_b: |a, b, _y, g| share(b, a, g, |x, y| x > y),
     }
 }
 

@@ -202,10 +202,13 @@ unary_ops! {
         grad: |x, _y, g| g * &x.sigmoid(),
     }
     /// x limited to [lo, hi]; the derivative is 1 on the closed interval, 0 outside and at NaN.
+    /// The gradient is chosen, not multiplied by a 0/1 mask, as in PyTorch: an infinite or NaN
+    /// output gradient gives 0 outside the interval, not NaN.
     fn clamp(lo: T, hi: T) as Clamp {
         value: |x| x.clamp(lo, hi),
         grad: |x, _y, g| {
-            g * &mask_of(x, |v| if v >= lo && v <= hi { T::one() } else { T::zero() })
+            let inside = mask_of(x, |v| if v >= lo && v <= hi { T::one() } else { T::zero() });
+            Var::where_cond(&inside, g, &x.constant(Tensor::zeros([])))
         },
     }
     /// −1, 0 or 1 by the sign of x; its derivative is 0 everywhere.

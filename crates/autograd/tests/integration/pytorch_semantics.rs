@@ -116,6 +116,29 @@ fn clamp_and_leaky_relu_at_a_nan() {
 }
 
 #[test]
+fn clamp_maximum_and_minimum_choose_the_gradient_as_pytorch_does() {
+    // PyTorch's clamp_backward and max/min backward select (where, masked_fill) rather than
+    // multiply by a 0/1 mask: an infinite or NaN output gradient gives 0 where the input is cut
+    // off or loses, and passes unchanged (halved at a tie) elsewhere.
+    let (inf, nan) = (f64::INFINITY, f64::NAN);
+    let tape = Tape::new();
+    let x = tape.var(t(&[-1.0, 0.5, 2.0, nan], &[4]));
+    let grads = x
+        .clamp(0.0, 1.0)
+        .backward_with(&t(&[inf, nan, inf, inf], &[4]));
+    assert_same(&grads[&x].to_vec(), &[0.0, nan, 0.0, 0.0]);
+    let a = tape.var(t(&[nan, 1.0, 2.0, 3.0, 0.0], &[5]));
+    let b = tape.var(t(&[1.0, nan, 2.0, 1.0, 5.0], &[5]));
+    let g = t(&[inf, inf, inf, inf, nan], &[5]);
+    let grads = a.maximum(&b).backward_with(&g);
+    assert_same(&grads[&a].to_vec(), &[inf, inf, inf, inf, 0.0]);
+    assert_same(&grads[&b].to_vec(), &[inf, inf, inf, 0.0, nan]);
+    let grads = a.minimum(&b).backward_with(&g);
+    assert_same(&grads[&a].to_vec(), &[inf, inf, inf, 0.0, nan]);
+    assert_same(&grads[&b].to_vec(), &[inf, inf, inf, inf, 0.0]);
+}
+
+#[test]
 fn a_softmax_row_with_an_infinity_is_nan_as_in_pytorch() {
     // PyTorch subtracts the row maximum unconditionally: inf − inf = NaN spreads over the row.
     let tape = Tape::<f64>::new();
