@@ -5,6 +5,8 @@
 //! stacks of matrices whose leading (batch) axes broadcast. Every operand goes to the kernel as
 //! strides, so a transposed view costs no copy.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use crate::check::{fail, fmt_shape};
@@ -12,7 +14,7 @@ use crate::cpu::gemm::{gemm, MatRef};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::{broadcast_shapes, dims, try_numel, Dims};
-use crate::storage::{output_buffer, Buffer};
+use crate::storage::{uninit_buffer, Buffer};
 use crate::tensor::Tensor;
 
 /// Below this many multiply-adds per matrix, a batch is spread over the pool matrix by matrix
@@ -132,8 +134,10 @@ impl<T: Element> Tensor<T> {
             other.layout.offset(),
             0,
         );
-        let mut out = output_buffer(m * n);
+        let mut out = uninit_buffer(m * n);
         gemm(m, k, n, a, b, &mut out, true);
+        // SAFETY: `gemm` writes every element of its output.
+        let out = unsafe { out.assume_init() };
         Tensor::from_parts(out, Layout::contiguous(dims(&[m, n])))
     }
 }
@@ -197,7 +201,7 @@ fn batched_gemm<T: Element>(
 ) -> Buffer<T> {
     // The caller has checked batch·m·n (and each operand's size), so these products fit.
     let count: usize = batch.iter().product();
-    let mut out = output_buffer(count * m * n);
+    let mut out = uninit_buffer(count * m * n);
     let rank = batch.len();
     let batch_matrix = |data, layout: &Layout, index: usize| {
         // Unravel the batch index into a storage offset.
@@ -209,7 +213,7 @@ fn batched_gemm<T: Element>(
         }
         matrix(data, layout, offset, rank)
     };
-    let one = |index: usize, dst: &mut [T], parallel: bool| {
+    let one = |index: usize, dst: &mut [MaybeUninit<T>], parallel: bool| {
         gemm(
             m,
             k,
@@ -221,7 +225,8 @@ fn batched_gemm<T: Element>(
         );
     };
     if m * n == 0 {
-        return out;
+        // SAFETY: the buffer has no elements.
+        return unsafe { out.assume_init() };
     }
     // Multiply-add counts (·k) may pass usize when an operand is a broadcast view: saturate.
     let macs = (m * n).saturating_mul(k);
@@ -234,5 +239,7 @@ fn batched_gemm<T: Element>(
             one(i, dst, true);
         }
     }
-    out
+    // SAFETY: the chunks of m·n elements cover the buffer's count·m·n, and `gemm` writes every
+    // element of each.
+    unsafe { out.assume_init() }
 }

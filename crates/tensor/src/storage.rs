@@ -16,6 +16,7 @@
 //! pages, as NumPy does for its large arrays: 512 times fewer page faults and TLB entries.
 
 use std::collections::HashMap;
+use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex};
@@ -61,16 +62,23 @@ impl<T: Element> BufferPool<T> {
         len.saturating_mul(size_of::<T>()) >= POOL_MIN_BYTES
     }
 
-    /// A buffer of exactly `len` elements whose contents are unspecified: the caller overwrites
-    /// every element.
-    fn take(&self, len: usize) -> Buffer<T> {
+    /// A buffer of exactly `len` elements, not yet written, or holding old values when it is
+    /// a reused one.
+    fn take(&self, len: usize) -> UninitBuffer<T> {
         if Self::is_pooled(len) {
             let mut guard = self.free.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(state) = guard.as_mut()
-                && let Some(buf) = state.by_len.get_mut(&len).and_then(Vec::pop)
+                && let Some(mut buf) = state.by_len.get_mut(&len).and_then(Vec::pop)
             {
                 state.bytes -= len * size_of::<T>();
-                return Buffer::new(buf);
+                let elements = Arc::get_mut(&mut buf).expect("a pooled buffer has one owner");
+                // `MaybeUninit<T>` has the layout of `T`; writes through it store values of `T`.
+                let elements = NonNull::from(elements);
+                let elements = NonNull::slice_from_raw_parts(elements.cast(), elements.len());
+                return UninitBuffer {
+                    slots: Slots::Reused(buf),
+                    elements,
+                };
             }
         }
         let mut fresh = Arc::<[T]>::new_uninit_slice(len);
@@ -79,18 +87,9 @@ impl<T: Element> BufferPool<T> {
             // Before the first write, which maps the pages.
             crate::cpu::memory::advise_huge_pages(slots);
         }
-        // Zeros, though the kernel overwrites them, so that no element is ever uninitialized.
-        // `Arc::new_zeroed_slice` would let the allocator skip that for fresh pages, but it
-        // needs Rust 1.92; a fresh pooled buffer is filled once and then reused.
-        for slot in slots.iter_mut() {
-            slot.write(T::zero());
-        }
-        // `MaybeUninit<T>` has the layout of `T`; `assume_init` below keeps the allocation.
         let elements = NonNull::from(slots);
-        let elements = NonNull::slice_from_raw_parts(elements.cast::<T>(), elements.len());
-        Buffer {
-            // SAFETY: the loop above initialized every one of the `len` elements.
-            data: unsafe { fresh.assume_init() },
+        UninitBuffer {
+            slots: Slots::Fresh(fresh),
             elements,
         }
     }
@@ -169,7 +168,78 @@ impl<T: Element> Drop for Storage<T> {
 /// A fresh buffer of `len` elements that a kernel fills before it becomes a tensor's storage.
 /// The contents are unspecified: the caller overwrites every element.
 pub(crate) fn output_buffer<T: Element>(len: usize) -> Buffer<T> {
+    let mut buf = uninit_buffer(len);
+    if let Slots::Fresh(_) = buf.slots {
+        // Zeros, though the kernel overwrites them, so that no element is ever uninitialized.
+        // `Arc::new_zeroed_slice` would let the allocator skip that for fresh pages, but it
+        // needs Rust 1.92; a fresh pooled buffer is filled once and then reused.
+        for slot in buf.iter_mut() {
+            slot.write(T::zero());
+        }
+    }
+    // SAFETY: a fresh buffer was filled above; a reused one holds the values of its last use.
+    unsafe { buf.assume_init() }
+}
+
+/// A fresh buffer of `len` elements not yet written, for a kernel that writes every element: it
+/// skips the zeros that [`output_buffer`] writes first, a pass over the memory as long as the
+/// kernel's own for a product or a copy.
+pub(crate) fn uninit_buffer<T: Element>(len: usize) -> UninitBuffer<T> {
     T::pool().take(len)
+}
+
+/// A kernel's output before its elements are written: see [`uninit_buffer`].
+pub(crate) struct UninitBuffer<T: Element> {
+    slots: Slots<T>,
+    /// The elements of `slots`, taken from `Arc::get_mut` when it had one owner. `slots` is
+    /// never cloned or read while the buffer lives, so this stays the only path to them.
+    elements: NonNull<[MaybeUninit<T>]>,
+}
+
+/// Where an [`UninitBuffer`]'s elements live.
+enum Slots<T> {
+    /// A new allocation, its elements uninitialized until written.
+    Fresh(Arc<[MaybeUninit<T>]>),
+    /// A buffer from the pool, holding the values of its last use.
+    Reused(Arc<[T]>),
+}
+
+// SAFETY: as for `Buffer` below: it owns its elements alone.
+unsafe impl<T: Element> Send for UninitBuffer<T> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: Element> Sync for UninitBuffer<T> {}
+
+impl<T: Element> UninitBuffer<T> {
+    /// The written buffer.
+    ///
+    /// # Safety
+    /// Every element must have been written with a value since the buffer was made.
+    pub(crate) unsafe fn assume_init(self) -> Buffer<T> {
+        let data = match self.slots {
+            // SAFETY: the caller has written every element.
+            Slots::Fresh(fresh) => unsafe { fresh.assume_init() },
+            Slots::Reused(reused) => reused,
+        };
+        // The same elements, now read as `T`; `data` has moved but its allocation has not.
+        let elements = NonNull::slice_from_raw_parts(self.elements.cast(), self.elements.len());
+        Buffer { data, elements }
+    }
+}
+
+impl<T: Element> Deref for UninitBuffer<T> {
+    type Target = [MaybeUninit<T>];
+
+    fn deref(&self) -> &[MaybeUninit<T>] {
+        // SAFETY: as in `Buffer::deref`.
+        unsafe { self.elements.as_ref() }
+    }
+}
+
+impl<T: Element> DerefMut for UninitBuffer<T> {
+    fn deref_mut(&mut self) -> &mut [MaybeUninit<T>] {
+        // SAFETY: as in `Buffer::deref_mut`.
+        unsafe { self.elements.as_mut() }
+    }
 }
 
 /// A kernel's output before it becomes a tensor: storage that nothing else owns yet, written

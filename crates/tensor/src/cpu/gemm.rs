@@ -19,6 +19,7 @@
 //! (`x·W`, and every gradient product) and columns of B against rows of A (`x·Wᵀ`).
 
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 
 use std::any::TypeId;
 
@@ -87,7 +88,8 @@ impl<T: Copy> MatRef<'_, T> {
     }
 }
 
-/// `out = a · b`, `a` being `m × k`, `b` `k × n` and `out` a row-major `m × n` slice.
+/// `out = a · b`, `a` being `m × k`, `b` `k × n` and `out` a row-major `m × n` slice. Every
+/// element of `out` is written and none is read, so `out` may come uninitialized.
 /// `parallel` lets a large product use the current rayon pool.
 pub(crate) fn gemm<T: Element>(
     m: usize,
@@ -95,7 +97,7 @@ pub(crate) fn gemm<T: Element>(
     n: usize,
     a: MatRef<T>,
     b: MatRef<T>,
-    out: &mut [T],
+    out: &mut [MaybeUninit<T>],
     parallel: bool,
 ) {
     assert!(
@@ -106,7 +108,9 @@ pub(crate) fn gemm<T: Element>(
         return;
     }
     if k == 0 {
-        out.fill(T::zero());
+        for slot in out.iter_mut() {
+            slot.write(T::zero());
+        }
         return;
     }
     let (a, b) = (a.with_isize_strides(m, k), b.with_isize_strides(k, n));
@@ -156,7 +160,7 @@ fn column_block(n: usize) -> usize {
 struct OutPtr<'a, T> {
     ptr: *mut T,
     row_stride: usize,
-    _borrow: PhantomData<&'a mut [T]>,
+    _borrow: PhantomData<&'a mut [MaybeUninit<T>]>,
 }
 
 // SAFETY: moving it to another thread moves the right to write its elements, which `T: Send`
@@ -168,9 +172,10 @@ unsafe impl<T: Send> Sync for OutPtr<'_, T> {}
 
 impl<'a, T> OutPtr<'a, T> {
     /// The output `out`, rows of `row_stride` elements.
-    fn new(out: &'a mut [T], row_stride: usize) -> Self {
+    fn new(out: &'a mut [MaybeUninit<T>], row_stride: usize) -> Self {
         OutPtr {
-            ptr: out.as_mut_ptr(),
+            // `MaybeUninit<T>` has the layout of `T`.
+            ptr: out.as_mut_ptr().cast(),
             row_stride,
             _borrow: PhantomData,
         }
@@ -185,7 +190,8 @@ impl<'a, T> OutPtr<'a, T> {
     }
 }
 
-/// `out = a · b` for an `m × n` output, by the `gemm` crate.
+/// `out = a · b` for an `m × n` output, by the `gemm` crate. It writes every element of `out`
+/// and reads none, so they may be uninitialized.
 ///
 /// # Safety
 /// `out` must be valid for writes of its m × n elements, and no other thread may access them
@@ -209,7 +215,11 @@ unsafe fn gemm_into<T: Element>(
     // (n − 1)·stride < len ≤ isize::MAX, and along one of size 1 `gemm` has replaced any stride
     // past isize::MAX by 0; `out`'s row stride is n ≤ m·n = its length. `read_dst = false`
     // means the old contents of `out` are never read, so alpha is ignored; beta = 1 gives
-    // out = a·b.
+    // out = a·b. That makes an uninitialized `out` sound: gemm-common 0.19 turns
+    // `read_dst = false` into alpha = 0, and each of its paths (the packed kernels, gemv,
+    // the outer products, k = 0) then stores into the destination without loading it first,
+    // writing every one of its m × n elements. A test runs every path on a destination of
+    // NaNs: a load scaled by 0 would leave a NaN.
     //
     // The kernel is the f32 or f64 one of the crate, chosen by `T` (an `Element` is one of the
     // two), each called with pointers of its own type: the casts below change no address and
@@ -285,7 +295,13 @@ unsafe fn gemm_into<T: Element>(
 /// `out = a · b` by plain loops, for products too small for the `gemm` crate's setup to pay off.
 /// Each output element is summed over the inner dimension in order, so the result depends on
 /// the operands alone, not on their layout.
-fn small_gemm<T: Element>(k: usize, n: usize, a: MatRef<T>, b: MatRef<T>, out: &mut [T]) {
+fn small_gemm<T: Element>(
+    k: usize,
+    n: usize,
+    a: MatRef<T>,
+    b: MatRef<T>,
+    out: &mut [MaybeUninit<T>],
+) {
     // The loops read rows of b as slices. A b with other strides (a transposed weight) is first
     // copied into rows on the stack when it fits, since every row of a reads all of b; a larger
     // one (few rows of a) is read element by element where it lies.
@@ -318,21 +334,26 @@ fn small_gemm_rows<T: Element, const UNIT: bool>(
     n: usize,
     a: &MatRef<T>,
     b: &MatRef<T>,
-    out: &mut [T],
+    out: &mut [MaybeUninit<T>],
 ) {
+    let put = |slots: &mut [MaybeUninit<T>], values: &[T]| {
+        for (slot, &value) in slots.iter_mut().zip(values) {
+            slot.write(value);
+        }
+    };
     for (i, row) in out.chunks_exact_mut(n).enumerate() {
         // Output blocks of 8, then 4, then single columns, each summed in registers over p.
         let mut j = 0;
         while j + 8 <= n {
-            row[j..j + 8].copy_from_slice(&row_block::<T, 8, UNIT>(k, a, i, b, j));
+            put(&mut row[j..j + 8], &row_block::<T, 8, UNIT>(k, a, i, b, j));
             j += 8;
         }
         if j + 4 <= n {
-            row[j..j + 4].copy_from_slice(&row_block::<T, 4, UNIT>(k, a, i, b, j));
+            put(&mut row[j..j + 4], &row_block::<T, 4, UNIT>(k, a, i, b, j));
             j += 4;
         }
         while j < n {
-            row[j] = row_block::<T, 1, UNIT>(k, a, i, b, j)[0];
+            row[j].write(row_block::<T, 1, UNIT>(k, a, i, b, j)[0]);
             j += 1;
         }
     }
@@ -371,6 +392,8 @@ fn row_block<T: Element, const W: usize, const UNIT: bool>(
 
 #[cfg(test)]
 mod tests {
+    use std::mem::MaybeUninit;
+
     use super::{column_block, gemm, MatRef, PAR_MIN_MACS};
     use crate::element::Element;
 
@@ -426,13 +449,14 @@ mod tests {
             row_stride: b.row_stride,
             col_stride: b.col_stride,
         };
-        let mut out = vec![T::nan(); m * n];
+        // NaN in the destination: a kernel path that loaded it, even scaled by 0, would show.
+        let mut out = filled(m * n, T::nan());
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
             .build()
             .unwrap();
         pool.install(|| gemm(m, k, n, a_t, b_t, &mut out, true));
-        for (i, (&got, &w)) in out.iter().zip(&want).enumerate() {
+        for (i, (got, &w)) in read(&out).into_iter().zip(&want).enumerate() {
             assert_eq!(
                 got.to_f64_exact(),
                 w,
@@ -442,6 +466,20 @@ mod tests {
                 i % n
             );
         }
+    }
+
+    /// A destination holding `value` in every element, as a reused buffer holds old values.
+    fn filled<T: Copy>(len: usize, value: T) -> Vec<MaybeUninit<T>> {
+        vec![MaybeUninit::new(value); len]
+    }
+
+    /// The elements of a destination made by `filled`.
+    fn read<T: Copy>(slots: &[MaybeUninit<T>]) -> Vec<T> {
+        // SAFETY: `filled` initialized every slot, and `gemm` only ever writes values.
+        slots
+            .iter()
+            .map(|slot| unsafe { slot.assume_init() })
+            .collect()
     }
 
     /// A row-major `rows × cols` matrix at `offset` in a buffer with a little room around it.
@@ -482,7 +520,7 @@ mod tests {
             col_stride: 1,
         };
         assert!(!a.fits(64, k));
-        let mut out = [0.0f64; 64 * 64];
+        let mut out = [MaybeUninit::<f64>::uninit(); 64 * 64];
         let msg = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             gemm(64, k, 64, a, a, &mut out, false)
         }))
@@ -504,9 +542,46 @@ mod tests {
             row_stride: usize::MAX,
             col_stride: 1,
         };
-        let mut out = vec![0.0f64; n];
+        let mut out = filled(n, f64::NAN);
         gemm(1, k, n, row, row_major(&b, 0, n), &mut out, false);
-        assert_eq!(out, triple_loop(1, k, n, &a, &b));
+        assert_eq!(read(&out), triple_loop(1, k, n, &a, &b));
+    }
+
+    #[test]
+    fn every_kernel_path_writes_each_element_without_reading_it() {
+        // The destination starts as NaN (see `check`), as a reused buffer holds old values and a
+        // fresh one none: each path of the crate must store, never load and scale by 0. Shapes
+        // for its matrix-vector products (m = 1, n = 1), its outer product (k = 1), its kernel
+        // for outputs of at most 16 × 16 with a long inner dimension, partial tiles, k = 0, the
+        // plain loops, and the same with transposed operands.
+        let shapes = [
+            (1, 300, 500),
+            (500, 300, 1),
+            (200, 1, 300),
+            (8, 2000, 8),
+            (13, 37, 29),
+            (3, 0, 4),
+            (2, 3, 4),
+        ];
+        for (m, k, n) in shapes {
+            let (a, b) = (small_ints(m * k, 11), small_ints(k * n, 12));
+            check::<f32>(m, k, n, row_major(&a, 0, k), row_major(&b, 0, n));
+            check::<f64>(m, k, n, row_major(&a, 0, k), row_major(&b, 0, n));
+            let a_t = MatRef {
+                data: &a,
+                offset: 0,
+                row_stride: 1,
+                col_stride: m,
+            };
+            let b_t = MatRef {
+                data: &b,
+                offset: 0,
+                row_stride: 1,
+                col_stride: k,
+            };
+            check::<f32>(m, k, n, a_t, b_t);
+            check::<f64>(m, k, n, a_t, b_t);
+        }
     }
 
     #[test]
@@ -589,7 +664,7 @@ mod tests {
                 row_stride: 1,
                 col_stride: k,
             };
-            let (mut from_rows, mut from_transposed) = (vec![0.0; m * n], vec![0.0; m * n]);
+            let (mut from_rows, mut from_transposed) = (filled(m * n, 0.0), filled(m * n, 0.0));
             gemm(
                 m,
                 k,
@@ -609,7 +684,11 @@ mod tests {
                 false,
             );
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&from_rows), bits(&from_transposed), "{m}x{k}x{n}");
+            assert_eq!(
+                bits(&read(&from_rows)),
+                bits(&read(&from_transposed)),
+                "{m}x{k}x{n}"
+            );
         }
     }
 }

@@ -11,10 +11,11 @@ use super::walk::Walk;
 use super::{CHUNK, PAR_MIN};
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::storage::{output_buffer, Buffer};
+use crate::storage::{output_buffer, uninit_buffer, Buffer};
 
 /// Fills `out` by calling `fill(start, chunk)` on consecutive chunks, in parallel when large.
-pub(crate) fn fill_chunks<T: Element>(out: &mut [T], fill: impl Fn(usize, &mut [T]) + Sync) {
+/// The chunks cover `out`.
+pub(crate) fn fill_chunks<U: Send>(out: &mut [U], fill: impl Fn(usize, &mut [U]) + Sync) {
     if out.len() >= PAR_MIN {
         out.par_chunks_mut(CHUNK)
             .enumerate()
@@ -27,18 +28,21 @@ pub(crate) fn fill_chunks<T: Element>(out: &mut [T], fill: impl Fn(usize, &mut [
 /// `f` applied to every element of a tensor, into a new contiguous buffer in row-major order.
 pub(crate) fn map1<T: Element>(src: &[T], layout: &Layout, f: impl Fn(T) -> T + Sync) -> Buffer<T> {
     let n = layout.numel();
-    let mut out = output_buffer(n);
-    if n == 0 {
-        return out;
-    }
     if layout.is_contiguous() {
         let src = &src[layout.offset()..layout.offset() + n];
+        let mut out = uninit_buffer(n);
         fill_chunks(&mut out, |start, chunk| {
             let end = start + chunk.len();
             for (o, &x) in chunk.iter_mut().zip(&src[start..end]) {
-                *o = f(x);
+                o.write(f(x));
             }
         });
+        // SAFETY: the chunks cover the buffer, and each is zipped with a source of its length,
+        // so every element is written.
+        return unsafe { out.assume_init() };
+    }
+    let mut out = output_buffer(n);
+    if n == 0 {
         return out;
     }
     let walk = Walk::new(layout.shape(), [layout.strides()], [layout.offset()]);
@@ -130,18 +134,20 @@ pub(crate) fn map2<T: Element>(
     f: impl Fn(T, T) -> T + Sync,
 ) -> Buffer<T> {
     let n = la.numel();
-    let mut out = output_buffer(n);
     if la.is_contiguous() && lb.is_contiguous() {
         let a = &a[la.offset()..la.offset() + n];
         let b = &b[lb.offset()..lb.offset() + n];
+        let mut out = uninit_buffer(n);
         fill_chunks(&mut out, |start, chunk| {
             let end = start + chunk.len();
             for ((o, &x), &y) in chunk.iter_mut().zip(&a[start..end]).zip(&b[start..end]) {
-                *o = f(x, y);
+                o.write(f(x, y));
             }
         });
-        return out;
+        // SAFETY: as in `map1`.
+        return unsafe { out.assume_init() };
     }
+    let mut out = output_buffer(n);
     let walk = Walk::new(
         la.shape(),
         [la.strides(), lb.strides()],
@@ -188,11 +194,11 @@ pub(crate) fn map3<T: Element>(
     (c, lc): (&[T], &Layout),
     f: impl Fn(T, T, T) -> T + Sync,
 ) -> Buffer<T> {
-    let mut out = output_buffer(la.numel());
+    let n = la.numel();
     if la.is_contiguous() && lb.is_contiguous() && lc.is_contiguous() {
         // Operands of one shape, laid out plainly: straight slices, no index walk, which a small
         // tensor would pay more for than for its arithmetic.
-        let n = out.len();
+        let mut out = uninit_buffer(n);
         let (a, b, c) = (
             &a[la.offset()..la.offset() + n],
             &b[lb.offset()..lb.offset() + n],
@@ -202,11 +208,13 @@ pub(crate) fn map3<T: Element>(
             let end = start + chunk.len();
             let sources = a[start..end].iter().zip(&b[start..end]).zip(&c[start..end]);
             for (r, ((&x, &y), &z)) in chunk.iter_mut().zip(sources) {
-                *r = f(x, y, z);
+                r.write(f(x, y, z));
             }
         });
-        return out;
+        // SAFETY: as in `map1`.
+        return unsafe { out.assume_init() };
     }
+    let mut out = output_buffer(n);
     let walk = Walk::new(
         la.shape(),
         [la.strides(), lb.strides(), lc.strides()],
@@ -358,9 +366,43 @@ fn zip_update_serial<T: Element, const N: usize, F>(
 
 #[cfg(test)]
 mod tests {
-    use super::{map1, repeated_row, PAR_MIN, TILE};
+    use super::{map1, map2, map3, repeated_row, PAR_MIN, TILE};
     use crate::layout::Layout;
     use crate::shape::dims;
+    use crate::storage::output_buffer;
+
+    #[test]
+    fn contiguous_maps_write_every_element_of_a_fresh_or_reused_buffer() {
+        // The contiguous paths write into an unwritten buffer. Lengths below and above the
+        // parallel threshold, with a last partial chunk, and one the pool keeps: a buffer of
+        // NaNs of that length is dropped first, so a reused buffer holds NaN wherever the kernel
+        // failed to write.
+        let pooled = (1 << 20) / size_of::<f64>() + 3;
+        for n in [0, 1, 7, 80, PAR_MIN + 5, pooled] {
+            let mut junk = output_buffer::<f64>(n);
+            junk.fill(f64::NAN);
+            drop(junk.into_storage());
+            let a: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            let b: Vec<f64> = (0..n).map(|i| (i % 7) as f64).collect();
+            let c: Vec<f64> = (0..n).map(|i| (i % 3) as f64).collect();
+            let layout = Layout::contiguous(dims(&[n]));
+            let got = map1(&a, &layout, |x| x + 1.0);
+            assert!(got.iter().zip(&a).all(|(&g, &x)| g == x + 1.0), "map1, {n}");
+            let got = map2((&a, &layout), (&b, &layout), |x, y| x - y);
+            assert!(
+                got.iter()
+                    .zip(a.iter().zip(&b))
+                    .all(|(&g, (&x, &y))| g == x - y),
+                "map2, {n}"
+            );
+            let got = map3((&a, &layout), (&b, &layout), (&c, &layout), |x, y, z| {
+                x * y + z
+            });
+            let want = a.iter().zip(&b).zip(&c).map(|((&x, &y), &z)| x * y + z);
+            assert!(got.iter().zip(want).all(|(&g, w)| g == w), "map3, {n}");
+            assert_eq!(got.len(), n);
+        }
+    }
 
     /// A contiguous `from` seen as `to` by broadcasting.
     fn broadcast(from: &[usize], to: &[usize]) -> Layout {
