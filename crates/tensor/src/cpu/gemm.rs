@@ -492,6 +492,16 @@ mod tests {
         }
     }
 
+    /// A column-major matrix of `rows` rows at `offset`: the transpose of a row-major one.
+    fn col_major(data: &[f64], offset: usize, rows: usize) -> MatRef<'_, f64> {
+        MatRef {
+            data,
+            offset,
+            row_stride: 1,
+            col_stride: rows,
+        }
+    }
+
     #[test]
     fn a_matrix_whose_last_position_wraps_around_does_not_fit() {
         // Two rows 2^64 − 11 apart and 12 columns: the last element sits at 2^64, which wrapped
@@ -567,18 +577,7 @@ mod tests {
             let (a, b) = (small_ints(m * k, 11), small_ints(k * n, 12));
             check::<f32>(m, k, n, row_major(&a, 0, k), row_major(&b, 0, n));
             check::<f64>(m, k, n, row_major(&a, 0, k), row_major(&b, 0, n));
-            let a_t = MatRef {
-                data: &a,
-                offset: 0,
-                row_stride: 1,
-                col_stride: m,
-            };
-            let b_t = MatRef {
-                data: &b,
-                offset: 0,
-                row_stride: 1,
-                col_stride: k,
-            };
+            let (a_t, b_t) = (col_major(&a, 0, m), col_major(&b, 0, k));
             check::<f32>(m, k, n, a_t, b_t);
             check::<f64>(m, k, n, a_t, b_t);
         }
@@ -611,18 +610,7 @@ mod tests {
         for (m, k, n) in [(256, 384, 48), (160, 200, 200)] {
             assert!(m * n * k >= PAR_MIN_MACS);
             let (a, b) = (small_ints(m * k + 7, 5), small_ints(k * n + 2, 6));
-            let a_t = MatRef {
-                data: &a,
-                offset: 7,
-                row_stride: 1,
-                col_stride: m,
-            };
-            let b_t = MatRef {
-                data: &b,
-                offset: 2,
-                row_stride: 1,
-                col_stride: k,
-            };
+            let (a_t, b_t) = (col_major(&a, 7, m), col_major(&b, 2, k));
             check::<f32>(m, k, n, a_t, b_t);
             check::<f64>(m, k, n, a_t, b_t);
             // One transposed, one not.
