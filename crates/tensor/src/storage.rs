@@ -5,7 +5,8 @@
 //! the counts (an `Arc` around a `Vec`) was a third of all the allocations such a step made.
 //!
 //! A kernel writes its result into a [`Buffer`], which is the future storage, still unshared;
-//! no copy happens when it becomes a tensor.
+//! no copy happens when it becomes a tensor. A kernel that writes every element starts from an
+//! [`UninitBuffer`] instead, and skips the zeros a `Buffer` is first filled with.
 //!
 //! A fresh multi-megabyte allocation comes from the kernel as untouched pages, and the first write
 //! to each page faults: for a memory-bound op such as `a + b` on 2^24 elements that costs about as

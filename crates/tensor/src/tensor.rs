@@ -38,7 +38,8 @@ impl<T: Element> Clone for Tensor<T> {
 }
 
 impl<T: Element> Tensor<T> {
-    /// A tensor that owns `data`, laid out row-major with `shape`.
+    /// A tensor of `data`'s elements, laid out row-major with `shape`. They are copied once, into
+    /// the single allocation that holds a tensor's elements and its reference counts.
     ///
     /// ```
     /// # use shendu_tensor::Tensor;

@@ -580,6 +580,9 @@ mod tests {
             let (a_t, b_t) = (col_major(&a, 0, m), col_major(&b, 0, k));
             check::<f32>(m, k, n, a_t, b_t);
             check::<f64>(m, k, n, a_t, b_t);
+            // x·Wᵀ: the layout that the crate's small-output kernel needs.
+            check::<f32>(m, k, n, row_major(&a, 0, k), b_t);
+            check::<f64>(m, k, n, row_major(&a, 0, k), b_t);
         }
     }
 
