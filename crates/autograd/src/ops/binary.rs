@@ -39,17 +39,17 @@ fn grad_of<T: Element>(
 /// NaN `g` gives it 0 rather than NaN.
 fn share<T: Element>(a: &Var<T>, b: &Var<T>, g: &Var<T>, loses: fn(T, T) -> bool) -> Var<T> {
     let half = T::from_f64_lossy(0.5);
-    let (av, bv) = (&a.value, &b.value);
-    let scale = av.zip_with(
-        "share",
-        bv,
-        move |x, y| if x == y { half } else { T::one() },
-    );
-    let kept = av.zip_with("share", bv, move |x, y| {
-        T::from_f64_lossy(f64::from(!loses(x, y)))
-    });
-    let zero = a.constant(Tensor::zeros([]));
-    Var::where_cond(&a.constant(kept), &(g * &a.constant(scale)), &zero)
+    // 0, ½ or 1: also the mask of where `a` keeps any of `g`.
+    let scale = a.constant(a.value.zip_with("share", &b.value, move |x, y| {
+        if loses(x, y) {
+            T::zero()
+        } else if x == y {
+            half
+        } else {
+            T::one()
+        }
+    }));
+    Var::where_cond(&scale, &(g * &scale), &a.constant(Tensor::zeros([])))
 }
 
 /// `x` with `value` where `cond(x, other)` holds, recorded only if it holds somewhere: keeps a
