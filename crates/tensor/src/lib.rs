@@ -38,6 +38,7 @@ mod storage;
 mod tensor;
 mod unary;
 
+pub use cpu::gemm::matmul_simd;
 pub use element::Element;
 pub use indices::Indices;
 pub use layout::Layout;

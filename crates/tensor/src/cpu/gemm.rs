@@ -38,6 +38,57 @@ const PAR_MIN_MACS: usize = 1 << 22;
 /// below it they were faster than the `gemm` crate in `benches/README.md`'s measurement.
 pub(crate) const SMALL_MACS: usize = 1 << 11;
 
+/// The SIMD instruction set that matrix products run with, in this build and on this CPU:
+/// `"AVX-512"`, `"AVX2+FMA"`, `"NEON"`, `"SIMD128"` or `"scalar"`.
+///
+/// The `gemm` crate picks its kernel once, at run time, by the CPU's features; this follows the
+/// same rule, so that a speed figure can name the kernels it measured. On x86-64, AVX-512 needs
+/// both a CPU with AVX-512F and a build with the `avx512` feature (on by default); without
+/// either, the AVX2/FMA kernels run. Products too small for the crate, and the elementwise
+/// kernels, are plain Rust compiled for the build's target, whatever this says.
+///
+/// ```
+/// let simd = shendu_tensor::matmul_simd();
+/// assert!(["AVX-512", "AVX2+FMA", "NEON", "SIMD128", "scalar"].contains(&simd));
+/// ```
+pub fn matmul_simd() -> &'static str {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        if cfg!(feature = "avx512") && std::arch::is_x86_feature_detected!("avx512f") {
+            "AVX-512"
+        } else if std::arch::is_x86_feature_detected!("fma") {
+            "AVX2+FMA"
+        } else {
+            "scalar"
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        if std::arch::is_aarch64_feature_detected!("neon") {
+            "NEON"
+        } else {
+            "scalar"
+        }
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        if gemm_common::get_wasm_simd128() {
+            "SIMD128"
+        } else {
+            "scalar"
+        }
+    }
+    #[cfg(not(any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "wasm32"
+    )))]
+    {
+        "scalar"
+    }
+}
+
 /// A read-only matrix inside a buffer: element (i, j) is `data[offset + i·row_stride +
 /// j·col_stride]`. Strides may be 0 (a broadcast operand).
 #[derive(Clone, Copy)]
@@ -681,5 +732,27 @@ mod tests {
                 "{m}x{k}x{n}"
             );
         }
+    }
+
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    #[test]
+    fn matmul_simd_agrees_with_the_kernel_flags_of_proc_cpuinfo() {
+        // The kernel's list of the CPU's features, read apart from the `cpuid` that both
+        // `matmul_simd` and the gemm crate go through.
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").expect("/proc/cpuinfo");
+        let flags = cpuinfo
+            .lines()
+            .find_map(|line| line.strip_prefix("flags")?.split_once(':'))
+            .expect("a flags line")
+            .1;
+        let has = |flag: &str| flags.split_whitespace().any(|f| f == flag);
+        let expected = if cfg!(feature = "avx512") && has("avx512f") {
+            "AVX-512"
+        } else if has("fma") {
+            "AVX2+FMA"
+        } else {
+            "scalar"
+        };
+        assert_eq!(super::matmul_simd(), expected, "flags: {flags}");
     }
 }
