@@ -53,10 +53,16 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--only", default="W1,W5")
+    # OpenBLAS's kernel by its core name, e.g. Haswell (AVX2): beside a shendu built without its
+    # avx512 feature, the two sides' AVX2 kernels compare on an AVX-512 CPU. By default
+    # OpenBLAS picks the kernel for the CPU.
+    p.add_argument("--blas-kernel")
     args = p.parse_args()
     # Set before NumPy loads OpenBLAS, which reads them once.
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         os.environ.pop(var, None)
+    if args.blas_kernel:
+        os.environ["OPENBLAS_CORETYPE"] = args.blas_kernel
     os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(args.threads)
     try:
         import numpy as np

@@ -26,6 +26,8 @@ use shendu::nn::{Adam, Sgd};
 
 #[path = "../benches/heap.rs"]
 mod heap;
+#[path = "../benches/machine.rs"]
+mod machine;
 // Shared with other binaries, each of which uses part of it.
 #[allow(dead_code)]
 #[path = "../benches/mlp.rs"]
@@ -311,6 +313,7 @@ fn main() {
             (None, None)
         }
     };
+    println!("# {}", machine::describe());
     println!(
         "# shendu {}, {rounds} rounds\n\
          # W2 2-8-8-1 tanh BCE b=10; W3 784-256-128-10 relu CE b=128; W6 digits 64-64-10 Adam, \

@@ -2,12 +2,17 @@
 //! both measured in this run on this machine.
 //!
 //! cargo run --release --example bench_table -- [--threads N] [--only W1,W5] [--python PATH]
-//!     [--rounds R]
+//!     [--rounds R] [--reference-kernel NAME]
 //!
 //! shendu runs in a rayon pool of N threads, then `benches/reference.py` runs under PATH (else
 //! `$SHENDU_PYTHON`, else `python3`) with the same N; the two take turns for R rounds (3 unless
-//! told). One thread: `taskset -c 0 ... --threads 1`.
+//! told). One thread: `taskset -c 0 ... --threads 1`. The first line names the CPU and the SIMD
+//! kernels of shendu's products, the reference's line OpenBLAS's kernel; `--reference-kernel`
+//! names the latter (OpenBLAS's core name, e.g. Haswell), to set AVX2 against AVX2 on an
+//! AVX-512 CPU with a shendu built without its `avx512` feature (see `benches/README.md`).
 
+#[path = "../benches/machine.rs"]
+mod machine;
 #[path = "../benches/timing.rs"]
 mod timing;
 
@@ -66,10 +71,19 @@ fn measure(only: &str) -> Vec<Row> {
 }
 
 /// Runs the reference script: its stdout, or one line saying why there is none.
-fn run_reference(python: &str, threads: usize, only: &str) -> Result<String, String> {
+fn run_reference(
+    python: &str,
+    threads: usize,
+    only: &str,
+    kernel: Option<&str>,
+) -> Result<String, String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/reference.py");
-    let out = Command::new(python)
-        .args([script, "--threads", &threads.to_string(), "--only", only])
+    let mut command = Command::new(python);
+    command.args([script, "--threads", &threads.to_string(), "--only", only]);
+    if let Some(kernel) = kernel {
+        command.args(["--blas-kernel", kernel]);
+    }
+    let out = command
         .output()
         .map_err(|e| format!("# reference: cannot run {python}: {e}"))?;
     if !out.status.success() {
@@ -100,6 +114,7 @@ fn pooled(rounds: &[Stats]) -> Stats {
 
 fn main() {
     let (mut threads, mut only, mut python, mut rounds) = (None, "W1,W5".to_string(), None, 3);
+    let mut kernel = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let value = args.next().unwrap_or_default();
@@ -108,9 +123,10 @@ fn main() {
             "--only" => only = value.to_uppercase(),
             "--python" => python = Some(value),
             "--rounds" => rounds = value.parse::<usize>().expect("--rounds N").max(1),
+            "--reference-kernel" => kernel = Some(value),
             _ => panic!(
                 "unknown flag {flag}: bench_table [--threads N] [--only W1,W5] [--python PATH] \
-                 [--rounds N]"
+                 [--rounds N] [--reference-kernel NAME]"
             ),
         }
     }
@@ -134,7 +150,8 @@ fn main() {
     let mut notes = Vec::new();
     for round in 0..rounds {
         ours.push(pool.install(|| measure(&only)));
-        let stdout = run_reference(&python, threads, &only).unwrap_or_else(|note| note);
+        let stdout =
+            run_reference(&python, threads, &only, kernel.as_deref()).unwrap_or_else(|note| note);
         let mut reference = HashMap::new();
         for line in stdout.lines() {
             let fields: Vec<&str> = line.split('\t').collect();
@@ -149,6 +166,7 @@ fn main() {
     }
 
     let version = env!("CARGO_PKG_VERSION");
+    println!("# {}", machine::describe());
     println!(
         "# shendu {version}, threads {threads}; W1 GFLOP/s, W5 GB/s; median [min-max] of \
          {rounds} rounds of 7, the two sides in turn"

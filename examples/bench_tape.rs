@@ -32,6 +32,8 @@ use plain_w2::PlainW2;
 
 #[path = "../benches/heap.rs"]
 mod heap;
+#[path = "../benches/machine.rs"]
+mod machine;
 
 #[global_allocator]
 static ALLOC: heap::Counting = heap::Counting;
@@ -274,6 +276,7 @@ fn main() {
         }
     }
 
+    println!("# {}", machine::describe());
     println!(
         "# shendu {}, threads {threads} (W2: 1); per round the median of 7 repetitions of \
          >= 0.2 s; {rounds} rounds, the sides in turn\n\

@@ -15,6 +15,8 @@ use shendu::autograd::profile;
 use shendu::nn::{loss, Activation, Forward, Mlp, Module, Optimizer, Sgd};
 use shendu::tensor::{Indices, Tensor};
 
+#[path = "../benches/machine.rs"]
+mod machine;
 #[path = "../benches/timing.rs"]
 mod timing;
 
@@ -68,6 +70,7 @@ fn run(threads: usize, steps: usize) {
         }
     });
     let per_step = |d: std::time::Duration| d.as_secs_f64() * 1e3 / steps as f64;
+    println!("# {}", machine::describe());
     println!(
         "# W3 step with nn and Sgd, batch 128, f32, {threads} thread(s); {steps} steps profiled, \
          times per step"
