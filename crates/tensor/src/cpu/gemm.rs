@@ -10,7 +10,12 @@
 //! depends on the product's size alone, each block a single-threaded call of the crate. On two
 //! cores that was 10–40% faster than the crate's own division at mid sizes (n = 256, and x·Wᵀ
 //! with a transposed weight, whose packing the crate does on one thread), and on par at n = 2048.
-//! See "Dividing a product among threads" in `benches/README.md`.
+//! A product whose left operand is a transposed view, as a weight's gradient gᵀ·x is, goes
+//! whole to the crate's own division instead: the crate copies such an operand into its packed
+//! layout, once per call, so column blocks would copy it once per block. The choice depends on
+//! the operands' layout alone, and the crate never splits the inner dimension, so the bits of a
+//! result still do not depend on the thread count. See "Dividing a product among threads" in
+//! `benches/README.md`.
 //!
 //! Products of at most [`SMALL_MACS`] multiply-adds skip the crate: its setup (packing, kernel
 //! dispatch) costs more than the arithmetic of, say, a 10×8 by 8×8 product, and a small model's
@@ -173,6 +178,10 @@ pub(crate) fn gemm<T: Element>(
     }
     let cols = column_block(n);
     let out = OutPtr::new(out, n);
+    // A left operand whose rows are not contiguous (a transposed view, as in a weight's
+    // gradient gᵀ·x) is copied into the crate's packed layout before use. Column blocks would
+    // each pack the whole of it again; one call packs it once.
+    let packs_a = k > 1 && a.col_stride != 1;
     // SAFETY (all three calls): `out` comes from a unique borrow of exactly m·n elements at row
     // stride n (m·n checked above without overflow). The blocks of the last branch write
     // disjoint columns j..j + width of every row, with j + width ≤ n, so `out.at(j)` stays in the
@@ -180,8 +189,9 @@ pub(crate) fn gemm<T: Element>(
     // (n − 1)·col_stride that `fits` computed without overflow.
     if !parallel || macs < PAR_MIN_MACS {
         unsafe { gemm_into(m, n, k, out, a, b, Parallelism::None) };
-    } else if cols >= n {
-        // A narrow product, one column block: left to the crate's own division, by rows.
+    } else if cols >= n || packs_a {
+        // A narrow product (one column block), or one whose A is packed: left to the crate's own
+        // division, by rows.
         let threads = Parallelism::Rayon(rayon::current_num_threads());
         unsafe { gemm_into(m, n, k, out, a, b, threads) };
     } else {
@@ -660,15 +670,18 @@ mod tests {
 
     #[test]
     fn transposed_operands_in_both_parallel_branches() {
-        // a stored as its k × m transpose and b as its n × k transpose (x·Wᵀ), each at an offset.
+        // (256, 384, 48): one column block. (160, 200, 200): column blocks, but for a transposed
+        // a, which the crate packs, and which is left whole to its own division. Each operand
+        // sits at an offset in its buffer.
         for (m, k, n) in [(256, 384, 48), (160, 200, 200)] {
             assert!(m * n * k >= PAR_MIN_MACS);
             let (a, b) = (small_ints(m * k + 7, 5), small_ints(k * n + 2, 6));
             let (a_t, b_t) = (col_major(&a, 7, m), col_major(&b, 2, k));
-            check::<f32>(m, k, n, a_t, b_t);
-            check::<f64>(m, k, n, a_t, b_t);
-            // One transposed, one not.
-            check::<f32>(m, k, n, a_t, row_major(&small_ints(k * n, 8), 0, n));
+            let (a_rows, b_rows) = (row_major(&a, 7, k), row_major(&b, 2, n));
+            for (a, b) in [(a_t, b_t), (a_t, b_rows), (a_rows, b_t)] {
+                check::<f32>(m, k, n, a, b);
+                check::<f64>(m, k, n, a, b);
+            }
         }
     }
 

@@ -142,6 +142,14 @@ fn matmul_does_not_depend_on_the_thread_count() -> Result {
     let x = Tensor::rand_normal([128, 784], 0.0f32, 1.0, &mut rng(19));
     let w = Tensor::rand_normal([256, 784], 0.0f32, 1.0, &mut rng(20));
     assert_same_bits("x·wᵀ 128x784x256", &on_pools(|| x.matmul(&w.t()))?);
+    // A transposed left operand, which the kernel packs, in a product left whole to its own
+    // division: a square one, and a weight's gradient gᵀ·x.
+    assert_same_bits(
+        "matmul 512 with a transposed left operand",
+        &on_pools(|| a.t().matmul(&b))?,
+    );
+    let g = Tensor::rand_normal([128, 256], 0.0f32, 1.0, &mut rng(23));
+    assert_same_bits("gᵀ·x 256x128x784", &on_pools(|| g.t().matmul(&x))?);
     let tall = Tensor::rand_normal([4096, 64], 0.0f32, 1.0, &mut rng(21));
     let square = Tensor::rand_normal([64, 64], 0.0f32, 1.0, &mut rng(22));
     assert_same_bits("matmul 4096x64x64", &on_pools(|| tall.matmul(&square))?);
