@@ -4,7 +4,7 @@
 //! [`Tensor::contiguous`] (and [`Tensor::reshape`] when the layout leaves no other way).
 
 use crate::check::{fail, fmt_shape};
-use crate::cpu::map::map1;
+use crate::cpu::map::{map1, map1_strided_into};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::{checked_numel, dims, Axis, Dims, IntoShape};
@@ -165,7 +165,12 @@ impl<T: Element> Tensor<T> {
     pub fn to_vec(&self) -> Vec<T> {
         match self.as_slice() {
             Some(slice) => slice.to_vec(),
-            None => self.to_buffer().to_vec(),
+            None => {
+                let (data, layout) = self.parts();
+                let mut out = vec![T::zero(); layout.numel()];
+                map1_strided_into(data, layout, |x| x, &mut out);
+                out
+            }
         }
     }
 

@@ -42,16 +42,30 @@ pub(crate) fn map1<T: Element>(src: &[T], layout: &Layout, f: impl Fn(T) -> T + 
         return unsafe { out.assume_init() };
     }
     let mut out = output_buffer(n);
-    if n == 0 {
-        return out;
+    map1_strided_into(src, layout, f, &mut out);
+    out
+}
+
+/// `f` applied to every element of a tensor that is not contiguous, written in row-major order
+/// into `out`, which holds its `layout.numel()` elements: [`map1`]'s path for such a tensor, and
+/// `Tensor::to_vec`'s, which writes straight into the vector it returns.
+pub(crate) fn map1_strided_into<T: Element>(
+    src: &[T],
+    layout: &Layout,
+    f: impl Fn(T) -> T + Sync,
+    out: &mut [T],
+) {
+    debug_assert_eq!(out.len(), layout.numel());
+    if out.is_empty() {
+        return;
     }
     let walk = Walk::new(layout.shape(), [layout.strides()], [layout.offset()]);
     if let Some((rows, cols, stride)) = walk.as_transposed_matrix() {
-        transposed(&src[walk.offset(0)..], rows, cols, stride, &mut out, &f);
-        return out;
+        transposed(&src[walk.offset(0)..], rows, cols, stride, out, &f);
+        return;
     }
     let [s] = walk.row_strides();
-    fill_chunks(&mut out, |start, chunk| {
+    fill_chunks(out, |start, chunk| {
         walk.for_each_row(start, start + chunk.len(), |pos, len, [o]| {
             let row = &mut chunk[pos..pos + len];
             if s == 1 {
@@ -65,7 +79,6 @@ pub(crate) fn map1<T: Element>(src: &[T], layout: &Layout, f: impl Fn(T) -> T + 
             }
         });
     });
-    out
 }
 
 /// Side of the square tiles of a transposed copy.

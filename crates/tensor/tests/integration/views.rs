@@ -419,3 +419,25 @@ fn as_mut_slice_writes_row_major_and_never_through_a_shared_storage() {
     );
     assert_eq!(sole.to_vec(), vec![1.0, 5.0]);
 }
+
+#[test]
+fn to_vec_of_a_view_reads_every_element_in_row_major_order() {
+    // The paths of a non-contiguous `to_vec`: a transposed matrix (copied by tiles, here with
+    // partial ones), a row of another length, and a broadcast; each read element by element.
+    let t = Tensor::<f64>::arange(37 * 45).reshape([37, 45]);
+    let views = [
+        t.t(),
+        t.narrow(1, 3, 40),
+        t.narrow(0, 2, 1).broadcast_to([5, 45]),
+        t.t().narrow(0, 0, 0),
+    ];
+    for view in views {
+        let [rows, cols] = [view.shape()[0], view.shape()[1]];
+        assert!(!view.is_contiguous());
+        let want: Vec<f64> = (0..rows)
+            .flat_map(|i| (0..cols).map(move |j| (i, j)))
+            .map(|(i, j)| view.get(&[i, j]))
+            .collect();
+        assert_eq!(view.to_vec(), want, "shape {:?}", view.shape());
+    }
+}
