@@ -33,11 +33,25 @@ use rayon::prelude::*;
 
 use crate::element::Element;
 
-/// Products of fewer multiply-adds (m·n·k) than this, twice a 128³ product, run on the calling
-/// thread: below it, splitting a product in two gained nothing reliable over one thread, because
-/// waking the second thread costs as much as the half it takes over. The measurement is under
-/// "Dividing a product among threads" in `benches/README.md`.
+/// With AVX-512 kernels, products of fewer multiply-adds (m·n·k) than this, twice a 128³
+/// product, run on the calling thread: below it, splitting a product in two gained nothing
+/// reliable over one thread, because waking the second thread costs as much as the half it takes
+/// over. The measurement is under "Dividing a product among threads" in `benches/README.md`.
 const PAR_MIN_MACS: usize = 1 << 22;
+
+/// The fewest multiply-adds a product needs to be divided among threads with the kernels this
+/// CPU runs. A thread's wake-up costs about the same time whatever the kernel, so the bound is
+/// one of time: narrower kernels take two to three times as long over the same product, and
+/// already gain from a second thread at a 128³ product (1.6–1.85× with AVX2 on a Zen 1 EPYC), so
+/// they divide from half of [`PAR_MIN_MACS`]. The bound depends on the CPU alone, never on the
+/// number of threads, so the bits of a product do not either.
+fn par_min_macs() -> usize {
+    if matmul_simd() == "AVX-512" {
+        PAR_MIN_MACS
+    } else {
+        PAR_MIN_MACS / 2
+    }
+}
 
 /// Products of at most this many multiply-adds (m·n·k) use the plain loops of `small_gemm`:
 /// below it they were faster than the `gemm` crate in `benches/README.md`'s measurement.
@@ -187,7 +201,7 @@ pub(crate) fn gemm<T: Element>(
     // disjoint columns j..j + width of every row, with j + width ≤ n, so `out.at(j)` stays in the
     // slice; their `b` starts at column j < n, whose offset j·col_stride is at most the
     // (n − 1)·col_stride that `fits` computed without overflow.
-    if !parallel || macs < PAR_MIN_MACS {
+    if !parallel || macs < par_min_macs() {
         unsafe { gemm_into(m, n, k, out, a, b, Parallelism::None) };
     } else if cols >= n || packs_a {
         // A narrow product (one column block), or one whose A is packed: left to the crate's own

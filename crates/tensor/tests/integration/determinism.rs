@@ -150,6 +150,9 @@ fn matmul_does_not_depend_on_the_thread_count() -> Result {
     );
     let g = Tensor::rand_normal([128, 256], 0.0f32, 1.0, &mut rng(23));
     assert_same_bits("gᵀ·x 256x128x784", &on_pools(|| g.t().matmul(&x))?);
+    // The smallest product a CPU without AVX-512 divides among threads: two column blocks.
+    let small = Tensor::rand_normal([128, 128], 0.0f32, 1.0, &mut rng(24));
+    assert_same_bits("matmul 128", &on_pools(|| small.matmul(&small.t()))?);
     let tall = Tensor::rand_normal([4096, 64], 0.0f32, 1.0, &mut rng(21));
     let square = Tensor::rand_normal([64, 64], 0.0f32, 1.0, &mut rng(22));
     assert_same_bits("matmul 4096x64x64", &on_pools(|| tall.matmul(&square))?);
