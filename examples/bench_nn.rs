@@ -242,17 +242,24 @@ fn row(label: &str, pairs: &[(f64, f64)], scale: f64, names: (&str, &str)) {
     );
 }
 
+/// The command line, for `--help` and for an unknown flag.
+const USAGE: &str = "bench_nn [--threads N] [--python PATH] [--rounds R]";
+
 fn main() {
     let (mut threads, mut python, mut rounds, mut rss_child) = (None, None, 3, false);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            println!("usage: {USAGE}");
+            return;
+        }
         let mut value = || args.next().unwrap_or_default();
         match flag.as_str() {
             "--threads" => threads = Some(value().parse::<usize>().expect("--threads N")),
             "--python" => python = Some(value()),
             "--rounds" => rounds = value().parse::<usize>().expect("--rounds N").max(1),
             "--w3-rss-child" => rss_child = true,
-            _ => panic!("unknown flag {flag}: bench_nn [--threads N] [--python PATH] [--rounds R]"),
+            _ => panic!("unknown flag {flag}: {USAGE}"),
         }
     }
     let threads =

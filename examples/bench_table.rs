@@ -112,11 +112,19 @@ fn pooled(rounds: &[Stats]) -> Stats {
     [medians[medians.len() / 2], min, max]
 }
 
+/// The command line, for `--help` and for an unknown flag.
+const USAGE: &str = "bench_table [--threads N] [--only W1,W5] [--python PATH] [--rounds N] \
+     [--reference-kernel NAME]";
+
 fn main() {
     let (mut threads, mut only, mut python, mut rounds) = (None, "W1,W5".to_string(), None, 3);
     let mut kernel = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            println!("usage: {USAGE}");
+            return;
+        }
         let value = args.next().unwrap_or_default();
         match flag.as_str() {
             "--threads" => threads = Some(value.parse::<usize>().expect("--threads N")),
@@ -124,10 +132,7 @@ fn main() {
             "--python" => python = Some(value),
             "--rounds" => rounds = value.parse::<usize>().expect("--rounds N").max(1),
             "--reference-kernel" => kernel = Some(value),
-            _ => panic!(
-                "unknown flag {flag}: bench_table [--threads N] [--only W1,W5] [--python PATH] \
-                 [--rounds N] [--reference-kernel NAME]"
-            ),
+            _ => panic!("unknown flag {flag}: {USAGE}"),
         }
     }
     let threads =

@@ -216,18 +216,23 @@ fn run_reference(python: &str, script: &str, threads: usize) -> String {
     }
 }
 
+/// The command line, for `--help` and for an unknown flag.
+const USAGE: &str = "bench_tape [--threads N] [--python PATH] [--rounds N]";
+
 fn main() {
     let (mut threads, mut python, mut rounds) = (None, None, 3);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            println!("usage: {USAGE}");
+            return;
+        }
         let value = args.next().unwrap_or_default();
         match flag.as_str() {
             "--threads" => threads = Some(value.parse::<usize>().expect("--threads N")),
             "--python" => python = Some(value),
             "--rounds" => rounds = value.parse::<usize>().expect("--rounds N").max(1),
-            _ => {
-                panic!("unknown flag {flag}: bench_tape [--threads N] [--python PATH] [--rounds N]")
-            }
+            _ => panic!("unknown flag {flag}: {USAGE}"),
         }
     }
     let threads =

@@ -20,15 +20,22 @@ mod machine;
 #[path = "../benches/timing.rs"]
 mod timing;
 
+/// The command line, for `--help` and for an unknown flag.
+const USAGE: &str = "profile_w3 [--threads N] [--steps S]";
+
 fn main() {
     let (mut threads, mut steps) = (1usize, 200usize);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            println!("usage: {USAGE}");
+            return;
+        }
         let value = args.next().unwrap_or_default();
         match flag.as_str() {
             "--threads" => threads = value.parse().expect("--threads N"),
             "--steps" => steps = value.parse().expect("--steps S"),
-            _ => panic!("unknown flag {flag}: profile_w3 [--threads N] [--steps S]"),
+            _ => panic!("unknown flag {flag}: {USAGE}"),
         }
     }
     let pool = rayon::ThreadPoolBuilder::new()

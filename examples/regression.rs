@@ -19,16 +19,21 @@ const SAMPLES: usize = 256;
 const NOISE: f32 = 0.15;
 const BATCH: usize = 16;
 
+/// The command line, for `--help` and for an unknown flag.
+const USAGE: &str = "regression [OUT_DIR] [--epochs N]";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut out_dir, mut epochs) = (PathBuf::from("target/examples-out"), 300);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if arg == "-h" || arg == "--help" {
+            println!("usage: {USAGE}");
+            return Ok(());
+        }
         match arg.as_str() {
             "--epochs" => epochs = args.next().ok_or("--epochs needs a number")?.parse()?,
             _ if !arg.starts_with("--") => out_dir = PathBuf::from(arg),
-            _ => {
-                return Err(format!("unknown flag {arg}: regression [OUT_DIR] [--epochs N]").into())
-            }
+            _ => return Err(format!("unknown flag {arg}: {USAGE}").into()),
         }
     }
 

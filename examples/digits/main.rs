@@ -12,21 +12,23 @@ use shendu::nn::Checkpoint;
 
 mod w6;
 
+/// The command line, for `--help` and for an unknown flag.
+const USAGE: &str = "digits [--seed S] [--epochs E] [--out PATH]";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut seed, mut epochs, mut out) = (0, w6::EPOCHS, "digits.safetensors".to_string());
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            println!("usage: {USAGE}");
+            return Ok(());
+        }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--seed" => seed = value.parse()?,
             "--epochs" => epochs = value.parse()?,
             "--out" => out = value,
-            _ => {
-                return Err(format!(
-                    "unknown flag {flag}: digits [--seed S] [--epochs E] [--out PATH]"
-                )
-                .into())
-            }
+            _ => return Err(format!("unknown flag {flag}: {USAGE}").into()),
         }
     }
     let digits = w6::Digits::load(w6::DIGITS_CSV)?;

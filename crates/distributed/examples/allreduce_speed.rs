@@ -6,14 +6,21 @@
 
 use std::time::Instant;
 
+/// The command line, for `--help` and for an unknown flag.
+const USAGE: &str = "allreduce_speed [--rounds R]";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rounds = 50usize;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            println!("usage: {USAGE}");
+            return Ok(());
+        }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--rounds" => rounds = value.parse()?,
-            _ => return Err(format!("unknown flag {flag}: [--rounds R]").into()),
+            _ => return Err(format!("unknown flag {flag}: {USAGE}").into()),
         }
     }
     let world = shendu_distributed::init()?;

@@ -20,20 +20,23 @@ use shendu_nn::{loss, Activation, Adam, Forward, Mlp, Module};
 /// The data file shipped with the project (see `data/README.md` for its origin and license).
 const DIGITS_CSV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/digits.csv");
 
+/// The command line, for `--help` and for an unknown flag.
+const USAGE: &str = "digits_distributed [--seed S] [--epochs E] [--out PATH]";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut seed, mut epochs, mut out) = (0u64, 60usize, None);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            println!("usage: {USAGE}");
+            return Ok(());
+        }
         let value = args.next().ok_or(format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--seed" => seed = value.parse()?,
             "--epochs" => epochs = value.parse()?,
             "--out" => out = Some(value),
-            _ => {
-                return Err(
-                    format!("unknown flag {flag}: [--seed S] [--epochs E] [--out PATH]").into(),
-                )
-            }
+            _ => return Err(format!("unknown flag {flag}: {USAGE}").into()),
         }
     }
     let world = shendu_distributed::init()?;

@@ -43,19 +43,22 @@ use shendu_tensor::{Indices, Tensor};
 /// The global batch of every step, cut into one shard per rank.
 const GLOBAL_BATCH: usize = 256;
 
+/// The command line, for `--help` and for an unknown flag.
+const USAGE: &str = "w3_speed [--rounds R] [--python PATH] [--quick]";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (mut rounds, mut python, mut quick) = (5usize, None, false);
     while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            println!("usage: {USAGE}");
+            return Ok(());
+        }
         match flag.as_str() {
             "--rounds" => rounds = args.next().ok_or("--rounds needs a value")?.parse()?,
             "--python" => python = Some(args.next().ok_or("--python needs a value")?),
             "--quick" => quick = true,
-            _ => {
-                return Err(
-                    format!("unknown flag {flag}: [--rounds R] [--python PATH] [--quick]").into(),
-                );
-            }
+            _ => return Err(format!("unknown flag {flag}: {USAGE}").into()),
         }
     }
     if std::env::var_os("OMPI_COMM_WORLD_SIZE").is_some() {
