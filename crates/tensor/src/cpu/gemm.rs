@@ -41,10 +41,10 @@ const PAR_MIN_MACS: usize = 1 << 22;
 
 /// The fewest multiply-adds a product needs to be divided among threads with the kernels this
 /// CPU runs. A thread's wake-up costs about the same time whatever the kernel, so the bound is
-/// one of time: narrower kernels take two to three times as long over the same product, and
-/// already gain from a second thread at a 128³ product (1.6–1.85× with AVX2 on a Zen 1 EPYC), so
-/// they divide from half of [`PAR_MIN_MACS`]. The bound depends on the CPU alone, never on the
-/// number of threads, so the bits of a product do not either.
+/// one of time: narrower kernels take longer over the same product (a 128³ one: about 40 µs with
+/// AVX-512 on a Xeon, 116 µs with AVX2 on a Zen 1 EPYC, where a second thread made it 1.6–1.85×
+/// faster), so they divide from half of [`PAR_MIN_MACS`]. The bound depends on the CPU alone,
+/// never on the number of threads, so the bits of a product do not either.
 fn par_min_macs() -> usize {
     if matmul_simd() == "AVX-512" {
         PAR_MIN_MACS
