@@ -165,9 +165,16 @@ fn row(n: usize, round: &dyn std::fmt::Display, r: Rates) {
     );
 }
 
+/// The command line, for `--help`.
+const USAGE: &str = "serve_speed [--rounds R] [--seconds S]";
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("usage: {USAGE}");
+        return;
+    }
     let flag = |name: &str, default: f64| {
         args.iter()
             .position(|a| a == name)
