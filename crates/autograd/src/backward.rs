@@ -15,7 +15,7 @@ use crate::error::{fail, fail_at};
 use crate::gradients::Gradients;
 use crate::op::{backward as rule, Op};
 use crate::profile;
-use crate::tape::{IdMap, Node, NodeId, TapeState, INLINE_INPUTS};
+use crate::tape::{IdMap, Node, NodeId, TapeState, INLINE_INPUTS, SPENT};
 use crate::var::{first_non_finite, Var};
 
 impl<T: Element> Var<T> {
@@ -162,6 +162,9 @@ impl<T: Element> Var<T> {
     /// This var's node, checking that it can be differentiated with a seed of `seed_shape`.
     #[track_caller]
     fn root(&self, op: &str, seed_shape: &[usize]) -> NodeId {
+        if self.tape.spent.get() {
+            fail(op, SPENT);
+        }
         if seed_shape != self.shape() {
             fail(
                 op,
@@ -198,6 +201,33 @@ fn check_direction<T: Element>(op: &str, x: &Var<T>, v: &Tensor<T>) {
     }
 }
 
+/// Turns off recording (unless `record`) and the forward anomaly check for a sweep, and puts
+/// both flags back when dropped, even if a rule panics.
+struct SweepFlags<'a, T: Element> {
+    tape: &'a TapeState<T>,
+    recording: bool,
+    anomaly: bool,
+}
+
+impl<'a, T: Element> SweepFlags<'a, T> {
+    fn set(tape: &'a TapeState<T>, record: bool) -> Self {
+        // The rules' own ops must not trip the forward anomaly check: a non-finite gradient is
+        // reported by `differentiate`, naming the op whose rule produced it and that op's line.
+        SweepFlags {
+            tape,
+            anomaly: tape.anomaly.replace(false),
+            recording: tape.recording.replace(record),
+        }
+    }
+}
+
+impl<T: Element> Drop for SweepFlags<'_, T> {
+    fn drop(&mut self) {
+        self.tape.recording.set(self.recording);
+        self.tape.anomaly.set(self.anomaly);
+    }
+}
+
 /// Runs the gradient rules from `root` down with `seed` as the root's gradient, recording the
 /// rules' ops if `record`. Returns the gradients of the nodes for which `keep(id, retain)` is
 /// true, `retain` being the node's own flag (set for leaves and retained vars), last node first.
@@ -208,20 +238,7 @@ fn sweep<T: Element>(
     record: bool,
     keep: impl Fn(NodeId, bool) -> bool,
 ) -> Vec<(NodeId, Var<T>)> {
-    // The rules' own ops must not trip the forward anomaly check: a non-finite gradient is
-    // reported below, naming the op whose rule produced it and that op's line.
-    let anomaly = tape.anomaly.replace(false);
-    let recording = tape.recording.replace(record);
-    // Restore both flags even if a rule panics.
-    struct Restore<'a, T: Element>(&'a TapeState<T>, bool, bool);
-    impl<T: Element> Drop for Restore<'_, T> {
-        fn drop(&mut self) {
-            self.0.recording.set(self.1);
-            self.0.anomaly.set(self.2);
-        }
-    }
-    let _restore = Restore(tape, recording, anomaly);
-
+    let flags = SweepFlags::set(tape, record);
     let mut grads: Vec<Option<Var<T>>> = vec![None; root + 1];
     grads[root] = Some(seed);
     // A model's step keeps its parameters' gradients (and, rarely, a retained var's).
@@ -241,9 +258,8 @@ fn sweep<T: Element>(
             borrowed = tape.nodes.borrow();
             &borrowed[id]
         };
-        let (op, location) = (&node.op, node.location);
         let kept = keep(id, node.retain);
-        if op.is_leaf() {
+        if node.op.is_leaf() {
             // A leaf's gradient goes nowhere else: moved, not cloned (a parameter's, each step).
             if kept {
                 found.push((id, grad));
@@ -253,54 +269,117 @@ fn sweep<T: Element>(
         if kept {
             found.push((id, grad.clone()));
         }
-        let inputs = &node.inputs;
-        let output = node.output.clone();
-        let input_vars: SmallVec<[Var<T>; INLINE_INPUTS]> = inputs
-            .iter()
-            .map(|&operand| tape.operand(operand))
-            .collect();
-        let output = Var::new(output, Some(id), tape);
-        // A recording sweep's rules are themselves recorded ops, profiled as such.
-        let started = (!record && profile::active()).then(Instant::now);
-        let input_grads = rule(op, &input_vars, &output, &grad, tape, location);
-        for (input, input_grad) in input_vars.iter().zip(input_grads) {
-            let (Some(to), Some(input_grad)) = (input.node, input_grad) else {
-                continue;
-            };
-            if anomaly && let Some(bad) = first_non_finite(&input_grad.value) {
-                let shapes: Vec<&[usize]> = input_vars.iter().map(|v| v.shape()).collect();
-                fail_at(
-                    "anomaly",
-                    format!(
-                        "the gradient of {} (input shapes {shapes:?}) is {bad} in the \
-                             backward pass",
-                        op.name()
-                    ),
-                    location,
-                );
-            }
-            // A rule returning the wrong shape would corrupt every gradient below it; a custom
-            // op's rule is user code, so this is checked in release builds too.
-            if input_grad.shape() != input.shape() {
-                fail_at(
-                    op.name(),
-                    format!(
-                        "the gradient rule returned shape {:?} for an input of shape {:?}",
-                        input_grad.shape(),
-                        input.shape()
-                    ),
-                    location,
-                );
-            }
-            grads[to] = Some(match grads[to].take() {
-                Some(sum) => &sum + &input_grad,
-                None => input_grad,
-            });
-        }
-        if let Some(started) = started {
-            profile::differentiated(op.name(), started);
-        }
+        differentiate(tape, id, node, &grad, &mut grads, record, flags.anomaly);
     }
     profile::sweep_ended();
     found
+}
+
+/// The first-order sweep of a tape that is dropped right after it, as in [`value_and_grad`]:
+/// each node is taken off the tape once its rule has run, so the forward pass's values are freed
+/// as the sweep goes down, as PyTorch frees a graph's saved tensors during `backward()`. In a
+/// step of a model this lowers the peak memory, which comes at the last rules (the gradient of
+/// the first layer's weight), by the activations of every later layer. The tape is marked spent:
+/// recording on it, or differentiating one of its vars again, panics with a message saying so.
+///
+/// [`value_and_grad`]: crate::value_and_grad
+pub(crate) fn backward_consuming<T: Element>(loss: &Var<T>) -> Gradients<T> {
+    if loss.numel() != 1 {
+        // Gives `backward`'s message.
+        return loss.backward();
+    }
+    let root = loss.root("backward", loss.shape());
+    let tape = &loss.tape;
+    let flags = SweepFlags::set(tape, false);
+    tape.spent.set(true);
+    // Nodes recorded after the loss get no gradient, but a leaf among them gets a zero one.
+    let len = tape.nodes.borrow().len();
+    let mut grads: Vec<Option<Var<T>>> = vec![None; len];
+    grads[root] = Some(loss.constant(Tensor::ones(loss.shape())));
+    let mut by_node = IdMap::default();
+    let mut params = Vec::with_capacity(tape.params.borrow().len());
+    for id in (0..len).rev() {
+        let node = tape.nodes.borrow_mut().pop().expect("a node per id");
+        let grad = grads[id].take();
+        match node.op {
+            Op::Param(param) => params.push((param, id, leaf_grad(grad, &node))),
+            Op::Leaf => {
+                by_node.insert(id, leaf_grad(grad, &node));
+            }
+            _ => {
+                let Some(grad) = grad else { continue };
+                differentiate(tape, id, &node, &grad, &mut grads, false, flags.anomaly);
+                if node.retain {
+                    by_node.insert(id, grad.value);
+                }
+            }
+        }
+    }
+    profile::sweep_ended();
+    params.reverse();
+    Gradients::new(tape.id, by_node, params)
+}
+
+/// A leaf's gradient as `backward` reports it: zero where the output does not depend on it.
+fn leaf_grad<T: Element>(grad: Option<Var<T>>, node: &Node<T>) -> Tensor<T> {
+    grad.map_or_else(|| Tensor::zeros(node.output.shape()), |g| g.value)
+}
+
+/// Runs the gradient rule of node `id` (not a leaf), whose output's gradient is `grad`, and adds
+/// what it returns to the gradients of the node's inputs in `grads`.
+fn differentiate<T: Element>(
+    tape: &Rc<TapeState<T>>,
+    id: NodeId,
+    node: &Node<T>,
+    grad: &Var<T>,
+    grads: &mut [Option<Var<T>>],
+    record: bool,
+    anomaly: bool,
+) {
+    let (op, location) = (&node.op, node.location);
+    let input_vars: SmallVec<[Var<T>; INLINE_INPUTS]> = node
+        .inputs
+        .iter()
+        .map(|&operand| tape.operand(operand))
+        .collect();
+    let output = Var::new(node.output.clone(), Some(id), tape);
+    // A recording sweep's rules are themselves recorded ops, profiled as such.
+    let started = (!record && profile::active()).then(Instant::now);
+    let input_grads = rule(op, &input_vars, &output, grad, tape, location);
+    for (input, input_grad) in input_vars.iter().zip(input_grads) {
+        let (Some(to), Some(input_grad)) = (input.node, input_grad) else {
+            continue;
+        };
+        if anomaly && let Some(bad) = first_non_finite(&input_grad.value) {
+            let shapes: Vec<&[usize]> = input_vars.iter().map(|v| v.shape()).collect();
+            fail_at(
+                "anomaly",
+                format!(
+                    "the gradient of {} (input shapes {shapes:?}) is {bad} in the backward pass",
+                    op.name()
+                ),
+                location,
+            );
+        }
+        // A rule returning the wrong shape would corrupt every gradient below it; a custom op's
+        // rule is user code, so this is checked in release builds too.
+        if input_grad.shape() != input.shape() {
+            fail_at(
+                op.name(),
+                format!(
+                    "the gradient rule returned shape {:?} for an input of shape {:?}",
+                    input_grad.shape(),
+                    input.shape()
+                ),
+                location,
+            );
+        }
+        grads[to] = Some(match grads[to].take() {
+            Some(sum) => &sum + &input_grad,
+            None => input_grad,
+        });
+    }
+    if let Some(started) = started {
+        profile::differentiated(op.name(), started);
+    }
 }

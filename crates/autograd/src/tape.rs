@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use shendu_tensor::{Element, Tensor};
 use smallvec::SmallVec;
 
-use crate::error::fail;
+use crate::error::{fail, fail_at};
 use crate::op::Op;
 use crate::param::ParamId;
 use crate::var::Var;
@@ -94,7 +94,15 @@ pub(crate) struct TapeState<T: Element> {
     /// False inside a no-grad scope and while first-order gradient rules run.
     pub recording: Cell<bool>,
     pub anomaly: Cell<bool>,
+    /// Set by the sweep of [`value_and_grad`](crate::value_and_grad), which takes the nodes off
+    /// the tape as it goes: no op can be recorded on it any more, nor a var differentiated.
+    pub spent: Cell<bool>,
 }
+
+/// Why a spent tape (see [`TapeState::spent`]) refuses an op.
+pub(crate) const SPENT: &str = "this var's tape was differentiated by value_and_grad, which frees \
+     the tape as it goes; its vars' values can still be read, but they cannot be used in recorded \
+     ops or differentiated again (return what is needed from the closure instead)";
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(0);
 
@@ -181,6 +189,7 @@ impl<T: Element> Tape<T> {
                 params: RefCell::new(IdMap::default()),
                 recording: Cell::new(true),
                 anomaly: Cell::new(false),
+                spent: Cell::new(false),
             }),
         }
     }
@@ -368,6 +377,9 @@ impl<T: Element> TapeState<T> {
         // The op's name is looked up only while profiling: this is every op's recording path.
         if crate::profile::active() {
             crate::profile::recorded(node.op.name());
+        }
+        if self.spent.get() {
+            fail_at(node.op.name(), SPENT, node.location);
         }
         let mut nodes = self.nodes.borrow_mut();
         nodes.push(node);

@@ -7,9 +7,15 @@
 //! first (copy-on-write), silently, every step. Here the tape and its vars cannot outlive the
 //! call: the loss comes back as a number, extra outputs must be `Send` (which a [`Var`] is not),
 //! and the [`Gradients`] hold plain tensors. The optimizer that runs next updates in place.
+//!
+//! Knowing that the tape is dropped next also lets the backward pass free it as it goes: each
+//! op's output is released once its gradient rule has run, so the peak memory of a step does not
+//! hold every activation up to the first layer's gradients (PyTorch frees a graph's saved tensors
+//! the same way during `backward()`).
 
 use shendu_tensor::Element;
 
+use crate::backward::backward_consuming;
 use crate::gradients::Gradients;
 use crate::tape::Tape;
 use crate::var::Var;
@@ -17,7 +23,8 @@ use crate::var::Var;
 /// Runs `f` on a fresh tape, differentiates the scalar loss it returns with respect to every
 /// parameter and leaf it put on the tape, drops the tape, and returns the loss value and the
 /// gradients (by [`ParamId`](crate::ParamId) for the parameters entered with
-/// [`Tape::param`]).
+/// [`Tape::param`]). The tape is freed node by node during the backward pass: a var smuggled
+/// out of `f` keeps its value, but recording an op on it or differentiating it panics.
 ///
 /// ```
 /// use shendu_autograd::{value_and_grad, ParamId};
@@ -41,7 +48,7 @@ use crate::var::Var;
 pub fn value_and_grad<T: Element>(f: impl FnOnce(&Tape<T>) -> Var<T>) -> (T, Gradients<T>) {
     let tape = Tape::new();
     let loss = f(&tape);
-    let grads = loss.backward();
+    let grads = backward_consuming(&loss);
     (loss.item(), grads)
 }
 
@@ -68,6 +75,6 @@ pub fn value_and_grad_with_aux<T: Element, A: Send>(
 ) -> (T, A, Gradients<T>) {
     let tape = Tape::new();
     let (loss, aux) = f(&tape);
-    let grads = loss.backward();
+    let grads = backward_consuming(&loss);
     (loss.item(), aux, grads)
 }

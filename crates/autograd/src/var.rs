@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 
 use crate::error::fail;
 use crate::op::Op;
-use crate::tape::{Node, NodeId, Operand, Tape, TapeState};
+use crate::tape::{Node, NodeId, Operand, Tape, TapeState, SPENT};
 
 /// A tensor on a [`Tape`](crate::Tape): a leaf made by [`Tape::var`](crate::Tape::var), the
 /// result of an op on vars, or a constant (no node, no gradient).
@@ -168,8 +168,12 @@ impl<T: Element> Var<T> {
 
     /// Asks `backward` to report this intermediate var's gradient too, like PyTorch's
     /// `retain_grad` (leaves always have theirs).
+    #[track_caller]
     pub fn retain_grad(&self) {
         if let Some(id) = self.node {
+            if self.tape.spent.get() {
+                fail("retain_grad", SPENT);
+            }
             self.tape.nodes.borrow_mut()[id].retain = true;
         }
     }

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{assert_close, fd_gradient};
+use common::{assert_close, assert_mentions, fd_gradient, panic_message};
 use shendu_autograd::{value_and_grad, value_and_grad_with_aux, ParamId, Tape, Var};
 use shendu_tensor::Tensor;
 
@@ -183,4 +183,145 @@ fn accumulated_gradients_are_the_gradient_of_the_summed_losses() {
         grads.iter().map(|(id, _)| id).collect::<Vec<_>>(),
         [shared, second_only]
     );
+}
+
+/// Identity forward; its gradient rule notes whether the watched tensor's storage is still
+/// shared with the tape when the sweep reaches it.
+struct Probe {
+    watched: std::rc::Rc<std::cell::RefCell<Option<Tensor<f64>>>>,
+    shared_then: std::rc::Rc<std::cell::Cell<Option<bool>>>,
+}
+
+impl shendu_autograd::CustomOp<f64> for Probe {
+    fn name(&self) -> &str {
+        "probe"
+    }
+    fn forward(&self, inputs: &[&Tensor<f64>]) -> Tensor<f64> {
+        inputs[0].clone()
+    }
+    fn backward(
+        &self,
+        _inputs: &[Var<f64>],
+        _output: &Var<f64>,
+        grad: &Var<f64>,
+    ) -> Vec<Option<Var<f64>>> {
+        let watched = self.watched.borrow();
+        let shared = watched
+            .as_ref()
+            .expect("set in the forward")
+            .is_storage_shared();
+        self.shared_then.set(Some(shared));
+        vec![Some(grad.clone())]
+    }
+}
+
+#[test]
+fn value_and_grad_frees_each_activation_once_the_sweep_has_passed_it() {
+    // probe(w) → tanh → exp → sum: by the time the sweep reaches the probe (the first layer),
+    // the tanh's output is needed by no rule still to run. A copy of it is kept outside the
+    // tape; the probe's rule reports whether the tape still holds it too.
+    let id = ParamId::new();
+    let w = t(&[0.5, -1.0, 2.0], &[3]);
+    let run = |consume: bool| {
+        let watched = std::rc::Rc::new(std::cell::RefCell::new(None));
+        let shared_then = std::rc::Rc::new(std::cell::Cell::new(None));
+        let probe = Probe {
+            watched: watched.clone(),
+            shared_then: shared_then.clone(),
+        };
+        let forward = |tape: &Tape<f64>| {
+            let activation = Var::custom(probe, &[&tape.param(id, &w)]).tanh();
+            *watched.borrow_mut() = Some(activation.value().clone());
+            activation.exp().sum_all()
+        };
+        let grads = if consume {
+            value_and_grad(forward).1
+        } else {
+            let tape = Tape::new();
+            forward(&tape).backward()
+        };
+        (
+            shared_then.get().expect("the probe's rule ran"),
+            grads[id].to_vec(),
+        )
+    };
+    let (shared_in_value_and_grad, through_value_and_grad) = run(true);
+    let (shared_in_backward, through_backward) = run(false);
+    assert!(
+        !shared_in_value_and_grad,
+        "value_and_grad still held the activation"
+    );
+    assert!(
+        shared_in_backward,
+        "backward keeps the tape whole, for a second sweep"
+    );
+    // d/dw Σ exp(tanh(w)) = exp(tanh(w))·(1 − tanh²(w)), the same bits either way.
+    assert_eq!(through_value_and_grad, through_backward);
+    let expected = fd_gradient(
+        &|w: &[f64]| w.iter().map(|x| x.tanh().exp()).sum(),
+        &w.to_vec(),
+        1e-6,
+    );
+    assert_close(&through_value_and_grad, &expected, 1e-8, 1e-6);
+}
+
+#[test]
+fn value_and_grad_reports_what_backward_reports() {
+    // A parameter used twice, one unused, one entered only after the loss, a plain leaf var
+    // and a retained intermediate: every gradient, bit for bit, and in the same order.
+    let (a, b, late) = (ParamId::new(), ParamId::new(), ParamId::new());
+    let (wa, wb) = (t(&[0.3, -0.7, 1.1], &[3]), t(&[2.0], &[1]));
+    let x = t(&[0.5, -1.0, 2.0], &[3]);
+    let forward = |tape: &Tape<f64>| {
+        let (first, second) = (tape.param(a, &wa), tape.param(a, &wa));
+        let _unused = tape.param(b, &wb);
+        let input = tape.var(x.clone());
+        let hidden = (&first * &input).tanh();
+        hidden.retain_grad();
+        let loss = (&hidden * &second).sum_all();
+        let _after = tape.param(late, &wb);
+        loss
+    };
+    let (loss, grads) = value_and_grad(forward);
+    let tape = Tape::new();
+    let expected_loss = forward(&tape);
+    let expected = expected_loss.backward();
+    assert_eq!(loss.to_bits(), expected_loss.item().to_bits());
+    let bits = |g: &shendu_autograd::Gradients<f64>| {
+        g.iter()
+            .map(|(id, g)| (id, g.to_vec().iter().map(|v| v.to_bits()).collect()))
+            .collect::<Vec<(ParamId, Vec<u64>)>>()
+    };
+    assert_eq!(bits(&grads), bits(&expected));
+    assert_eq!(
+        grads.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+        [a, b, late]
+    );
+    // Three parameters, the leaf var and the retained intermediate.
+    assert_eq!((grads.len(), expected.len()), (5, 5));
+}
+
+#[test]
+fn a_var_kept_past_value_and_grad_can_be_read_but_not_recorded_on() {
+    let id = ParamId::new();
+    let w = t(&[1.0, 2.0], &[2]);
+    let mut kept = None;
+    let (loss, _) = value_and_grad(|tape| {
+        let squares = tape.param(id, &w).square();
+        kept = Some(squares.clone());
+        squares.sum_all()
+    });
+    assert_eq!(loss, 5.0);
+    let kept = kept.unwrap();
+    assert_eq!(kept.value().to_vec(), vec![1.0, 4.0]);
+    let line = line!() + 1;
+    let message = panic_message(|| kept.exp());
+    assert_mentions(
+        &message,
+        &["exp", "value_and_grad", &format!("params.rs:{line}")],
+    );
+    let message = panic_message(|| kept.backward_with(&t(&[1.0, 1.0], &[2])));
+    assert_mentions(&message, &["backward_with", "differentiated again"]);
+    let message = panic_message(|| kept.retain_grad());
+    assert_mentions(&message, &["retain_grad", "value_and_grad"]);
 }

@@ -125,6 +125,21 @@ impl<T: Copy> MatRef<'_, T> {
         self.data[self.offset + i * self.row_stride + j * self.col_stride]
     }
 
+    /// Element (i, j), without the bounds check of [`MatRef::at`]: the small-product loops read
+    /// every element of both operands once per row or column of the other, and the checks were
+    /// a sixth of a small model's step.
+    ///
+    /// # Safety
+    /// `self.fits(rows, cols)` holds for some `rows > i` and `cols > j`. Then the position is at
+    /// most the last one `fits` computed without overflow, so it neither wraps nor passes the end.
+    #[inline(always)]
+    unsafe fn at_unchecked(&self, i: usize, j: usize) -> T {
+        let at = self.offset + i * self.row_stride + j * self.col_stride;
+        debug_assert!(at < self.data.len());
+        // SAFETY: in bounds by the caller's contract (see above).
+        unsafe { *self.data.get_unchecked(at) }
+    }
+
     /// Whether every element of a `rows × cols` matrix lies inside `data`. The last element's
     /// position is computed with checked arithmetic: one past `usize::MAX` is out of bounds, not
     /// wrapped around to a small position that looks in bounds.
@@ -403,7 +418,10 @@ fn small_gemm<T: Element>(
     }
 }
 
-/// The loops of [`small_gemm`]; `UNIT` says that b's column stride is 1.
+/// The loops of [`small_gemm`]; `UNIT` says that b's column stride is 1. `a` must fit
+/// `out.len() / n` rows of `k` and `b` `k` rows of `n` (see [`MatRef::fits`]), which `gemm`
+/// asserts and the packed copy of `small_gemm` meets by construction; it is checked again here
+/// because the loops read without bounds checks.
 fn small_gemm_rows<T: Element, const UNIT: bool>(
     k: usize,
     n: usize,
@@ -411,6 +429,11 @@ fn small_gemm_rows<T: Element, const UNIT: bool>(
     b: &MatRef<T>,
     out: &mut [MaybeUninit<T>],
 ) {
+    let m = out.len().checked_div(n).unwrap_or(0);
+    assert!(
+        a.fits(m, k) && b.fits(k, n) && (!UNIT || b.col_stride == 1) && m * n == out.len(),
+        "small_gemm: operand out of bounds"
+    );
     let put = |slots: &mut [MaybeUninit<T>], values: &[T]| {
         for (slot, &value) in slots.iter_mut().zip(values) {
             slot.write(value);
@@ -418,17 +441,23 @@ fn small_gemm_rows<T: Element, const UNIT: bool>(
     };
     for (i, row) in out.chunks_exact_mut(n).enumerate() {
         // Output blocks of 8, then 4, then single columns, each summed in registers over p.
+        // SAFETY (each `row_block`): i < m and j + W ≤ n, with `a` fitting m × k and `b` k × n
+        // as asserted above.
         let mut j = 0;
         while j + 8 <= n {
-            put(&mut row[j..j + 8], &row_block::<T, 8, UNIT>(k, a, i, b, j));
+            put(&mut row[j..j + 8], &unsafe {
+                row_block::<T, 8, UNIT>(k, a, i, b, j)
+            });
             j += 8;
         }
         if j + 4 <= n {
-            put(&mut row[j..j + 4], &row_block::<T, 4, UNIT>(k, a, i, b, j));
+            put(&mut row[j..j + 4], &unsafe {
+                row_block::<T, 4, UNIT>(k, a, i, b, j)
+            });
             j += 4;
         }
         while j < n {
-            row[j].write(row_block::<T, 1, UNIT>(k, a, i, b, j)[0]);
+            row[j].write(unsafe { row_block::<T, 1, UNIT>(k, a, i, b, j) }[0]);
             j += 1;
         }
     }
@@ -436,9 +465,13 @@ fn small_gemm_rows<T: Element, const UNIT: bool>(
 
 /// Columns `j..j + W` of row `i` of a · b. A fixed-size accumulator stays in registers, where
 /// accumulating into the output row would wait on a store and a load for every step of the inner
-/// dimension. With `UNIT` (b's columns adjacent) each step reads a slice of b's row p.
+/// dimension. With `UNIT` (b's columns adjacent) each step reads W adjacent elements of b's row p.
+///
+/// # Safety
+/// `a` fits at least `i + 1` rows of `k` columns and `b` `k` rows of at least `j + W` columns
+/// (see [`MatRef::fits`]); with `UNIT`, b's column stride is 1.
 #[inline(always)]
-fn row_block<T: Element, const W: usize, const UNIT: bool>(
+unsafe fn row_block<T: Element, const W: usize, const UNIT: bool>(
     k: usize,
     a: &MatRef<T>,
     i: usize,
@@ -447,18 +480,21 @@ fn row_block<T: Element, const W: usize, const UNIT: bool>(
 ) -> [T; W] {
     let mut acc = [T::zero(); W];
     for p in 0..k {
-        let a_ip = a.at(i, p);
+        // SAFETY: i and p lie inside the rows and columns that `a` fits.
+        let a_ip = unsafe { a.at_unchecked(i, p) };
         if UNIT {
             let start = b.offset + p * b.row_stride + j;
-            let b_row: &[T; W] = b.data[start..start + W]
-                .try_into()
-                .expect("a slice of length W");
+            // SAFETY: elements (p, j..j + W) of `b` lie inside what it fits, and with a column
+            // stride of 1 they are the W adjacent elements from `start`; `[T; W]` has T's
+            // alignment.
+            let b_row = unsafe { &*b.data.as_ptr().add(start).cast::<[T; W]>() };
             for (sum, &b_pj) in acc.iter_mut().zip(b_row) {
                 *sum += a_ip * b_pj;
             }
         } else {
             for (w, sum) in acc.iter_mut().enumerate() {
-                *sum += a_ip * b.at(p, j + w);
+                // SAFETY: p < k and j + w < j + W lie inside what `b` fits.
+                *sum += a_ip * unsafe { b.at_unchecked(p, j + w) };
             }
         }
     }
