@@ -320,7 +320,7 @@ fn main() {
             (None, None)
         }
     };
-    println!("# {}", machine::describe());
+    println!("# {}", machine::describe(shendu::tensor::matmul_simd()));
     println!(
         "# shendu {}, {rounds} rounds\n\
          # W2 2-8-8-1 tanh BCE b=10; W3 784-256-128-10 relu CE b=128; W6 digits 64-64-10 Adam, \

@@ -171,7 +171,7 @@ fn main() {
     }
 
     let version = env!("CARGO_PKG_VERSION");
-    println!("# {}", machine::describe());
+    println!("# {}", machine::describe(shendu::tensor::matmul_simd()));
     println!(
         "# shendu {version}, threads {threads}; W1 GFLOP/s, W5 GB/s; median [min-max] of \
          {rounds} rounds of 7, the two sides in turn"

@@ -281,7 +281,7 @@ fn main() {
         }
     }
 
-    println!("# {}", machine::describe());
+    println!("# {}", machine::describe(shendu::tensor::matmul_simd()));
     println!(
         "# shendu {}, threads {threads} (W2: 1); per round the median of 7 repetitions of \
          >= 0.2 s; {rounds} rounds, the sides in turn\n\

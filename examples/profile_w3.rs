@@ -77,7 +77,7 @@ fn run(threads: usize, steps: usize) {
         }
     });
     let per_step = |d: std::time::Duration| d.as_secs_f64() * 1e3 / steps as f64;
-    println!("# {}", machine::describe());
+    println!("# {}", machine::describe(shendu::tensor::matmul_simd()));
     println!(
         "# W3 step with nn and Sgd, batch 128, f32, {threads} thread(s); {steps} steps profiled, \
          times per step"

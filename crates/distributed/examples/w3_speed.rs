@@ -40,6 +40,9 @@ use shendu_distributed::{broadcast_parameters, shard, DistributedOptimizer, Worl
 use shendu_nn::{loss, Activation, Forward, Mlp, Module, Optimizer, Sgd};
 use shendu_tensor::{Indices, Tensor};
 
+#[path = "../../../benches/machine.rs"]
+mod machine;
+
 /// The global batch of every step, cut into one shard per rank.
 const GLOBAL_BATCH: usize = 256;
 
@@ -372,7 +375,7 @@ fn drive(rounds: usize, python: &str, quick: bool) -> Result<(), Box<dyn std::er
         "# W3 784-256-128-10 relu CE, SGD 0.01, f32, global batch {GLOBAL_BATCH}; \
          each rank or process one thread on its own core"
     );
-    println!("# cpu: {}", cpu_model());
+    println!("# {}", machine::describe(shendu_tensor::matmul_simd()));
     println!(
         "# {rounds} round(s): a shendu job (its three modes in turn, 7 turns of 0.3 s blocks), \
          torch on 1 process, torch DDP gloo on 2; figures: medians over rounds [least–greatest]"
@@ -490,17 +493,4 @@ fn drive(rounds: usize, python: &str, quick: bool) -> Result<(), Box<dyn std::er
         println!("  {key:24} {}", cell(over(&shendu, key), 3));
     }
     Ok(())
-}
-
-/// The CPU's model name, as Linux reports it.
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, name)| name.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
 }

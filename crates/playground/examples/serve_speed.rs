@@ -17,6 +17,9 @@ use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use shendu_playground::serve::{self, Options};
 
+#[path = "../../../benches/machine.rs"]
+mod machine;
+
 /// The original TensorFlow Playground (github.com/tensorflow/playground @ 02469bd, built with
 /// `npm run build`, served from `dist/`) at its defaults, in epochs per second: measured on this
 /// machine (Intel Xeon, AVX-512, 2 cores shared with other builds) on 2026-11-30 in headless
@@ -181,20 +184,8 @@ async fn main() {
             .map_or(default, |i| args[i + 1].parse().expect("a number"))
     };
     let (rounds, seconds) = (flag("--rounds", 3.0) as usize, flag("--seconds", 5.0));
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map_or("unknown CPU", |m| m.trim_start_matches([' ', '\t', ':']));
-    let simd = if cpuinfo.contains("avx512f") {
-        "AVX-512"
-    } else if cpuinfo.contains("avx2") {
-        "AVX2"
-    } else {
-        "neither AVX2 nor AVX-512"
-    };
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("CPU: {model} ({simd}), {cores} logical cores; {rounds} rounds of {seconds} s");
+    println!("{}", machine::describe(shendu_tensor::matmul_simd()));
+    println!("{rounds} rounds of {seconds} s");
 
     let server = serve::bind(([127, 0, 0, 1], 0).into(), Options::default())
         .await

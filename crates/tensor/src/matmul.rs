@@ -7,10 +7,9 @@
 
 use std::mem::MaybeUninit;
 
-use rayon::prelude::*;
-
 use crate::check::{fail, fmt_shape};
 use crate::cpu::gemm::{gemm, MatRef};
+use crate::cpu::par_for_each_chunk;
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::{broadcast_shapes, dims, try_numel, Dims};
@@ -231,9 +230,7 @@ fn batched_gemm<T: Element>(
     // Multiply-add counts (·k) may pass usize when an operand is a broadcast view: saturate.
     let macs = (m * n).saturating_mul(k);
     if count > 1 && macs < SMALL_MATRIX_MACS && count.saturating_mul(macs) >= SMALL_MATRIX_MACS {
-        out.par_chunks_mut(m * n)
-            .enumerate()
-            .for_each(|(i, dst)| one(i, dst, false));
+        par_for_each_chunk(&mut out, m * n, &|i, dst| one(i, dst, false));
     } else {
         for (i, dst) in out.chunks_mut(m * n).enumerate() {
             one(i, dst, true);

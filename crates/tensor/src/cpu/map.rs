@@ -5,21 +5,18 @@
 //! goes through [`Walk`], with the row loop specialised for the common stride patterns (both
 //! contiguous, one broadcast along the row).
 
-use rayon::prelude::*;
-
 use super::walk::Walk;
-use super::{CHUNK, PAR_MIN};
+use super::{par_for_each_chunk, CHUNK, PAR_MIN};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::storage::{output_buffer, uninit_buffer, Buffer};
 
 /// Fills `out` by calling `fill(start, chunk)` on consecutive chunks, in parallel when large.
 /// The chunks cover `out`.
+#[inline(always)]
 pub(crate) fn fill_chunks<U: Send>(out: &mut [U], fill: impl Fn(usize, &mut [U]) + Sync) {
     if out.len() >= PAR_MIN {
-        out.par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(i, chunk)| fill(i * CHUNK, chunk));
+        par_for_each_chunk(out, CHUNK, &|i, chunk| fill(i * CHUNK, chunk));
     } else {
         fill(0, out);
     }
@@ -130,9 +127,7 @@ fn transposed<T: Element>(
         }
     };
     if rows * cols >= PAR_MIN {
-        out.par_chunks_mut(TILE * cols)
-            .enumerate()
-            .for_each(|(b, chunk)| band(b * TILE, chunk));
+        par_for_each_chunk(out, TILE * cols, &|b, chunk| band(b * TILE, chunk));
     } else {
         for (b, chunk) in out.chunks_mut(TILE * cols).enumerate() {
             band(b * TILE, chunk);
@@ -324,20 +319,24 @@ pub(crate) fn zip_update<T: Element, const N: usize, F>(
     if dst.len() < PAR_MIN {
         zip_update_serial(dst, src, states, f);
     } else {
-        zip_update_parallel(dst, src, states, f);
+        zip_update_parallel(dst, src, states, &|d, s, states| {
+            zip_update_serial(d, s, states, f)
+        });
     }
 }
 
-fn zip_update_parallel<T: Element, const N: usize, F>(
+/// The parallel split of [`zip_update`], with its serial loop behind a `dyn` closure so that the
+/// recursion and rayon's joins are compiled once per element type and state count, not once per
+/// optimizer (see [`par_for_each_chunk`]).
+#[allow(clippy::type_complexity)]
+fn zip_update_parallel<T: Element, const N: usize>(
     dst: &mut [T],
     src: &[T],
     states: [&mut [T]; N],
-    f: &F,
-) where
-    F: Fn(&mut T, T, [&mut T; N]) + Sync,
-{
+    serial: &(dyn Fn(&mut [T], &[T], [&mut [T]; N]) + Sync),
+) {
     if dst.len() <= CHUNK {
-        zip_update_serial(dst, src, states, f);
+        serial(dst, src, states);
         return;
     }
     let mid = (dst.len() / CHUNK / 2).max(1) * CHUNK;
@@ -352,8 +351,8 @@ fn zip_update_parallel<T: Element, const N: usize, F>(
     let first: [&mut [T]; N] = std::array::from_fn(|k| halves[k].0.take().expect("split once"));
     let second: [&mut [T]; N] = std::array::from_fn(|k| halves[k].1.take().expect("split once"));
     rayon::join(
-        || zip_update_parallel(d0, s0, first, f),
-        || zip_update_parallel(d1, s1, second, f),
+        || zip_update_parallel(d0, s0, first, serial),
+        || zip_update_parallel(d1, s1, second, serial),
     );
 }
 

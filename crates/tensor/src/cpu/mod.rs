@@ -19,3 +19,24 @@ pub(crate) const PAR_MIN: usize = 1 << 15;
 
 /// The unit of parallel elementwise work, in elements.
 pub(crate) const CHUNK: usize = 1 << 14;
+
+/// Runs `task(i, chunk)` on the rayon pool for each chunk `i` of `size` elements of `out` (the
+/// last one shorter).
+///
+/// The elementwise, reduction and batched-product kernels go through here with their loops
+/// behind a `dyn` closure, so that rayon's
+/// splitting and joining is compiled once per element type instead of once per kernel and
+/// closure: those copies were a quarter of a training binary's code, and code counts in a
+/// process's resident memory. The indirect call costs one jump per chunk, and a kernel only
+/// comes here with at least [`PAR_MIN`] elements.
+#[inline(never)]
+pub(crate) fn par_for_each_chunk<U: Send>(
+    out: &mut [U],
+    size: usize,
+    task: &(dyn Fn(usize, &mut [U]) + Sync),
+) {
+    use rayon::prelude::*;
+    out.par_chunks_mut(size)
+        .enumerate()
+        .for_each(|(i, chunk)| task(i, chunk));
+}

@@ -17,10 +17,8 @@
 //! tasks made of them, are cut by sizes alone, never by the pool, so one thread and many produce
 //! the same bits; a long fold runs in parallel over its blocks, however few outputs it has.
 
-use rayon::prelude::*;
-
 use super::walk::Walk;
-use super::{CHUNK, PAR_MIN};
+use super::{par_for_each_chunk, CHUNK, PAR_MIN};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::dims;
@@ -46,9 +44,11 @@ pub(crate) fn fold_slice<T: Element>(x: &[T], init: T, f: &(impl Fn(T, T) -> T +
         return fold_block(x, init, f);
     }
     let partials: Vec<T> = if x.len() >= PAR_MIN {
-        x.par_chunks(BLOCK)
-            .map(|c| fold_block(c, init, f))
-            .collect()
+        let mut partials = vec![init; x.len().div_ceil(BLOCK)];
+        par_for_each_chunk(&mut partials, 1, &|b, partial| {
+            partial[0] = fold_block(&x[b * BLOCK..x.len().min((b + 1) * BLOCK)], init, f);
+        });
+        partials
     } else {
         x.chunks(BLOCK).map(|c| fold_block(c, init, f)).collect()
     };
@@ -126,9 +126,7 @@ fn fold_columns<T: Element>(
     let task =
         |c: usize, o: &mut [T]| fold_column_block(&x[c * COLUMNS..], rows, width, o, init, f);
     if rows * width >= PAR_MIN {
-        out.par_chunks_mut(COLUMNS)
-            .enumerate()
-            .for_each(|(c, o)| task(c, o));
+        par_for_each_chunk(out, COLUMNS, &task);
     } else {
         for (c, o) in out.chunks_mut(COLUMNS).enumerate() {
             task(c, o);
@@ -172,14 +170,11 @@ fn fold_column_block<T: Element>(
     };
     if rows * width >= PAR_MIN {
         let per_task = (CHUNK / (block_rows * width)).max(1);
-        partials
-            .par_chunks_mut(per_task * width)
-            .enumerate()
-            .for_each(|(t, chunk)| {
-                for (i, partial) in chunk.chunks_mut(width).enumerate() {
-                    one(t * per_task + i, partial);
-                }
-            });
+        par_for_each_chunk(&mut partials, per_task * width, &|t, chunk| {
+            for (i, partial) in chunk.chunks_mut(width).enumerate() {
+                one(t * per_task + i, partial);
+            }
+        });
     } else {
         for (b, partial) in partials.chunks_mut(width).enumerate() {
             one(b, partial);
@@ -300,13 +295,11 @@ pub(crate) fn reduce<T: Element>(
             |a: usize, o: &mut [T]| fold_columns(&src[a * block..][..block], span, o, init, &f);
         if outer > 1 && outputs * span >= PAR_MIN {
             let per_task = (CHUNK / block).max(1);
-            out.par_chunks_mut(per_task * width)
-                .enumerate()
-                .for_each(|(t, chunk)| {
-                    for (i, o) in chunk.chunks_mut(width).enumerate() {
-                        one(t * per_task + i, o);
-                    }
-                });
+            par_for_each_chunk(&mut out, per_task * width, &|t, chunk| {
+                for (i, o) in chunk.chunks_mut(width).enumerate() {
+                    one(t * per_task + i, o);
+                }
+            });
         } else {
             for (a, o) in out.chunks_mut(width).enumerate() {
                 one(a, o);
@@ -331,9 +324,7 @@ pub(crate) fn reduce<T: Element>(
     };
     if outputs > 1 && outputs * span >= PAR_MIN {
         let per_task = (CHUNK / span).max(1);
-        out.par_chunks_mut(per_task)
-            .enumerate()
-            .for_each(|(i, c)| fold_outputs(i * per_task, c));
+        par_for_each_chunk(&mut out, per_task, &|i, c| fold_outputs(i * per_task, c));
     } else {
         fold_outputs(0, &mut out);
     }
@@ -395,13 +386,12 @@ pub(crate) fn softmax_rows<T: Element>(rows: &[T], span: usize, log: bool) -> Bu
     };
     if rows.len() >= PAR_MIN && rows.len() > span {
         let per_task = (CHUNK / span).max(1) * span;
-        out.par_chunks_mut(per_task)
-            .zip(rows.par_chunks(per_task))
-            .for_each(|(y, x)| {
-                for (yr, xr) in y.chunks_mut(span).zip(x.chunks(span)) {
-                    row_kernel(xr, yr);
-                }
-            });
+        par_for_each_chunk(&mut out, per_task, &|t, y| {
+            let x = &rows[t * per_task..][..y.len()];
+            for (yr, xr) in y.chunks_mut(span).zip(x.chunks(span)) {
+                row_kernel(xr, yr);
+            }
+        });
     } else {
         for (yr, xr) in out.chunks_mut(span).zip(rows.chunks(span)) {
             row_kernel(xr, yr);
