@@ -283,9 +283,10 @@ fn sweep<T: Element>(
 /// recording on it, or differentiating one of its vars again, panics with a message saying so.
 ///
 /// [`value_and_grad`]: crate::value_and_grad
+#[track_caller]
 pub(crate) fn backward_consuming<T: Element>(loss: &Var<T>) -> Gradients<T> {
     if loss.numel() != 1 {
-        // Gives `backward`'s message.
+        // Fails with `backward`'s message, naming the caller's line.
         return loss.backward();
     }
     let root = loss.root("backward", loss.shape());

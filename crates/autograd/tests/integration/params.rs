@@ -325,3 +325,20 @@ fn a_var_kept_past_value_and_grad_can_be_read_but_not_recorded_on() {
     let message = panic_message(|| kept.retain_grad());
     assert_mentions(&message, &["retain_grad", "value_and_grad"]);
 }
+
+#[test]
+fn value_and_grad_names_the_callers_line_for_a_loss_it_cannot_differentiate() {
+    let w = t(&[1.0, 2.0], &[2]);
+    let line = line!() + 1;
+    let message = panic_message(|| value_and_grad(|tape| tape.param(ParamId::new(), &w).square()));
+    assert_mentions(
+        &message,
+        &["backward", "not one element", &format!("params.rs:{line}")],
+    );
+    let line = line!() + 1;
+    let message = panic_message(|| value_and_grad(|tape| tape.constant(w.clone()).sum_all()));
+    assert_mentions(
+        &message,
+        &["does not depend on any var", &format!("params.rs:{line}")],
+    );
+}

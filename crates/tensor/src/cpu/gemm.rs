@@ -441,23 +441,23 @@ fn small_gemm_rows<T: Element, const UNIT: bool>(
     };
     for (i, row) in out.chunks_exact_mut(n).enumerate() {
         // Output blocks of 8, then 4, then single columns, each summed in registers over p.
-        // SAFETY (each `row_block`): i < m and j + W ≤ n, with `a` fitting m × k and `b` k × n
-        // as asserted above.
         let mut j = 0;
         while j + 8 <= n {
-            put(&mut row[j..j + 8], &unsafe {
-                row_block::<T, 8, UNIT>(k, a, i, b, j)
-            });
+            // SAFETY: i < m and j + 8 ≤ n, with `a` fitting m × k and `b` k × n (asserted above).
+            let block = unsafe { row_block::<T, 8, UNIT>(k, a, i, b, j) };
+            put(&mut row[j..j + 8], &block);
             j += 8;
         }
         if j + 4 <= n {
-            put(&mut row[j..j + 4], &unsafe {
-                row_block::<T, 4, UNIT>(k, a, i, b, j)
-            });
+            // SAFETY: as above, with j + 4 ≤ n.
+            let block = unsafe { row_block::<T, 4, UNIT>(k, a, i, b, j) };
+            put(&mut row[j..j + 4], &block);
             j += 4;
         }
         while j < n {
-            row[j].write(unsafe { row_block::<T, 1, UNIT>(k, a, i, b, j) }[0]);
+            // SAFETY: as above, with j + 1 ≤ n.
+            let [value] = unsafe { row_block::<T, 1, UNIT>(k, a, i, b, j) };
+            row[j].write(value);
             j += 1;
         }
     }
