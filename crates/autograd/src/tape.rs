@@ -374,12 +374,12 @@ impl<T: Element> Node<T> {
 
 impl<T: Element> TapeState<T> {
     pub(crate) fn push(&self, node: Node<T>) -> NodeId {
+        if self.spent.get() {
+            fail_at(node.op.name(), SPENT, node.location);
+        }
         // The op's name is looked up only while profiling: this is every op's recording path.
         if crate::profile::active() {
             crate::profile::recorded(node.op.name());
-        }
-        if self.spent.get() {
-            fail_at(node.op.name(), SPENT, node.location);
         }
         let mut nodes = self.nodes.borrow_mut();
         nodes.push(node);

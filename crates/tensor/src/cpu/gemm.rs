@@ -119,15 +119,9 @@ pub(crate) struct MatRef<'a, T> {
 }
 
 impl<T: Copy> MatRef<'_, T> {
-    /// Element (i, j).
-    #[inline]
-    fn at(&self, i: usize, j: usize) -> T {
-        self.data[self.offset + i * self.row_stride + j * self.col_stride]
-    }
-
-    /// Element (i, j), without the bounds check of [`MatRef::at`]: the small-product loops read
-    /// every element of both operands once per row or column of the other, and the checks were
-    /// a sixth of a small model's step.
+    /// Element (i, j), without a bounds check: the small-product loops read every element of
+    /// both operands once per row or column of the other, and the checks were a sixth of a small
+    /// model's step.
     ///
     /// # Safety
     /// `self.fits(rows, cols)` holds for some `rows > i` and `cols > j`. Then the position is at
@@ -202,7 +196,9 @@ pub(crate) fn gemm<T: Element>(
     // m·n is out.len(); times k it may pass usize when an operand is a broadcast view.
     let macs = (m * n).saturating_mul(k);
     if macs <= SMALL_MACS {
-        small_gemm(k, n, a, b, out);
+        // SAFETY: `a` fits m × k and `b` k × n, as asserted above; `with_isize_strides` only
+        // zeroes the stride of a dimension of size 1, whose one index is 0, so they still fit.
+        unsafe { small_gemm(k, n, a, b, out) };
         return;
     }
     let cols = column_block(n);
@@ -385,7 +381,13 @@ unsafe fn gemm_into<T: Element>(
 /// `out = a · b` by plain loops, for products too small for the `gemm` crate's setup to pay off.
 /// Each output element is summed over the inner dimension in order, so the result depends on
 /// the operands alone, not on their layout.
-fn small_gemm<T: Element>(
+///
+/// The loops read without bounds checks, which were a sixth of a small model's step; `gemm`
+/// has checked the operands once already.
+///
+/// # Safety
+/// `out.len()` is m·n for some m, with `a` fitting m × k and `b` k × n ([`MatRef::fits`]).
+unsafe fn small_gemm<T: Element>(
     k: usize,
     n: usize,
     a: MatRef<T>,
@@ -396,14 +398,17 @@ fn small_gemm<T: Element>(
     // copied into rows on the stack when it fits, since every row of a reads all of b; a larger
     // one (few rows of a) is read element by element where it lies.
     const PACKED: usize = 256;
+    // SAFETY (the three calls): the caller's contract, with b's column stride 1 where `UNIT`;
+    // the packed copy is exactly k rows of n, so it fits k × n.
     if b.col_stride == 1 {
-        small_gemm_rows::<T, true>(k, n, &a, &b, out);
+        unsafe { small_gemm_rows::<T, true>(k, n, &a, &b, out) };
     } else if k * n <= PACKED {
         let mut rows = [T::zero(); PACKED];
         // Read along b's storage order (down its columns when it is a transposed view).
         for j in 0..n {
             for p in 0..k {
-                rows[p * n + j] = b.at(p, j);
+                // SAFETY: p < k and j < n, inside what `b` fits.
+                rows[p * n + j] = unsafe { b.at_unchecked(p, j) };
             }
         }
         let packed = MatRef {
@@ -412,17 +417,17 @@ fn small_gemm<T: Element>(
             row_stride: n,
             col_stride: 1,
         };
-        small_gemm_rows::<T, true>(k, n, &a, &packed, out);
+        unsafe { small_gemm_rows::<T, true>(k, n, &a, &packed, out) };
     } else {
-        small_gemm_rows::<T, false>(k, n, &a, &b, out);
+        unsafe { small_gemm_rows::<T, false>(k, n, &a, &b, out) };
     }
 }
 
-/// The loops of [`small_gemm`]; `UNIT` says that b's column stride is 1. `a` must fit
-/// `out.len() / n` rows of `k` and `b` `k` rows of `n` (see [`MatRef::fits`]), which `gemm`
-/// asserts and the packed copy of `small_gemm` meets by construction; it is checked again here
-/// because the loops read without bounds checks.
-fn small_gemm_rows<T: Element, const UNIT: bool>(
+/// The loops of [`small_gemm`]; `UNIT` says that b's column stride is 1.
+///
+/// # Safety
+/// As for [`small_gemm`], and with `UNIT`, b's column stride is 1.
+unsafe fn small_gemm_rows<T: Element, const UNIT: bool>(
     k: usize,
     n: usize,
     a: &MatRef<T>,
@@ -430,9 +435,8 @@ fn small_gemm_rows<T: Element, const UNIT: bool>(
     out: &mut [MaybeUninit<T>],
 ) {
     let m = out.len().checked_div(n).unwrap_or(0);
-    assert!(
-        a.fits(m, k) && b.fits(k, n) && (!UNIT || b.col_stride == 1) && m * n == out.len(),
-        "small_gemm: operand out of bounds"
+    debug_assert!(
+        a.fits(m, k) && b.fits(k, n) && (!UNIT || b.col_stride == 1) && m * n == out.len()
     );
     let put = |slots: &mut [MaybeUninit<T>], values: &[T]| {
         for (slot, &value) in slots.iter_mut().zip(values) {
@@ -443,7 +447,7 @@ fn small_gemm_rows<T: Element, const UNIT: bool>(
         // Output blocks of 8, then 4, then single columns, each summed in registers over p.
         let mut j = 0;
         while j + 8 <= n {
-            // SAFETY: i < m and j + 8 ≤ n, with `a` fitting m × k and `b` k × n (asserted above).
+            // SAFETY: i < m and j + 8 ≤ n, with `a` fitting m × k and `b` k × n (the contract).
             let block = unsafe { row_block::<T, 8, UNIT>(k, a, i, b, j) };
             put(&mut row[j..j + 8], &block);
             j += 8;
@@ -733,6 +737,74 @@ mod tests {
                 check::<f64>(m, k, n, a, b);
             }
         }
+    }
+
+    #[test]
+    fn the_unchecked_small_product_loops_match_the_triple_loop_on_every_layout() {
+        // Every shape the small loops take with m ≤ 6 and k, n ≤ 20, each operand row-major,
+        // column-major or with padded rows, at offset 0 or 2, in storage that ends at its last
+        // element: an index past an operand reads outside its slice (a failed debug assertion
+        // in a debug build), and a wrong index reads a wrong value, which the exact comparison
+        // with the bounds-checked triple loop shows in any build. Covers b read in place, b
+        // copied into rows (k·n ≤ 256) and b read element by element (k·n > 256).
+        let layout = |kind: usize, rows: usize, cols: usize| match kind {
+            0 => (cols, 1),
+            1 => (1, rows),
+            _ => (cols + 3, 1),
+        };
+        let stored = |seed: usize, offset: usize, rows: usize, cols: usize, kind: usize| {
+            let (row_stride, col_stride) = layout(kind, rows, cols);
+            let len = offset + (rows - 1) * row_stride + (cols - 1) * col_stride + 1;
+            (small_ints(len, seed), row_stride, col_stride)
+        };
+        let mut cases = 0;
+        for (m, k, n) in
+            (1..=6).flat_map(|m| (1..=20).flat_map(move |k| (1..=20).map(move |n| (m, k, n))))
+        {
+            if m * k * n > super::SMALL_MACS {
+                continue;
+            }
+            for (a_kind, b_kind, offset) in
+                (0..3).flat_map(|x| (0..3).flat_map(move |y| [(x, y, 0), (x, y, 2)]))
+            {
+                let (a, a_rs, a_cs) = stored(m + k, offset, m, k, a_kind);
+                let (b, b_rs, b_cs) = stored(k + n, offset, k, n, b_kind);
+                let at = |data: &[f64], rs: usize, cs: usize, i: usize, j: usize| {
+                    data[offset + i * rs + j * cs]
+                };
+                let mut want = vec![0.0; m * n];
+                for i in 0..m {
+                    for j in 0..n {
+                        for p in 0..k {
+                            want[i * n + j] += at(&a, a_rs, a_cs, i, p) * at(&b, b_rs, b_cs, p, j);
+                        }
+                    }
+                }
+                let operand = |data, row_stride, col_stride| MatRef {
+                    data,
+                    offset,
+                    row_stride,
+                    col_stride,
+                };
+                let mut out = filled(m * n, f64::NAN);
+                gemm(
+                    m,
+                    k,
+                    n,
+                    operand(&a, a_rs, a_cs),
+                    operand(&b, b_rs, b_cs),
+                    &mut out,
+                    false,
+                );
+                assert_eq!(
+                    read(&out),
+                    want,
+                    "{m}x{k}x{n}, layouts {a_kind} and {b_kind}, offset {offset}"
+                );
+                cases += 1;
+            }
+        }
+        assert!(cases > 5_000, "{cases} cases");
     }
 
     #[test]

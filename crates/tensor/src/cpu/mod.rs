@@ -24,11 +24,11 @@ pub(crate) const CHUNK: usize = 1 << 14;
 /// last one shorter).
 ///
 /// The elementwise, reduction and batched-product kernels go through here with their loops
-/// behind a `dyn` closure, so that rayon's
-/// splitting and joining is compiled once per element type instead of once per kernel and
-/// closure: those copies were a quarter of a training binary's code, and code counts in a
-/// process's resident memory. The indirect call costs one jump per chunk, and a kernel only
-/// comes here with at least [`PAR_MIN`] elements.
+/// behind a `dyn` closure, so that rayon's splitting and joining is compiled once per element
+/// type instead of once per kernel and closure: those copies were a quarter of a training
+/// binary's code, and code counts in a process's resident memory. The indirect call costs one
+/// jump per chunk, and a kernel only comes here with work enough for the pool (at least
+/// [`PAR_MIN`] elements, or a batch of products above the small-product bound).
 #[inline(never)]
 pub(crate) fn par_for_each_chunk<U: Send>(
     out: &mut [U],
