@@ -398,9 +398,8 @@ unsafe fn small_gemm<T: Element>(
     // copied into rows on the stack when it fits, since every row of a reads all of b; a larger
     // one (few rows of a) is read element by element where it lies.
     const PACKED: usize = 256;
-    // SAFETY (the three calls): the caller's contract, with b's column stride 1 where `UNIT`;
-    // the packed copy is exactly k rows of n, so it fits k × n.
     if b.col_stride == 1 {
+        // SAFETY: the caller's contract, and b's column stride is 1 (`UNIT`).
         unsafe { small_gemm_rows::<T, true>(k, n, &a, &b, out) };
     } else if k * n <= PACKED {
         let mut rows = [T::zero(); PACKED];
@@ -417,8 +416,11 @@ unsafe fn small_gemm<T: Element>(
             row_stride: n,
             col_stride: 1,
         };
+        // SAFETY: `a` as the caller's contract says; the copy is exactly k rows of n with
+        // column stride 1, so it fits k × n.
         unsafe { small_gemm_rows::<T, true>(k, n, &a, &packed, out) };
     } else {
+        // SAFETY: the caller's contract; without `UNIT` any column stride is allowed.
         unsafe { small_gemm_rows::<T, false>(k, n, &a, &b, out) };
     }
 }
