@@ -36,23 +36,6 @@ impl Dataset {
         Dataset::MultiGaussian,
     ];
 
-    /// The name used on the command line and in the page's URL.
-    pub fn name(self) -> &'static str {
-        match self {
-            Dataset::Circle => "circle",
-            Dataset::Xor => "xor",
-            Dataset::Gauss => "gauss",
-            Dataset::Spiral => "spiral",
-            Dataset::Plane => "plane",
-            Dataset::MultiGaussian => "multigauss",
-        }
-    }
-
-    /// The data set called `name`, if any.
-    pub fn from_name(name: &str) -> Option<Dataset> {
-        Dataset::ALL.into_iter().find(|d| d.name() == name)
-    }
-
     /// Whether its labels are classes or values.
     pub fn problem(self) -> Problem {
         match self {
@@ -238,15 +221,13 @@ impl Config {
                 format!("a layer of {n} neurons: each has 1 to {MAX_NEURONS}"),
             );
         }
-        if !matches!(
-            self.activation,
-            Activation::Tanh | Activation::Relu | Activation::Sigmoid | Activation::Identity
-        ) {
+        if !<Activation as Choice>::ALL.contains(&self.activation) {
             return fail(
                 "activation",
                 format!(
-                    "{:?} is not one of tanh, relu, sigmoid, linear",
-                    self.activation
+                    "{:?} is not one of {}",
+                    self.activation,
+                    words::<Activation>().join(", ")
                 ),
             );
         }
@@ -303,7 +284,7 @@ impl Config {
 impl fmt::Display for Config {
     /// One line: data, inputs, network, training.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let features: Vec<&str> = self.features.iter().map(|x| feature_flag(*x)).collect();
+        let features: Vec<&str> = self.features.iter().map(|x| x.word()).collect();
         let hidden: Vec<String> = self.hidden.iter().map(usize::to_string).collect();
         write!(
             f,
@@ -314,20 +295,13 @@ impl fmt::Display for Config {
             self.batch,
             features.join(","),
             hidden.join(","),
-            activation_name(self.activation),
-            match self.optimizer {
-                OptimizerKind::Sgd => "sgd",
-                OptimizerKind::Adam => "adam",
-            },
+            self.activation.word(),
+            self.optimizer.word(),
             self.learning_rate,
-            match self.loss {
-                LossKind::SquaredError => "mse",
-                LossKind::CrossEntropy => "bce",
-            },
+            self.loss.word(),
             match self.regularization {
                 Regularization::None => "none".to_string(),
-                Regularization::L1 => format!("l1 {}", self.regularization_rate),
-                Regularization::L2 => format!("l2 {}", self.regularization_rate),
+                r => format!("{} {}", r.word(), self.regularization_rate),
             },
         )?;
         if self.exact {
@@ -337,27 +311,113 @@ impl fmt::Display for Config {
     }
 }
 
-/// The command-line name of a feature: `x1`, `x2`, `x1sq`, `x2sq`, `x1x2`, `sinx1`, `sinx2`.
-pub fn feature_flag(feature: Feature) -> &'static str {
-    match feature {
-        Feature::X1 => "x1",
-        Feature::X2 => "x2",
-        Feature::X1Squared => "x1sq",
-        Feature::X2Squared => "x2sq",
-        Feature::X1X2 => "x1x2",
-        Feature::SinX1 => "sinx1",
-        Feature::SinX2 => "sinx2",
+/// A setting picked from a fixed list (a data set, a feature, an activation, …), and the one
+/// table of the words that pick it. The command line, the server's JSON and the page's URL all
+/// read and write these words, so a choice is added or renamed in one place.
+pub trait Choice: Copy + PartialEq + Send + Sync + 'static {
+    /// Every choice, in the Playground's order.
+    const ALL: &'static [Self];
+
+    /// The word for this choice: `"spiral"`, `"x1sq"`, `"tanh"`, `"l2"`, …
+    fn word(self) -> &'static str;
+
+    /// The choice that `word` picks, or a message listing the words.
+    fn from_word(word: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|c| c.word() == word)
+            .ok_or_else(|| format!("'{word}' is not one of {}", words::<Self>().join(", ")))
     }
 }
 
-/// The Playground's name of a hidden activation: `tanh`, `relu`, `sigmoid`, `linear`.
-pub fn activation_name(activation: Activation) -> &'static str {
-    match activation {
-        Activation::Relu => "relu",
-        Activation::Sigmoid => "sigmoid",
-        Activation::Identity => "linear",
-        Activation::Tanh => "tanh",
-        _ => "(not a Playground activation)",
+/// The words of every choice of `C`, in the Playground's order.
+pub fn words<C: Choice>() -> Vec<&'static str> {
+    C::ALL.iter().map(|c| c.word()).collect()
+}
+
+impl Choice for Dataset {
+    const ALL: &'static [Self] = &Dataset::ALL;
+
+    fn word(self) -> &'static str {
+        match self {
+            Dataset::Circle => "circle",
+            Dataset::Xor => "xor",
+            Dataset::Gauss => "gauss",
+            Dataset::Spiral => "spiral",
+            Dataset::Plane => "plane",
+            Dataset::MultiGaussian => "multigauss",
+        }
+    }
+}
+
+impl Choice for Feature {
+    const ALL: &'static [Self] = &Feature::ALL;
+
+    fn word(self) -> &'static str {
+        match self {
+            Feature::X1 => "x1",
+            Feature::X2 => "x2",
+            Feature::X1Squared => "x1sq",
+            Feature::X2Squared => "x2sq",
+            Feature::X1X2 => "x1x2",
+            Feature::SinX1 => "sinx1",
+            Feature::SinX2 => "sinx2",
+        }
+    }
+}
+
+/// The Playground's four hidden activations; the nn crate's others are not offered.
+impl Choice for Activation {
+    const ALL: &'static [Self] = &[
+        Activation::Tanh,
+        Activation::Relu,
+        Activation::Sigmoid,
+        Activation::Identity,
+    ];
+
+    fn word(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Identity => "linear",
+            Activation::Tanh => "tanh",
+            _ => "(not a Playground activation)",
+        }
+    }
+}
+
+impl Choice for Regularization {
+    const ALL: &'static [Self] = &[Regularization::None, Regularization::L1, Regularization::L2];
+
+    fn word(self) -> &'static str {
+        match self {
+            Regularization::None => "none",
+            Regularization::L1 => "l1",
+            Regularization::L2 => "l2",
+        }
+    }
+}
+
+impl Choice for OptimizerKind {
+    const ALL: &'static [Self] = &[OptimizerKind::Sgd, OptimizerKind::Adam];
+
+    fn word(self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd => "sgd",
+            OptimizerKind::Adam => "adam",
+        }
+    }
+}
+
+impl Choice for LossKind {
+    const ALL: &'static [Self] = &[LossKind::SquaredError, LossKind::CrossEntropy];
+
+    fn word(self) -> &'static str {
+        match self {
+            LossKind::SquaredError => "mse",
+            LossKind::CrossEntropy => "bce",
+        }
     }
 }
 
@@ -377,3 +437,54 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every choice of `C` has a word of its own, that word picks it back, and any other word
+    /// is refused with the list.
+    fn each_word_picks_its_choice<C: Choice + fmt::Debug>() {
+        let words = words::<C>();
+        for (i, choice) in C::ALL.iter().enumerate() {
+            assert_eq!(C::from_word(choice.word()), Ok(*choice));
+            assert!(
+                !words[..i].contains(&choice.word()),
+                "{choice:?}: the word {} is taken",
+                choice.word()
+            );
+        }
+        let refusal = C::from_word("nonesuch").unwrap_err();
+        assert_eq!(
+            refusal,
+            format!("'nonesuch' is not one of {}", words.join(", "))
+        );
+        assert!(C::from_word(&words[0].to_uppercase()).is_err());
+    }
+
+    #[test]
+    fn every_choice_has_one_word_that_picks_it_back() {
+        each_word_picks_its_choice::<Dataset>();
+        each_word_picks_its_choice::<Feature>();
+        each_word_picks_its_choice::<Activation>();
+        each_word_picks_its_choice::<Regularization>();
+        each_word_picks_its_choice::<OptimizerKind>();
+        each_word_picks_its_choice::<LossKind>();
+    }
+
+    #[test]
+    fn the_words_are_the_playgrounds() {
+        assert_eq!(
+            words::<Dataset>(),
+            ["circle", "xor", "gauss", "spiral", "plane", "multigauss"]
+        );
+        assert_eq!(
+            words::<Feature>(),
+            ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1", "sinx2"]
+        );
+        assert_eq!(words::<Activation>(), ["tanh", "relu", "sigmoid", "linear"]);
+        assert_eq!(words::<Regularization>(), ["none", "l1", "l2"]);
+        assert_eq!(words::<OptimizerKind>(), ["sgd", "adam"]);
+        assert_eq!(words::<LossKind>(), ["mse", "bce"]);
+    }
+}

@@ -12,11 +12,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use shendu_nn::data::playground::Feature;
 use shendu_nn::Activation;
-use shendu_playground::config::{feature_flag, Config, Dataset, LossKind, OptimizerKind};
+use shendu_playground::config::{words, Choice, Config, Dataset, LossKind, OptimizerKind};
 use shendu_playground::points::read_points;
 use shendu_playground::serve;
 use shendu_playground::session::{Session, NEURON_RESOLUTION, OUTPUT_RESOLUTION};
@@ -43,8 +44,8 @@ struct Flags {
     #[command(subcommand)]
     command: Option<Command>,
     /// The data set.
-    #[arg(long, value_enum)]
-    dataset: Option<DatasetFlag>,
+    #[arg(long, value_parser = choice::<Dataset>())]
+    dataset: Option<Dataset>,
     /// Your own points instead: a CSV file of x1,x2,label lines (labels ±1 or 0/1 for
     /// classes, any other numbers for regression), an optional header line first.
     #[arg(long, value_name = "FILE", conflicts_with = "dataset")]
@@ -65,23 +66,23 @@ struct Flags {
     #[arg(long, value_parser = parse_layers)]
     layers: Option<Layers>,
     /// The hidden layers' activation.
-    #[arg(long, value_enum)]
-    activation: Option<ActivationFlag>,
+    #[arg(long, value_parser = choice::<Activation>())]
+    activation: Option<Activation>,
     /// The learning rate.
     #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
     /// The weight penalty.
-    #[arg(long, value_enum)]
-    reg: Option<RegularizationFlag>,
+    #[arg(long, value_parser = choice::<Regularization>())]
+    reg: Option<Regularization>,
     /// The penalty's rate.
     #[arg(long, allow_negative_numbers = true)]
     reg_rate: Option<f64>,
     /// The optimizer.
-    #[arg(long, value_enum)]
-    optimizer: Option<OptimizerFlag>,
+    #[arg(long, value_parser = choice::<OptimizerKind>())]
+    optimizer: Option<OptimizerKind>,
     /// The loss: squared error (the Playground's) or binary cross-entropy (classes only).
-    #[arg(long, value_enum)]
-    loss: Option<LossFlag>,
+    #[arg(long, value_parser = choice::<LossKind>())]
+    loss: Option<LossKind>,
     /// Epochs to train.
     #[arg(long, allow_negative_numbers = true)]
     epochs: Option<usize>,
@@ -128,41 +129,11 @@ struct ServeFlags {
     idle_timeout: u64,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum DatasetFlag {
-    Circle,
-    Xor,
-    Gauss,
-    Spiral,
-    Plane,
-    Multigauss,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum ActivationFlag {
-    Tanh,
-    Relu,
-    Sigmoid,
-    Linear,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum RegularizationFlag {
-    None,
-    L1,
-    L2,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum OptimizerFlag {
-    Sgd,
-    Adam,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum LossFlag {
-    Mse,
-    Bce,
+/// The parser of a flag that picks a [`Choice`]: the words of `config.rs`, listed by `--help`
+/// and by the error for any other word.
+fn choice<C: Choice + Clone>() -> impl TypedValueParser<Value = C> {
+    PossibleValuesParser::new(words::<C>())
+        .map(|word| C::from_word(&word).expect("clap lets only the choices' words through"))
 }
 
 /// Hidden layer widths (a newtype, so that clap takes the whole list as one value).
@@ -170,13 +141,7 @@ enum LossFlag {
 struct Layers(Vec<usize>);
 
 fn parse_feature(text: &str) -> Result<Feature, String> {
-    Feature::ALL
-        .into_iter()
-        .find(|f| feature_flag(*f) == text.trim())
-        .ok_or_else(|| {
-            let names: Vec<&str> = Feature::ALL.iter().map(|f| feature_flag(*f)).collect();
-            format!("'{text}' is not one of {}", names.join(", "))
-        })
+    Feature::from_word(text.trim())
 }
 
 fn parse_layers(text: &str) -> Result<Layers, String> {
@@ -203,35 +168,12 @@ impl Flags {
         c.batch = self.batch.unwrap_or(c.batch);
         c.features = self.features.clone().unwrap_or(c.features);
         c.hidden = self.layers.clone().map_or(c.hidden, |l| l.0);
-        if let Some(a) = self.activation {
-            c.activation = match a {
-                ActivationFlag::Tanh => Activation::Tanh,
-                ActivationFlag::Relu => Activation::Relu,
-                ActivationFlag::Sigmoid => Activation::Sigmoid,
-                ActivationFlag::Linear => Activation::Identity,
-            };
-        }
+        c.activation = self.activation.unwrap_or(c.activation);
         c.learning_rate = self.lr.unwrap_or(c.learning_rate);
-        if let Some(r) = self.reg {
-            c.regularization = match r {
-                RegularizationFlag::None => Regularization::None,
-                RegularizationFlag::L1 => Regularization::L1,
-                RegularizationFlag::L2 => Regularization::L2,
-            };
-        }
+        c.regularization = self.reg.unwrap_or(c.regularization);
         c.regularization_rate = self.reg_rate.unwrap_or(c.regularization_rate);
-        if let Some(o) = self.optimizer {
-            c.optimizer = match o {
-                OptimizerFlag::Sgd => OptimizerKind::Sgd,
-                OptimizerFlag::Adam => OptimizerKind::Adam,
-            };
-        }
-        if let Some(l) = self.loss {
-            c.loss = match l {
-                LossFlag::Mse => LossKind::SquaredError,
-                LossFlag::Bce => LossKind::CrossEntropy,
-            };
-        }
+        c.optimizer = self.optimizer.unwrap_or(c.optimizer);
+        c.loss = self.loss.unwrap_or(c.loss);
         c.epochs = self.epochs.unwrap_or(c.epochs);
         c.seed = self.seed.unwrap_or(c.seed);
         c
@@ -266,16 +208,10 @@ enum Failure {
 
 fn run(flags: &Flags) -> Result<(), Failure> {
     let dataset = match flags.dataset {
-        None | Some(DatasetFlag::Spiral) if flags.data.is_none() => Dataset::Spiral,
+        Some(d) => d,
+        // The default run is the spiral; your own points start from the circle's settings.
+        None if flags.data.is_none() => Dataset::Spiral,
         None => Dataset::Circle,
-        Some(d) => match d {
-            DatasetFlag::Circle => Dataset::Circle,
-            DatasetFlag::Xor => Dataset::Xor,
-            DatasetFlag::Gauss => Dataset::Gauss,
-            DatasetFlag::Spiral => Dataset::Spiral,
-            DatasetFlag::Plane => Dataset::Plane,
-            DatasetFlag::Multigauss => Dataset::MultiGaussian,
-        },
     };
     let points = match &flags.data {
         Some(path) => Some(read_points(path).map_err(|e| Failure::Usage(format!("--data {e}")))?),
@@ -376,7 +312,7 @@ fn print_settings(session: &Session, flags: &Flags, dataset: Dataset) {
     let config = session.config();
     let data = match &flags.data {
         Some(path) => path.display().to_string(),
-        None => dataset.name().to_string(),
+        None => dataset.word().to_string(),
     };
     println!(
         "shendu-playground: {data} ({}), {} train / {} test points, seed {}",

@@ -17,8 +17,9 @@ use shendu_nn::data::{DataLoader, TensorDataset};
 use shendu_nn::{loss, Adam, Checkpoint, Forward, Init, Mlp, Module, Optimizer, Sgd};
 use shendu_tensor::Tensor;
 
-use crate::config::{activation_name, Regularization};
-use crate::config::{feature_flag, Config, ConfigError, Dataset, LossKind, OptimizerKind};
+use crate::config::{
+    Choice, Config, ConfigError, Dataset, LossKind, OptimizerKind, Regularization,
+};
 use crate::snapshot::{HeatMap, Layer, LossPoint, Network, Point, Problem, Snapshot, EXTENT};
 
 /// The resolution of the Playground's output heat map.
@@ -94,7 +95,7 @@ impl Session {
             }
             None => (
                 generate(config.dataset, config.noise, &mut data_rng),
-                config.dataset.name().to_string(),
+                config.dataset.word().to_string(),
             ),
         };
         let (train, test) = data.split(f64::from(config.train_percent) / 100.0, &mut data_rng);
@@ -621,17 +622,9 @@ impl Session {
     /// The network as tensors named like PyTorch's, with the settings as metadata.
     fn state_dict(&self) -> shendu_nn::StateDict<f64> {
         let mut state = self.model.state_dict();
-        let features: Vec<&str> = self
-            .config
-            .features
-            .iter()
-            .map(|f| feature_flag(*f))
-            .collect();
+        let features: Vec<&str> = self.config.features.iter().map(|f| f.word()).collect();
         state.insert_text("playground.features", features.join(","));
-        state.insert_text(
-            "playground.activation",
-            activation_name(self.config.activation),
-        );
+        state.insert_text("playground.activation", self.config.activation.word());
         state.insert_text(
             "playground.output",
             match (self.problem, self.config.loss) {

@@ -11,7 +11,7 @@ use shendu_nn::data::playground::Feature;
 use shendu_nn::Activation;
 
 use crate::config::{
-    Config, ConfigError, Dataset, LossKind, OptimizerKind, Regularization, MAX_EPOCHS,
+    Choice, Config, ConfigError, Dataset, LossKind, OptimizerKind, Regularization, MAX_EPOCHS,
 };
 use crate::session::Session;
 use crate::snapshot::{HeatMap, LossPoint, Network, Point, Problem};
@@ -118,125 +118,24 @@ fn not_json(why: &str) -> ApiError {
     )
 }
 
-/// A data set's wire name.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum DatasetName {
-    #[allow(missing_docs)]
-    Circle,
-    #[allow(missing_docs)]
-    Xor,
-    #[allow(missing_docs)]
-    Gauss,
-    #[allow(missing_docs)]
-    Spiral,
-    #[allow(missing_docs)]
-    Plane,
-    #[allow(missing_docs)]
-    Multigauss,
-}
+/// A [`Choice`] on the wire: its word as a JSON string. An unknown word is a 400 that lists
+/// the words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Word<C>(pub C);
 
-impl DatasetName {
-    fn to_dataset(self) -> Dataset {
-        match self {
-            DatasetName::Circle => Dataset::Circle,
-            DatasetName::Xor => Dataset::Xor,
-            DatasetName::Gauss => Dataset::Gauss,
-            DatasetName::Spiral => Dataset::Spiral,
-            DatasetName::Plane => Dataset::Plane,
-            DatasetName::Multigauss => Dataset::MultiGaussian,
-        }
-    }
-
-    fn of(dataset: Dataset) -> DatasetName {
-        match dataset {
-            Dataset::Circle => DatasetName::Circle,
-            Dataset::Xor => DatasetName::Xor,
-            Dataset::Gauss => DatasetName::Gauss,
-            Dataset::Spiral => DatasetName::Spiral,
-            Dataset::Plane => DatasetName::Plane,
-            Dataset::MultiGaussian => DatasetName::Multigauss,
-        }
+impl<C: Choice> Serialize for Word<C> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.word())
     }
 }
 
-/// A feature's wire name, as on the command line.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum FeatureName {
-    X1,
-    X2,
-    X1sq,
-    X2sq,
-    X1x2,
-    Sinx1,
-    Sinx2,
-}
-
-impl FeatureName {
-    fn to_feature(self) -> Feature {
-        match self {
-            FeatureName::X1 => Feature::X1,
-            FeatureName::X2 => Feature::X2,
-            FeatureName::X1sq => Feature::X1Squared,
-            FeatureName::X2sq => Feature::X2Squared,
-            FeatureName::X1x2 => Feature::X1X2,
-            FeatureName::Sinx1 => Feature::SinX1,
-            FeatureName::Sinx2 => Feature::SinX2,
-        }
+impl<'de, C: Choice> Deserialize<'de> for Word<C> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let word = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        C::from_word(&word)
+            .map(Word)
+            .map_err(serde::de::Error::custom)
     }
-
-    fn of(feature: Feature) -> FeatureName {
-        match feature {
-            Feature::X1 => FeatureName::X1,
-            Feature::X2 => FeatureName::X2,
-            Feature::X1Squared => FeatureName::X1sq,
-            Feature::X2Squared => FeatureName::X2sq,
-            Feature::X1X2 => FeatureName::X1x2,
-            Feature::SinX1 => FeatureName::Sinx1,
-            Feature::SinX2 => FeatureName::Sinx2,
-        }
-    }
-}
-
-/// A hidden activation's wire name.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum ActivationName {
-    Tanh,
-    Relu,
-    Sigmoid,
-    Linear,
-}
-
-/// A weight penalty's wire name.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum RegName {
-    None,
-    L1,
-    L2,
-}
-
-/// An optimizer's wire name.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum OptimizerName {
-    Sgd,
-    Adam,
-}
-
-/// A loss's wire name.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum LossName {
-    Mse,
-    Bce,
 }
 
 /// A session's settings, complete, as the server reports them (see the [module docs](super)).
@@ -244,18 +143,18 @@ pub enum LossName {
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct Settings {
-    pub dataset: DatasetName,
+    pub dataset: Word<Dataset>,
     pub noise: u32,
     pub train_percent: u32,
     pub batch: usize,
-    pub features: Vec<FeatureName>,
+    pub features: Vec<Word<Feature>>,
     pub layers: Vec<usize>,
-    pub activation: ActivationName,
+    pub activation: Word<Activation>,
     pub lr: f64,
-    pub reg: RegName,
+    pub reg: Word<Regularization>,
     pub reg_rate: f64,
-    pub optimizer: OptimizerName,
-    pub loss: LossName,
+    pub optimizer: Word<OptimizerKind>,
+    pub loss: Word<LossKind>,
     pub seed: u64,
     pub exact: bool,
 }
@@ -264,37 +163,18 @@ impl Settings {
     /// The wire form of `config`.
     pub fn of(config: &Config) -> Settings {
         Settings {
-            dataset: DatasetName::of(config.dataset),
+            dataset: Word(config.dataset),
             noise: config.noise,
             train_percent: config.train_percent,
             batch: config.batch,
-            features: config
-                .features
-                .iter()
-                .map(|f| FeatureName::of(*f))
-                .collect(),
+            features: config.features.iter().copied().map(Word).collect(),
             layers: config.hidden.clone(),
-            activation: match config.activation {
-                Activation::Relu => ActivationName::Relu,
-                Activation::Sigmoid => ActivationName::Sigmoid,
-                Activation::Identity => ActivationName::Linear,
-                _ => ActivationName::Tanh,
-            },
+            activation: Word(config.activation),
             lr: config.learning_rate,
-            reg: match config.regularization {
-                Regularization::None => RegName::None,
-                Regularization::L1 => RegName::L1,
-                Regularization::L2 => RegName::L2,
-            },
+            reg: Word(config.regularization),
             reg_rate: config.regularization_rate,
-            optimizer: match config.optimizer {
-                OptimizerKind::Sgd => OptimizerName::Sgd,
-                OptimizerKind::Adam => OptimizerName::Adam,
-            },
-            loss: match config.loss {
-                LossKind::SquaredError => LossName::Mse,
-                LossKind::CrossEntropy => LossName::Bce,
-            },
+            optimizer: Word(config.optimizer),
+            loss: Word(config.loss),
             seed: config.seed,
             exact: config.exact,
         }
@@ -306,18 +186,18 @@ impl Settings {
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct SettingsPatch {
-    pub dataset: Option<DatasetName>,
+    pub dataset: Option<Word<Dataset>>,
     pub noise: Option<u32>,
     pub train_percent: Option<u32>,
     pub batch: Option<usize>,
-    pub features: Option<Vec<FeatureName>>,
+    pub features: Option<Vec<Word<Feature>>>,
     pub layers: Option<Vec<usize>>,
-    pub activation: Option<ActivationName>,
+    pub activation: Option<Word<Activation>>,
     pub lr: Option<f64>,
-    pub reg: Option<RegName>,
+    pub reg: Option<Word<Regularization>>,
     pub reg_rate: Option<f64>,
-    pub optimizer: Option<OptimizerName>,
-    pub loss: Option<LossName>,
+    pub optimizer: Option<Word<OptimizerKind>>,
+    pub loss: Option<Word<LossKind>>,
     pub seed: Option<u64>,
     pub exact: Option<bool>,
 }
@@ -326,9 +206,7 @@ impl SettingsPatch {
     /// The config of a new session: the data set's defaults (circle when none is given; the
     /// exact mode's when `exact` is set), then every field given. Not yet validated.
     pub fn new_config(&self) -> Config {
-        let dataset = self
-            .dataset
-            .map_or(Dataset::Circle, DatasetName::to_dataset);
+        let dataset = self.dataset.map_or(Dataset::Circle, |d| d.0);
         let mut config = Config::defaults(dataset, self.exact.unwrap_or(false));
         self.apply(&mut config);
         config
@@ -336,47 +214,22 @@ impl SettingsPatch {
 
     /// `config` with every field given here replaced. Not yet validated.
     pub fn apply(&self, config: &mut Config) {
-        if let Some(d) = self.dataset {
-            config.dataset = d.to_dataset();
-        }
+        config.dataset = self.dataset.map_or(config.dataset, |d| d.0);
         config.noise = self.noise.unwrap_or(config.noise);
         config.train_percent = self.train_percent.unwrap_or(config.train_percent);
         config.batch = self.batch.unwrap_or(config.batch);
         if let Some(f) = &self.features {
-            config.features = f.iter().map(|f| f.to_feature()).collect();
+            config.features = f.iter().map(|f| f.0).collect();
         }
         if let Some(l) = &self.layers {
             config.hidden = l.clone();
         }
-        if let Some(a) = self.activation {
-            config.activation = match a {
-                ActivationName::Tanh => Activation::Tanh,
-                ActivationName::Relu => Activation::Relu,
-                ActivationName::Sigmoid => Activation::Sigmoid,
-                ActivationName::Linear => Activation::Identity,
-            };
-        }
+        config.activation = self.activation.map_or(config.activation, |a| a.0);
         config.learning_rate = self.lr.unwrap_or(config.learning_rate);
-        if let Some(r) = self.reg {
-            config.regularization = match r {
-                RegName::None => Regularization::None,
-                RegName::L1 => Regularization::L1,
-                RegName::L2 => Regularization::L2,
-            };
-        }
+        config.regularization = self.reg.map_or(config.regularization, |r| r.0);
         config.regularization_rate = self.reg_rate.unwrap_or(config.regularization_rate);
-        if let Some(o) = self.optimizer {
-            config.optimizer = match o {
-                OptimizerName::Sgd => OptimizerKind::Sgd,
-                OptimizerName::Adam => OptimizerKind::Adam,
-            };
-        }
-        if let Some(l) = self.loss {
-            config.loss = match l {
-                LossName::Mse => LossKind::SquaredError,
-                LossName::Bce => LossKind::CrossEntropy,
-            };
-        }
+        config.optimizer = self.optimizer.map_or(config.optimizer, |o| o.0);
+        config.loss = self.loss.map_or(config.loss, |l| l.0);
         config.seed = self.seed.unwrap_or(config.seed);
         config.exact = self.exact.unwrap_or(config.exact);
         // The browser trains until paused; the session stops itself at the limit.
