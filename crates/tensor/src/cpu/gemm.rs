@@ -63,8 +63,9 @@ pub(crate) const SMALL_MACS: usize = 1 << 11;
 /// The `gemm` crate picks its kernel once, at run time, by the CPU's features; this follows the
 /// same rule, so that a speed figure can name the kernels it measured. On x86-64, AVX-512 needs
 /// both a CPU with AVX-512F and a build with the `avx512` feature (on by default); without
-/// either, the AVX2/FMA kernels run. Products too small for the crate, and the elementwise
-/// kernels, are plain Rust compiled for the build's target, whatever this says.
+/// either, the AVX2/FMA kernels run. Products too small for the crate, and most elementwise
+/// kernels, are plain Rust compiled for the build's target, whatever this says; the `f32` tanh
+/// picks the widest vectors the CPU has at run time.
 ///
 /// ```
 /// let simd = shendu_tensor::matmul_simd();

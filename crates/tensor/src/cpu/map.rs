@@ -5,8 +5,10 @@
 //! goes through [`Walk`], with the row loop specialised for the common stride patterns (both
 //! contiguous, one broadcast along the row).
 
+use std::mem::MaybeUninit;
+
 use super::walk::Walk;
-use super::{par_for_each_chunk, CHUNK, PAR_MIN};
+use super::{par_for_each_chunk, with_wide_vectors, CHUNK, PAR_MIN};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::storage::{output_buffer, uninit_buffer, Buffer};
@@ -24,14 +26,41 @@ pub(crate) fn fill_chunks<U: Send>(out: &mut [U], fill: impl Fn(usize, &mut [U])
 
 /// `f` applied to every element of a tensor, into a new contiguous buffer in row-major order.
 pub(crate) fn map1<T: Element>(src: &[T], layout: &Layout, f: impl Fn(T) -> T + Sync) -> Buffer<T> {
+    map1_with::<T, false>(src, layout, f)
+}
+
+/// [`map1`] with the loop over a contiguous tensor compiled for the widest vectors this CPU has
+/// ([`with_wide_vectors`]), for an `f` of plain arithmetic: the `f32` tanh ran 3.5× faster with
+/// AVX-512 than with SSE2 on a Zen 5. An `f` that calls out (libm's `exp`, a user's closure)
+/// gains nothing from wider vectors, and was measured slower: sigmoid, which calls `exp`, took
+/// 7.9–8.3 ns an element over 2²⁰ elements on the widest vectors, 3.4–5.5 on SSE2.
+pub(crate) fn map1_widest<T: Element>(
+    src: &[T],
+    layout: &Layout,
+    f: impl Fn(T) -> T + Sync,
+) -> Buffer<T> {
+    map1_with::<T, true>(src, layout, f)
+}
+
+/// [`map1`], or [`map1_widest`] when `WIDEST`.
+fn map1_with<T: Element, const WIDEST: bool>(
+    src: &[T],
+    layout: &Layout,
+    f: impl Fn(T) -> T + Sync,
+) -> Buffer<T> {
     let n = layout.numel();
     if layout.is_contiguous() {
         let src = &src[layout.offset()..layout.offset() + n];
         let mut out = uninit_buffer(n);
         fill_chunks(&mut out, |start, chunk| {
-            let end = start + chunk.len();
-            for (o, &x) in chunk.iter_mut().zip(&src[start..end]) {
-                o.write(f(x));
+            let src = &src[start..start + chunk.len()];
+            if WIDEST {
+                with_wide_vectors(
+                    #[inline(always)]
+                    || write_mapped(chunk, src, &f),
+                );
+            } else {
+                write_mapped(chunk, src, &f);
             }
         });
         // SAFETY: the chunks cover the buffer, and each is zipped with a source of its length,
@@ -41,6 +70,14 @@ pub(crate) fn map1<T: Element>(src: &[T], layout: &Layout, f: impl Fn(T) -> T + 
     let mut out = output_buffer(n);
     map1_strided_into(src, layout, f, &mut out);
     out
+}
+
+/// `out[i] = f(src[i])`, for slices of one length.
+#[inline(always)]
+fn write_mapped<T: Copy>(out: &mut [MaybeUninit<T>], src: &[T], f: &impl Fn(T) -> T) {
+    for (o, &x) in out.iter_mut().zip(src) {
+        o.write(f(x));
+    }
 }
 
 /// `f` applied to every element of a tensor that is not contiguous, written in row-major order
@@ -378,10 +415,68 @@ fn zip_update_serial<T: Element, const N: usize, F>(
 
 #[cfg(test)]
 mod tests {
-    use super::{map1, map2, map3, repeated_row, PAR_MIN, TILE};
+    use super::{map1, map1_widest, map2, map3, repeated_row, PAR_MIN, TILE};
+    use crate::element::Element;
     use crate::layout::Layout;
     use crate::shape::dims;
     use crate::storage::output_buffer;
+
+    /// tanh's special values and edges (±0, ±∞, NaN, subnormals, the ±9.5 clamp, the extremes)
+    /// followed by a grid over [−12, 12] in steps of 1/64.
+    fn tanh_inputs() -> Vec<f32> {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            f32::NAN,
+            -f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MIN_POSITIVE,
+            -f32::MIN_POSITIVE,
+            1e-40,
+            -1e-40,
+            1e-8,
+            9.5,
+            -9.5,
+            9.51,
+            20.0,
+            f32::MAX,
+            f32::MIN,
+        ];
+        xs.extend((-768..=768).map(|i| i as f32 / 64.0));
+        xs
+    }
+
+    #[test]
+    fn the_widest_vectors_give_the_bits_of_one_element_at_a_time() {
+        // Every length up to a few vectors (whole vectors and every remainder), and one above
+        // the parallel bound, each starting at another place in the inputs.
+        let xs = tanh_inputs();
+        let lengths = (0..=70).chain([PAR_MIN + 17]);
+        for (start, len) in lengths.enumerate() {
+            let src: Vec<f32> = xs.iter().cycle().skip(start).take(len).copied().collect();
+            let layout = Layout::contiguous(dims(&[len]));
+            let one_at_a_time: Vec<u32> = src
+                .iter()
+                .map(|&x| std::hint::black_box(x).tanh_accurate().to_bits())
+                .collect();
+            for got in [
+                map1(&src, &layout, f32::tanh_accurate),
+                map1_widest(&src, &layout, f32::tanh_accurate),
+            ] {
+                let got: Vec<u32> = got.iter().map(|y| y.to_bits()).collect();
+                assert!(got == one_at_a_time, "length {len}, from input {start}");
+            }
+        }
+        let src: Vec<f64> = xs.iter().map(|&x| f64::from(x)).collect();
+        let layout = Layout::contiguous(dims(&[src.len()]));
+        let narrow = map1(&src, &layout, f64::tanh_accurate);
+        let wide = map1_widest(&src, &layout, f64::tanh_accurate);
+        assert!(narrow
+            .iter()
+            .zip(wide.iter())
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
 
     #[test]
     fn contiguous_maps_write_every_element_of_a_fresh_or_reused_buffer() {
