@@ -31,6 +31,7 @@ use std::any::TypeId;
 use gemm_common::Parallelism;
 use rayon::prelude::*;
 
+use super::with_wide_vectors;
 use crate::element::Element;
 
 /// With AVX-512 kernels, products of fewer multiply-adds (m·n·k) than this, twice a 128³
@@ -199,7 +200,10 @@ pub(crate) fn gemm<T: Element>(
     if macs <= SMALL_MACS {
         // SAFETY: `a` fits m × k and `b` k × n, as asserted above; `with_isize_strides` only
         // zeroes the stride of a dimension of size 1, whose one index is 0, so they still fit.
-        unsafe { small_gemm(k, n, a, b, out) };
+        with_wide_vectors(
+            #[inline(always)]
+            || unsafe { small_gemm(k, n, a, b, out) },
+        );
         return;
     }
     let cols = column_block(n);
@@ -384,10 +388,13 @@ unsafe fn gemm_into<T: Element>(
 /// the operands alone, not on their layout.
 ///
 /// The loops read without bounds checks, which were a sixth of a small model's step; `gemm`
-/// has checked the operands once already.
+/// has checked the operands once already. `gemm` runs them on the widest vectors the CPU has
+/// (`with_wide_vectors`), across the columns of an output row, which leaves each sum's order
+/// as it is.
 ///
 /// # Safety
 /// `out.len()` is m·n for some m, with `a` fitting m × k and `b` k × n ([`MatRef::fits`]).
+#[inline(always)]
 unsafe fn small_gemm<T: Element>(
     k: usize,
     n: usize,
@@ -430,6 +437,7 @@ unsafe fn small_gemm<T: Element>(
 ///
 /// # Safety
 /// As for [`small_gemm`], and with `UNIT`, b's column stride is 1.
+#[inline(always)]
 unsafe fn small_gemm_rows<T: Element, const UNIT: bool>(
     k: usize,
     n: usize,
@@ -584,6 +592,69 @@ mod tests {
                 i % n
             );
         }
+    }
+
+    /// Small products of values that round (not whole numbers) against a loop that sums each
+    /// element over the inner dimension in order, one element at a time, bit for bit: the
+    /// small-product loops run on the widest vectors the CPU has, and wider vectors must not
+    /// change a sum's order.
+    fn small_products_match_the_in_order_sum<T: Element>() {
+        let value = |i: usize| T::from_f64_lossy(((i * 2654435761) % 1000) as f64 / 97.0 - 5.0);
+        for (m, k, n) in [
+            (10, 2, 8),
+            (10, 8, 8),
+            (10, 8, 1),
+            (3, 7, 13),
+            (1, 20, 20),
+            (5, 5, 17),
+        ] {
+            assert!(m * k * n <= super::SMALL_MACS);
+            let a: Vec<T> = (0..m * k).map(value).collect();
+            let b: Vec<T> = (0..k * n).map(|i| value(i + 7)).collect();
+            let bt: Vec<T> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect();
+            let a_ref = MatRef {
+                data: &a,
+                offset: 0,
+                row_stride: k,
+                col_stride: 1,
+            };
+            let mut want = Vec::with_capacity(m * n);
+            for i in 0..m {
+                for j in 0..n {
+                    let mut sum = T::zero();
+                    for p in 0..k {
+                        sum += std::hint::black_box(a[i * k + p]) * b[p * n + j];
+                    }
+                    want.push(sum.to_f64_exact().to_bits());
+                }
+            }
+            // b row-major, then b as the transposed view of its transpose.
+            for (data, row_stride, col_stride) in [(&b, n, 1), (&bt, 1, k)] {
+                let b_ref = MatRef {
+                    data,
+                    offset: 0,
+                    row_stride,
+                    col_stride,
+                };
+                let mut out = filled(m * n, T::nan());
+                gemm(m, k, n, a_ref, b_ref, &mut out, false);
+                let got: Vec<u64> = read(&out)
+                    .into_iter()
+                    .map(|x| x.to_f64_exact().to_bits())
+                    .collect();
+                assert!(
+                    got == want,
+                    "{} {m}x{k}x{n}, b's column stride {col_stride}",
+                    T::NAME
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn small_products_of_rounding_values_match_the_in_order_sum_bit_for_bit() {
+        small_products_match_the_in_order_sum::<f32>();
+        small_products_match_the_in_order_sum::<f64>();
     }
 
     /// A destination holding `value` in every element, as a reused buffer holds old values.
