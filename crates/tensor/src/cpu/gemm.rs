@@ -198,11 +198,14 @@ pub(crate) fn gemm<T: Element>(
     // m·n is out.len(); times k it may pass usize when an operand is a broadcast view.
     let macs = (m * n).saturating_mul(k);
     if macs <= SMALL_MACS {
-        // SAFETY: `a` fits m × k and `b` k × n, as asserted above; `with_isize_strides` only
-        // zeroes the stride of a dimension of size 1, whose one index is 0, so they still fit.
         with_wide_vectors(
             #[inline(always)]
-            || unsafe { small_gemm(k, n, a, b, out) },
+            || {
+                // SAFETY: `a` fits m × k and `b` k × n, as asserted above; `with_isize_strides`
+                // only zeroes the stride of a dimension of size 1, whose one index is 0, so they
+                // still fit.
+                unsafe { small_gemm(k, n, a, b, out) }
+            },
         );
         return;
     }
