@@ -4,6 +4,8 @@
 //! Parallel work is split into chunks whose size does not depend on the number of threads, so a
 //! result is the same bit for bit in a pool of one thread or of many. Work below [`PAR_MIN`]
 //! elements never enters the rayon pool: handing a tiny op to the pool costs more than doing it.
+//! A loop of plain arithmetic may run on the widest vectors the CPU has, picked at run time
+//! ([`with_wide_vectors`]), with the same bits as on the build's own.
 
 pub(crate) mod copy;
 pub(crate) mod gemm;
@@ -119,12 +121,22 @@ mod tests {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: the CPU has AVX2 and FMA, checked just above.
-            let wide = unsafe { avx2(|| tanh_all(&xs)) };
+            let wide = unsafe {
+                avx2(
+                    #[inline(always)]
+                    || tanh_all(&xs),
+                )
+            };
             assert_eq!(wide, one_at_a_time, "AVX2");
         }
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F, checked just above.
-            let wide = unsafe { avx512(|| tanh_all(&xs)) };
+            let wide = unsafe {
+                avx512(
+                    #[inline(always)]
+                    || tanh_all(&xs),
+                )
+            };
             assert_eq!(wide, one_at_a_time, "AVX-512");
         }
     }
