@@ -4,7 +4,8 @@
 //! `cargo bench --bench w5_elementwise`. Throughput counts the bytes moved per element (add: read
 //! two, write one = 12; relu and tanh: read one, write one = 8) in decimal units, so criterion's
 //! `GB/s` is the figure of `benches/README.md`. tanh is the one of the three that computes more
-//! than it moves. `examples/bench_table.rs` prints them beside NumPy's.
+//! than it moves. `examples/bench_table.rs` prints them beside NumPy's. A second group times
+//! copies of transposed views.
 
 use std::time::Duration;
 
@@ -34,5 +35,25 @@ fn w5(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, w5);
+/// A transposed view copied into row-major order (`w.t().contiguous()`), as a weight of W3's
+/// first layer and a square one: a copy bound by its shuffles more than by memory. Throughput
+/// counts the bytes read and written.
+fn transposed_copy(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(6);
+    let mut group = c.benchmark_group("transposed_copy");
+    group.sample_size(50);
+    for (rows, cols) in [(256, 784), (512, 512)] {
+        let w = Tensor::<f32>::rand_uniform([rows, cols], -1.0, 1.0, &mut rng);
+        group.throughput(Throughput::BytesDecimal(8 * (rows * cols) as u64));
+        group.bench_function(format!("f32/{rows}x{cols}"), |bench| {
+            bench.iter(|| w.t().contiguous())
+        });
+    }
+    let w = Tensor::<f64>::rand_uniform([512, 512], -1.0, 1.0, &mut rng);
+    group.throughput(Throughput::BytesDecimal(16 * 512 * 512));
+    group.bench_function("f64/512x512", |bench| bench.iter(|| w.t().contiguous()));
+    group.finish();
+}
+
+criterion_group!(benches, w5, transposed_copy);
 criterion_main!(benches);
