@@ -185,9 +185,11 @@ fn transpose_tile<T: Element>(
     stride: usize,
     whole: &mut [[T; TILE]; TILE],
 ) {
+    // One past the last element read, base + 15·stride + 16, without overflow.
     let end = (TILE - 1)
         .checked_mul(stride)
-        .and_then(|last_column| last_column.checked_add(base + TILE));
+        .and_then(|last_column| last_column.checked_add(base))
+        .and_then(|last_column| last_column.checked_add(TILE));
     assert!(
         end.is_some_and(|end| end <= src.len()),
         "transpose_tile: the tile reaches past the source"
