@@ -17,6 +17,11 @@
 //! result still do not depend on the thread count. See "Dividing a product among threads" in
 //! `benches/README.md`.
 //!
+//! On a CPU with AVX2 but no AVX-512, products whose sides are all at least
+//! [`PACKED_MIN_SIDE`] run on shendu's own packed kernel (`packed`) instead of the crate's; it
+//! divides its own work among threads, by blocks of rows that may follow the thread count, since
+//! its arithmetic per element does not depend on them.
+//!
 //! Products of at most [`SMALL_MACS`] multiply-adds skip the crate: its setup (packing, kernel
 //! dispatch) costs more than the arithmetic of, say, a 10×8 by 8×8 product, and a small model's
 //! training step is made of such products. They run as plain loops, laid out so that the
@@ -31,7 +36,7 @@ use std::any::TypeId;
 use gemm_common::Parallelism;
 use rayon::prelude::*;
 
-use super::with_wide_vectors;
+use super::{packed, with_wide_vectors};
 use crate::element::Element;
 
 /// With AVX-512 kernels, products of fewer multiply-adds (m·n·k) than this, twice a 128³
@@ -139,7 +144,7 @@ impl<T: Copy> MatRef<'_, T> {
     /// Whether every element of a `rows × cols` matrix lies inside `data`. The last element's
     /// position is computed with checked arithmetic: one past `usize::MAX` is out of bounds, not
     /// wrapped around to a small position that looks in bounds.
-    fn fits(&self, rows: usize, cols: usize) -> bool {
+    pub(crate) fn fits(&self, rows: usize, cols: usize) -> bool {
         if rows == 0 || cols == 0 {
             return true;
         }
@@ -209,8 +214,14 @@ pub(crate) fn gemm<T: Element>(
         );
         return;
     }
-    let cols = column_block(n);
     let out = OutPtr::new(out, n);
+    if m.min(n).min(k) >= PACKED_MIN_SIDE && uses_packed_kernel() {
+        // SAFETY: as for the calls below; `with_isize_strides` has run, k > 0, and
+        // `uses_packed_kernel` checked `packed::available`.
+        unsafe { packed::gemm(m, n, k, out, a, b, parallel && macs >= par_min_macs()) };
+        return;
+    }
+    let cols = column_block(n);
     // A left operand whose rows are not contiguous (a transposed view, as in a weight's
     // gradient gᵀ·x) is copied into the crate's packed layout before use. Column blocks would
     // each pack the whole of it again; one call packs it once.
@@ -239,6 +250,21 @@ pub(crate) fn gemm<T: Element>(
     }
 }
 
+/// The packed kernel takes products whose three dimensions are all at least this. It ran
+/// 5–10% faster than the `gemm` crate's AVX2 kernel on square products from 256 up, but the
+/// products of a small model's step (W3's 128×784×256, 10×128×128, ...) ran as fast or faster
+/// on the crate, whose packing keeps less in L2. The choice depends on the shape alone, never
+/// on the number of threads.
+const PACKED_MIN_SIDE: usize = 256;
+
+/// Whether the CPU's large products run on shendu's own packed kernel (`packed`) rather than the
+/// `gemm` crate's: on CPUs with AVX2 and FMA but no AVX-512 (or a build without the `avx512`
+/// feature), where it was the faster of the two. The answer depends on the CPU alone.
+fn uses_packed_kernel() -> bool {
+    static PACKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PACKED.get_or_init(|| matmul_simd() == "AVX2+FMA" && packed::available())
+}
+
 /// Width of the column blocks a parallel product is divided into: about a quarter of the
 /// columns, a multiple of 16 (whole kernel tiles), and at least 64, so that a block's share of
 /// packing A stays small. It depends on n alone, so the division, and with it every bit of the
@@ -251,9 +277,9 @@ fn column_block(n: usize) -> usize {
 /// blocks of a parallel product, which write disjoint columns. It holds the unique borrow of the
 /// output slice for `'a`, so it cannot outlive the slice it points into.
 #[derive(Clone, Copy)]
-struct OutPtr<'a, T> {
-    ptr: *mut T,
-    row_stride: usize,
+pub(crate) struct OutPtr<'a, T> {
+    pub(crate) ptr: *mut T,
+    pub(crate) row_stride: usize,
     _borrow: PhantomData<&'a mut [MaybeUninit<T>]>,
 }
 
@@ -266,7 +292,7 @@ unsafe impl<T: Send> Sync for OutPtr<'_, T> {}
 
 impl<'a, T> OutPtr<'a, T> {
     /// The output `out`, rows of `row_stride` elements.
-    fn new(out: &'a mut [MaybeUninit<T>], row_stride: usize) -> Self {
+    pub(crate) fn new(out: &'a mut [MaybeUninit<T>], row_stride: usize) -> Self {
         OutPtr {
             // `MaybeUninit<T>` has the layout of `T`.
             ptr: out.as_mut_ptr().cast(),
@@ -776,6 +802,47 @@ mod tests {
             check::<f32>(m, k, n, row_major(&a, 0, k), b_t);
             check::<f64>(m, k, n, row_major(&a, 0, k), b_t);
         }
+    }
+
+    #[test]
+    fn large_products_match_the_triple_loop_and_keep_their_bits_on_any_number_of_threads() {
+        // Every side ≥ PACKED_MIN_SIDE: on an AVX2 CPU the packed kernel, its row blocks
+        // shared among 2 or 5 threads; on others the crate's.
+        let (m, k, n) = (300, 600, 270);
+        assert!(m.min(k).min(n) >= super::PACKED_MIN_SIDE);
+        let (a, b) = (small_ints(m * k + 3, 3), small_ints(k * n + 5, 4));
+        check::<f32>(m, k, n, row_major(&a, 3, k), row_major(&b, 5, n));
+        check::<f64>(m, k, n, col_major(&a, 3, m), col_major(&b, 5, k));
+        // Values that round: the same bits whatever the number of threads.
+        let value = |i: usize| ((i * 2654435761) % 1000) as f32 / 97.0 - 5.0;
+        let (a, b): (Vec<f32>, Vec<f32>) = (
+            (0..m * k).map(value).collect(),
+            (0..k * n).map(|i| value(i + 9)).collect(),
+        );
+        let a = MatRef {
+            data: &a,
+            offset: 0,
+            row_stride: k,
+            col_stride: 1,
+        };
+        let b = MatRef {
+            data: &b,
+            offset: 0,
+            row_stride: n,
+            col_stride: 1,
+        };
+        let on = |threads: usize| {
+            let mut out = filled(m * n, f32::NAN);
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| gemm(m, k, n, a, b, &mut out, true));
+            read(&out).into_iter().map(f32::to_bits).collect::<Vec<_>>()
+        };
+        let one = on(1);
+        assert_eq!(one, on(2));
+        assert_eq!(one, on(5));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub(crate) mod index;
 pub(crate) mod map;
 pub(crate) mod math;
 pub(crate) mod memory;
+pub(crate) mod packed;
 pub(crate) mod reduce;
 pub(crate) mod walk;
 

@@ -1,0 +1,711 @@
+//! shendu's own matrix-multiply kernel for x86-64 CPUs with AVX2 and FMA but no AVX-512.
+//!
+//! On an AVX2-only AMD EPYC (Zen 3) the `gemm` crate's AVX2 kernel ran at 0.77–0.93× of
+//! OpenBLAS's, measured in one process (see "2026-12-02 (evening)" in `benches/README.md`); this
+//! kernel ran 6–10% faster than the crate in the same pairs. It is the classic packed design: a
+//! block of B (`kc × nc`) is copied into panels of `NR` columns, a block of A (`mc × kc`) into
+//! panels of `MR` rows, and a register-tiled micro-kernel multiplies one A panel by one B panel
+//! into an `MR × NR` tile of the output, 12 vector accumulators held in registers. The B panel
+//! (`kc · NR` elements) stays in L1 across the A panels of a block; the A block stays in L2.
+//!
+//! The inner dimension is cut into chunks of [`chunk_depth`] (at most 512), a length that
+//! depends on `k` alone. Element (i, j) of the output is the in-order fused multiply-add chain
+//! over each chunk, from zero, and the chunks' sums are added to it in order. That is the same
+//! arithmetic, in the same order, as the `gemm` crate's packed kernels, whatever the blocking,
+//! and it does not depend on which part of the output a call computes, so a product may be
+//! divided among threads in any way without changing a bit.
+
+use std::any::TypeId;
+use std::cell::Cell;
+use std::mem::MaybeUninit;
+use std::thread::LocalKey;
+
+use super::gemm::{MatRef, OutPtr};
+use crate::element::Element;
+
+/// The largest chunk of the inner dimension a micro-kernel call sums over.
+const MAX_DEPTH: usize = 512;
+
+/// Whether the CPU can run this kernel (x86-64 with AVX2 and FMA).
+pub(crate) fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The length of the inner dimension's chunks: `k` cut into as few chunks of at most
+/// [`MAX_DEPTH`] as it takes, of equal length but for a shorter last one (the division the
+/// `gemm` crate makes, so that both kernels round alike).
+pub(crate) fn chunk_depth(k: usize) -> usize {
+    k.div_ceil(k.div_ceil(MAX_DEPTH).max(1)).max(1)
+}
+
+/// `out = a · b` for an `m × k` by `k × n` product. It writes every element of `out` and reads
+/// none, so they may be uninitialized. With `parallel`, the blocks of A's rows are shared among
+/// the current rayon pool's threads, which all read one packed block of B.
+///
+/// # Safety
+/// [`available`] holds; `out` is valid for writes of its `m × n` elements and no other thread
+/// accesses them during the call; `a` and `b` hold an `m × k` and a `k × n` matrix (`fits`),
+/// with strides that fit `isize`; `k > 0`.
+pub(crate) unsafe fn gemm<T: Element>(
+    m: usize,
+    n: usize,
+    k: usize,
+    out: OutPtr<'_, T>,
+    a: MatRef<T>,
+    b: MatRef<T>,
+    parallel: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // The casts change no address and no element type: `T` is the type of each branch.
+        let (c, ldc) = (out.ptr, out.row_stride);
+        let (a_ptr, b_ptr) = (a.data.as_ptr(), b.data.as_ptr());
+        // SAFETY: the offsets lie inside their slices (`fits`), so `add` stays in the
+        // allocations; the rest is the caller's contract, passed on.
+        unsafe {
+            let a = Matrix {
+                ptr: a_ptr.add(a.offset),
+                row_stride: a.row_stride,
+                col_stride: a.col_stride,
+            };
+            let b = Matrix {
+                ptr: b_ptr.add(b.offset),
+                row_stride: b.row_stride,
+                col_stride: b.col_stride,
+            };
+            if TypeId::of::<T>() == TypeId::of::<f32>() {
+                f32x8::gemm(m, n, k, c.cast(), ldc, a.cast(), b.cast(), parallel);
+            } else if TypeId::of::<T>() == TypeId::of::<f64>() {
+                f64x4::gemm(m, n, k, c.cast(), ldc, a.cast(), b.cast(), parallel);
+            } else {
+                unreachable!("an Element is f32 or f64");
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (m, n, k, out, a, b, parallel);
+        unreachable!("the packed kernel is only called where `available` holds");
+    }
+}
+
+/// 32-byte units of scratch, so that a packed block starts on a vector's alignment.
+#[derive(Clone, Copy)]
+#[repr(align(32))]
+struct Unit(#[allow(dead_code)] [u8; 32]);
+
+/// A thread's scratch for packed blocks, kept from call to call and grown to the largest
+/// product's need (for B about 2 MiB at most, for A 240 KiB): allocating it per product cost a
+/// page fault per 4 KiB touched, which in a training step, where products and other tensors
+/// take turns in the heap, doubled the time of W3's products. B's block and A's are apart
+/// because a thread that packed B then packs A blocks too.
+type Scratch = Cell<Vec<MaybeUninit<Unit>>>;
+
+thread_local! {
+    static PACKED_B: Scratch = const { Cell::new(Vec::new()) };
+    static PACKED_A: Scratch = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `body` with a pointer to `len` elements of this thread's scratch `slot`, which may hold
+/// anything.
+fn with_scratch<T, R>(
+    slot: &'static LocalKey<Scratch>,
+    len: usize,
+    body: impl FnOnce(*mut T) -> R,
+) -> R {
+    let units = len
+        .checked_mul(size_of::<T>())
+        .expect("packed product: scratch size overflows")
+        .div_ceil(size_of::<Unit>());
+    // Taken out for the call and put back after: a call made meanwhile on this thread with the
+    // same slot (none is made) would find it empty and use one of its own.
+    let mut scratch = slot.take();
+    if scratch.len() < units {
+        scratch = Vec::with_capacity(units);
+        scratch.resize(units, MaybeUninit::uninit());
+    }
+    let result = body(scratch.as_mut_ptr().cast());
+    slot.set(scratch);
+    result
+}
+
+/// Pointers that the tasks of a parallel product share.
+#[derive(Clone, Copy)]
+struct Shared<T> {
+    a: Matrix<T>,
+    b: Matrix<T>,
+    b_packed: *const T,
+    c: *mut T,
+}
+
+// SAFETY: the tasks that pack B write disjoint panels of `b_packed` and read `a` and `b`
+// alone; the tasks that multiply read `a` and `b_packed`, which nothing writes while they run,
+// and write disjoint rows of `c` (see `gemm`).
+unsafe impl<T: Send> Send for Shared<T> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+impl<T: Copy> Shared<T> {
+    /// The pointers. A method, so that a closure captures the whole `Shared`, not its fields.
+    fn get(&self) -> (Matrix<T>, Matrix<T>, *const T, *mut T) {
+        (self.a, self.b, self.b_packed, self.c)
+    }
+}
+
+/// A matrix by raw pointer: element (i, j) at `ptr + i·row_stride + j·col_stride`.
+#[derive(Clone, Copy)]
+struct Matrix<T> {
+    ptr: *const T,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<T> Matrix<T> {
+    /// The same matrix read as elements of type `U`, of the same size.
+    fn cast<U>(self) -> Matrix<U> {
+        Matrix {
+            ptr: self.ptr.cast(),
+            row_stride: self.row_stride,
+            col_stride: self.col_stride,
+        }
+    }
+}
+
+/// One element type's kernel: `$vector` holds `LANES` of `$t`, a micro-kernel tile is `MR` rows
+/// by two vectors of columns.
+macro_rules! packed_kernel {
+    ($module:ident, $t:ty, $vector:ty, $lanes:expr, $block_rows:expr, $block_cols:expr,
+     $zero:ident, $load:ident, $store:ident, $splat:ident, $fmadd:ident, $add:ident) => {
+        #[cfg(target_arch = "x86_64")]
+        mod $module {
+            use std::arch::x86_64::*;
+
+            use rayon::prelude::*;
+
+            use super::{chunk_depth, with_scratch, Matrix, Shared, PACKED_A, PACKED_B};
+
+            /// Rows of a micro-kernel tile: 6 rows by 2 vectors is 12 accumulators, which with
+            /// the two B vectors and one broadcast A element fill 15 of the 16 registers.
+            const MR: usize = 6;
+            /// Columns of a micro-kernel tile: two vectors.
+            const NR: usize = 2 * $lanes;
+            /// Rows of A packed at a time: `MC × 512` elements fill under half of a 512 KiB L2.
+            const MC: usize = $block_rows;
+            /// Columns of B packed at a time: `512 × NC` elements, 2 MiB, stay in L3. At n = 2048
+            /// this ran 5–6% faster than blocks of 4 MiB on a Zen 3, whose L3 other tenants share.
+            const NC: usize = $block_cols;
+
+            /// See [`super::gemm`]; `c` is the row-major output with row stride `ldc`.
+            ///
+            /// # Safety
+            /// As for [`super::gemm`], with AVX2 and FMA on the CPU.
+            #[allow(clippy::too_many_arguments)]
+            pub(super) unsafe fn gemm(
+                m: usize,
+                n: usize,
+                k: usize,
+                c: *mut $t,
+                ldc: usize,
+                a: Matrix<$t>,
+                b: Matrix<$t>,
+                parallel: bool,
+            ) {
+                let depth = chunk_depth(k);
+                let threads = if parallel {
+                    rayon::current_num_threads()
+                } else {
+                    1
+                };
+                // A's rows in blocks of at most MC, as many as it takes rounded up to a whole
+                // number per thread (so that the threads finish together), evened out to whole
+                // tiles. The blocks may follow the thread count:
+                // no element's arithmetic depends on them.
+                let blocks = m.div_ceil(MC).next_multiple_of(threads).min(m.div_ceil(MR));
+                let mc = m.div_ceil(blocks).next_multiple_of(MR);
+                // Panels are padded to whole tiles with zeros: the padding's products land in
+                // tile rows and columns that are never stored.
+                let b_len = depth * n.min(NC).next_multiple_of(NR);
+                let a_len = depth * mc;
+                with_scratch::<$t, _>(&PACKED_B, b_len, |b_packed| {
+                    for col in (0..n).step_by(NC) {
+                        let cols = NC.min(n - col);
+                        for inner in (0..k).step_by(depth) {
+                            let kc = depth.min(k - inner);
+                            let shared = Shared {
+                                a,
+                                b,
+                                b_packed,
+                                c: c.wrapping_add(col),
+                            };
+                            // B's block, by parts of whole panels (one per thread): columns
+                            // col + j .. col + j + width, into the panels from j on.
+                            let pack_part = |j: usize, width: usize| {
+                                let (_, b, b_packed, _) = shared.get();
+                                // SAFETY: `b` holds a k × n matrix and the part lies inside
+                                // it; the scratch holds b_len ≥ kc · cols (rounded up)
+                                // elements, and parts write disjoint panels.
+                                unsafe {
+                                    pack_b(
+                                        kc,
+                                        width,
+                                        b,
+                                        inner,
+                                        col + j,
+                                        b_packed.cast_mut().add(j * kc),
+                                    )
+                                };
+                            };
+                            if threads > 1 {
+                                let width = cols.div_ceil(threads).next_multiple_of(NR);
+                                (0..cols.div_ceil(width)).into_par_iter().for_each(|part| {
+                                    pack_part(part * width, width.min(cols - part * width))
+                                });
+                            } else {
+                                pack_part(0, cols);
+                            }
+                            // The rows row..row + mc of this block of columns: packs A's block,
+                            // then runs the tiles, B's panels outside so that one stays in L1
+                            // across A's.
+                            let rows_block = |row: usize| {
+                                let (a, _, b_packed, c) = shared.get();
+                                let rows = mc.min(m - row);
+                                with_scratch::<$t, _>(&PACKED_A, a_len, |a_packed| {
+                                    // SAFETY: A's block lies inside `a`; the scratch holds
+                                    // a_len = kc · mc ≥ kc · rows (rounded up) elements; the
+                                    // output tile at (row + i, col + j) lies inside the m × n
+                                    // output, in rows no other task writes.
+                                    unsafe {
+                                        pack_a(rows, kc, a, row, inner, a_packed);
+                                        for j in (0..cols).step_by(NR) {
+                                            for i in (0..rows).step_by(MR) {
+                                                tile(
+                                                    kc,
+                                                    a_packed.add(i * kc),
+                                                    b_packed.add(j * kc),
+                                                    c.add((row + i) * ldc + j),
+                                                    ldc,
+                                                    MR.min(rows - i),
+                                                    NR.min(cols - j),
+                                                    inner > 0,
+                                                );
+                                            }
+                                        }
+                                    }
+                                });
+                            };
+                            if threads > 1 {
+                                (0..m.div_ceil(mc))
+                                    .into_par_iter()
+                                    .for_each(|block| rows_block(block * mc));
+                            } else {
+                                (0..m).step_by(mc).for_each(rows_block);
+                            }
+                        }
+                    }
+                });
+            }
+
+            /// Copies B's `kc × cols` block at (`inner`, `col`) into panels of `NR` columns:
+            /// panel `j` holds, for each p, the row `b[inner + p][col + j·NR ..][..NR]`.
+            ///
+            /// # Safety
+            /// The block lies inside `b`; `out` holds `kc · cols.next_multiple_of(NR)` elements.
+            unsafe fn pack_b(
+                kc: usize,
+                cols: usize,
+                b: Matrix<$t>,
+                inner: usize,
+                col: usize,
+                out: *mut $t,
+            ) {
+                for j in (0..cols).step_by(NR) {
+                    let width = NR.min(cols - j);
+                    // SAFETY: every element read is (inner + p, col + j + jj) with p < kc and
+                    // jj < width, inside the block; every element written is below
+                    // (j + NR) · kc ≤ the buffer's length.
+                    unsafe {
+                        let panel = out.add(j * kc);
+                        let first = b.ptr.add(inner * b.row_stride + (col + j) * b.col_stride);
+                        if width == NR && b.col_stride == 1 {
+                            for p in 0..kc {
+                                std::ptr::copy_nonoverlapping(
+                                    first.add(p * b.row_stride),
+                                    panel.add(p * NR),
+                                    NR,
+                                );
+                            }
+                        } else {
+                            // Down each column of the panel, along B's storage when B is a
+                            // transposed view (as the weight of x·Wᵀ is).
+                            for jj in 0..NR {
+                                for p in 0..kc {
+                                    *panel.add(p * NR + jj) = if jj < width {
+                                        *first.add(p * b.row_stride + jj * b.col_stride)
+                                    } else {
+                                        0.0
+                                    };
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+
+            /// Copies A's `rows × kc` block at (`row`, `inner`) into panels of `MR` rows: panel
+            /// `i` holds, for each p, the column `a[row + i·MR ..][..MR][inner + p]`.
+            ///
+            /// # Safety
+            /// The block lies inside `a`; `out` holds `kc · rows.next_multiple_of(MR)` elements.
+            unsafe fn pack_a(
+                rows: usize,
+                kc: usize,
+                a: Matrix<$t>,
+                row: usize,
+                inner: usize,
+                out: *mut $t,
+            ) {
+                for i in (0..rows).step_by(MR) {
+                    let height = MR.min(rows - i);
+                    // SAFETY: as in `pack_b`, with rows for columns.
+                    unsafe {
+                        let panel = out.add(i * kc);
+                        let first = a.ptr.add((row + i) * a.row_stride + inner * a.col_stride);
+                        // Along A's storage: by rows when they are contiguous (x·W), else by
+                        // columns (a transposed view, as gᵀ in a weight's gradient gᵀ·x).
+                        if a.col_stride == 1 {
+                            for ii in 0..MR {
+                                for p in 0..kc {
+                                    *panel.add(p * MR + ii) = if ii < height {
+                                        *first.add(ii * a.row_stride + p)
+                                    } else {
+                                        0.0
+                                    };
+                                }
+                            }
+                        } else {
+                            for p in 0..kc {
+                                for ii in 0..MR {
+                                    *panel.add(p * MR + ii) = if ii < height {
+                                        *first.add(ii * a.row_stride + p * a.col_stride)
+                                    } else {
+                                        0.0
+                                    };
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+
+            /// The micro-kernel: the `MR × NR` tile of a panel of A times a panel of B, over
+            /// `kc` steps, stored (or, with `accumulate`, added) into the first `rows × cols`
+            /// of the tile at `c`.
+            ///
+            /// # Safety
+            /// AVX2 and FMA are present; `a` holds `kc · MR` and `b` `kc · NR` elements; the
+            /// `rows × cols` elements at `c` with row stride `ldc` may be written, and with
+            /// `accumulate` have been.
+            #[target_feature(enable = "avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn tile(
+                kc: usize,
+                mut a: *const $t,
+                mut b: *const $t,
+                c: *mut $t,
+                ldc: usize,
+                rows: usize,
+                cols: usize,
+                accumulate: bool,
+            ) {
+                let mut sums = [[$zero(); 2]; MR];
+                for _ in 0..kc {
+                    // SAFETY: step p reads a[p·MR ..][..MR] and b[p·NR ..][..NR], inside the
+                    // panels; unaligned loads take any address.
+                    unsafe {
+                        let low = $load(b);
+                        let high = $load(b.add($lanes));
+                        for (ii, sum) in sums.iter_mut().enumerate() {
+                            let x = $splat(*a.add(ii));
+                            sum[0] = $fmadd(x, low, sum[0]);
+                            sum[1] = $fmadd(x, high, sum[1]);
+                        }
+                        a = a.add(MR);
+                        b = b.add(NR);
+                    }
+                }
+                if rows == MR && cols == NR {
+                    for (ii, sum) in sums.iter().enumerate() {
+                        // SAFETY: the whole tile may be written (and read, with `accumulate`).
+                        unsafe {
+                            let out = c.add(ii * ldc);
+                            let (mut low, mut high) = (sum[0], sum[1]);
+                            if accumulate {
+                                low = $add($load(out), low);
+                                high = $add($load(out.add($lanes)), high);
+                            }
+                            $store(out, low);
+                            $store(out.add($lanes), high);
+                        }
+                    }
+                } else {
+                    // An edge tile: through a buffer, then the part that lies in the output.
+                    let mut buffer = [[0.0; NR]; MR];
+                    for (row, sum) in buffer.iter_mut().zip(&sums) {
+                        // SAFETY: each row of the buffer holds NR = 2 · lanes elements.
+                        unsafe {
+                            $store(row.as_mut_ptr(), sum[0]);
+                            $store(row.as_mut_ptr().add($lanes), sum[1]);
+                        }
+                    }
+                    for (ii, row) in buffer.iter().enumerate().take(rows) {
+                        for (jj, &value) in row.iter().enumerate().take(cols) {
+                            // SAFETY: (ii, jj) lies in the rows × cols the caller lets us write.
+                            unsafe {
+                                let out = c.add(ii * ldc + jj);
+                                *out = if accumulate { *out + value } else { value };
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+}
+
+packed_kernel!(
+    f32x8,
+    f32,
+    __m256,
+    8,
+    120,
+    1024,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps,
+    _mm256_add_ps
+);
+packed_kernel!(
+    f64x4,
+    f64,
+    __m256d,
+    4,
+    60,
+    512,
+    _mm256_setzero_pd,
+    _mm256_loadu_pd,
+    _mm256_storeu_pd,
+    _mm256_set1_pd,
+    _mm256_fmadd_pd,
+    _mm256_add_pd
+);
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use std::mem::MaybeUninit;
+
+    use super::{available, chunk_depth, gemm};
+    use crate::cpu::gemm::{MatRef, OutPtr};
+    use crate::element::Element;
+
+    /// The kernel's arithmetic written plainly: for each element, an in-order fused
+    /// multiply-add chain from zero over each chunk of the inner dimension, the chunks' sums
+    /// added in order.
+    fn chunked_sums<T: Element>(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: &MatRef<T>,
+        b: &MatRef<T>,
+    ) -> Vec<T> {
+        let at = |x: &MatRef<T>, i: usize, j: usize| {
+            x.data[x.offset + i * x.row_stride + j * x.col_stride]
+        };
+        let depth = chunk_depth(k);
+        let mut out = vec![T::zero(); m * n];
+        for i in 0..m {
+            for j in 0..n {
+                for (chunk, start) in (0..k).step_by(depth).enumerate() {
+                    let mut sum = T::zero();
+                    for p in start..(start + depth).min(k) {
+                        sum = at(a, i, p).mul_add(at(b, p, j), sum);
+                    }
+                    out[i * n + j] = if chunk == 0 {
+                        sum
+                    } else {
+                        out[i * n + j] + sum
+                    };
+                }
+            }
+        }
+        out
+    }
+
+    /// Values of every magnitude and sign, with a few NaNs, infinities and zeros of both signs
+    /// among them when `special`.
+    fn values<T: Element>(len: usize, seed: u64, special: bool) -> Vec<T> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let unit = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                let value = match (special, i % 397) {
+                    (true, 3) => f64::NAN,
+                    (true, 101) => f64::INFINITY,
+                    (true, 202) => -0.0,
+                    _ => unit * 2f64.powi((state % 9) as i32 - 4),
+                };
+                T::from(value).unwrap()
+            })
+            .collect()
+    }
+
+    /// Runs the kernel into a destination of NaNs, so that an element left unwritten shows;
+    /// with `threads` past 1, in a pool of that many, dividing its work.
+    fn run<T: Element>(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: MatRef<T>,
+        b: MatRef<T>,
+        threads: usize,
+    ) -> Vec<T> {
+        assert!(available(), "these tests need a CPU with AVX2 and FMA");
+        assert!(k > 0 && a.fits(m, k) && b.fits(k, n));
+        let mut out = vec![MaybeUninit::new(T::nan()); m * n];
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        // SAFETY: `out` holds m × n elements at row stride n; the operands fit, k > 0.
+        pool.install(|| unsafe { gemm(m, n, k, OutPtr::new(&mut out, n), a, b, threads > 1) });
+        // SAFETY: the kernel writes every element.
+        out.into_iter()
+            .map(|x| unsafe { x.assume_init() })
+            .collect()
+    }
+
+    /// Whether two results hold the same bits, NaN for NaN.
+    fn same_bits<T: Element>(x: &[T], y: &[T]) -> bool {
+        x.len() == y.len()
+            && x.iter()
+                .zip(y)
+                .all(|(p, q)| p.to_f64().unwrap().to_bits() == q.to_f64().unwrap().to_bits())
+    }
+
+    fn check_shapes<T: Element>() {
+        // Edges of every kind: rows and columns short of a tile, products past the A and B
+        // blocks (MC, NC), inner dimensions of one chunk, of several equal ones, and of a
+        // shorter last one.
+        let shapes = [
+            (1, 1, 1),
+            (5, 3, 15),
+            (6, 16, 16),
+            (7, 513, 17),
+            (13, 1030, 33),
+            (130, 40, 2050),
+            (250, 600, 70),
+        ];
+        for (case, &(m, k, n)) in shapes.iter().enumerate() {
+            for special in [false, true] {
+                // A row-major and B row-major, then each one transposed, with offsets.
+                let a_data = values::<T>(m * k + 3, case as u64, special);
+                let b_data = values::<T>(k * n + 5, 100 + case as u64, special);
+                let layouts = [
+                    (
+                        MatRef {
+                            data: &a_data[..],
+                            offset: 0,
+                            row_stride: k,
+                            col_stride: 1,
+                        },
+                        MatRef {
+                            data: &b_data[..],
+                            offset: 0,
+                            row_stride: n,
+                            col_stride: 1,
+                        },
+                    ),
+                    (
+                        MatRef {
+                            data: &a_data[..],
+                            offset: 3,
+                            row_stride: 1,
+                            col_stride: m,
+                        },
+                        MatRef {
+                            data: &b_data[..],
+                            offset: 5,
+                            row_stride: 1,
+                            col_stride: k,
+                        },
+                    ),
+                ];
+                for (a, b) in layouts {
+                    let want = chunked_sums(m, k, n, &a, &b);
+                    for threads in [1, 3] {
+                        let got = run(m, k, n, a, b, threads);
+                        assert!(
+                            same_bits(&got, &want),
+                            "{} {m}x{k}x{n}, special {special}, strides a {}/{} b {}/{}, \
+                             {threads} threads",
+                            T::NAME,
+                            a.row_stride,
+                            a.col_stride,
+                            b.row_stride,
+                            b.col_stride
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn packed_products_round_as_the_chunked_fused_sums_bit_for_bit() {
+        check_shapes::<f32>();
+        check_shapes::<f64>();
+    }
+
+    #[test]
+    fn a_broadcast_operand_reads_its_one_row_or_column() {
+        // Stride 0 along a dimension: every row of A (or column of B) is the same one.
+        let (m, k, n) = (20, 30, 40);
+        let a_row = values::<f64>(k, 7, false);
+        let b_data = values::<f64>(k * n, 8, false);
+        let a = MatRef {
+            data: &a_row[..],
+            offset: 0,
+            row_stride: 0,
+            col_stride: 1,
+        };
+        let b = MatRef {
+            data: &b_data[..],
+            offset: 0,
+            row_stride: n,
+            col_stride: 1,
+        };
+        let got = run(m, k, n, a, b, 2);
+        assert!(same_bits(&got, &chunked_sums(m, k, n, &a, &b)));
+        assert!(got.chunks(n).all(|row| same_bits(row, &got[..n])));
+    }
+
+    #[test]
+    fn chunks_are_at_most_512_long_and_as_even_as_they_can_be() {
+        assert_eq!(chunk_depth(1), 1);
+        assert_eq!(chunk_depth(512), 512);
+        assert_eq!(chunk_depth(513), 257);
+        assert_eq!(chunk_depth(1000), 500);
+        assert_eq!(chunk_depth(1025), 342);
+    }
+}
