@@ -1,19 +1,19 @@
 //! shendu's own matrix-multiply kernel for x86-64 CPUs with AVX2 and FMA but no AVX-512.
 //!
-//! On an AVX2-only AMD EPYC (Zen 3) the `gemm` crate's AVX2 kernel ran at 0.77–0.93× of
-//! OpenBLAS's, measured in one process (see "2026-12-02 (evening)" in `benches/README.md`); this
-//! kernel ran 6–10% faster than the crate in the same pairs. It is the classic packed design: a
+//! On an AVX2-only AMD EPYC (Zen 3) the `gemm` crate's AVX2 kernel ran square products of
+//! n = 256 to 2048 at 47–60 GFLOP/s on one thread, this one at 55–68 (9–23% faster; see
+//! "2026-12-02 (evening)" in `benches/README.md`). It is the classic packed design: a
 //! block of B (`kc × nc`) is copied into panels of `NR` columns, a block of A (`mc × kc`) into
 //! panels of `MR` rows, and a register-tiled micro-kernel multiplies one A panel by one B panel
-//! into an `MR × NR` tile of the output, 12 vector accumulators held in registers. The B panel
-//! (`kc · NR` elements) stays in L1 across the A panels of a block; the A block stays in L2.
+//! into an `MR × NR` tile of the output, 12 vector accumulators held in registers. One B panel
+//! (`kc · NR` elements) is reused across all the A panels of a block, which sits in L2.
 //!
 //! The inner dimension is cut into chunks of [`chunk_depth`] (at most 512), a length that
 //! depends on `k` alone. Element (i, j) of the output is the in-order fused multiply-add chain
-//! over each chunk, from zero, and the chunks' sums are added to it in order. That is the same
-//! arithmetic, in the same order, as the `gemm` crate's packed kernels, whatever the blocking,
-//! and it does not depend on which part of the output a call computes, so a product may be
-//! divided among threads in any way without changing a bit.
+//! over each chunk, from zero, and the chunks' sums are added to it in order. That is the
+//! arithmetic of the `gemm` crate's packed kernels too, where its chunks are 512 long (as with
+//! the 32 KiB 8-way L1 of a Zen 3). It does not depend on which part of the output a call
+//! computes, so a product may be divided among threads in any way without changing a bit.
 
 use std::any::TypeId;
 use std::cell::Cell;
@@ -40,7 +40,7 @@ pub(crate) fn available() -> bool {
 
 /// The length of the inner dimension's chunks: `k` cut into as few chunks of at most
 /// [`MAX_DEPTH`] as it takes, of equal length but for a shorter last one (the division the
-/// `gemm` crate makes, so that both kernels round alike).
+/// `gemm` crate makes with chunks of 512).
 pub(crate) fn chunk_depth(k: usize) -> usize {
     k.div_ceil(k.div_ceil(MAX_DEPTH).max(1)).max(1)
 }
