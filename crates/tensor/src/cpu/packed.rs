@@ -225,8 +225,8 @@ macro_rules! packed_kernel {
                 };
                 // A's rows in blocks of at most MC, as many as it takes rounded up to a whole
                 // number per thread (so that the threads finish together), evened out to whole
-                // tiles. The blocks may follow the thread count:
-                // no element's arithmetic depends on them.
+                // tiles. The blocks may follow the thread count: no element's arithmetic
+                // depends on them.
                 let blocks = m.div_ceil(MC).next_multiple_of(threads).min(m.div_ceil(MR));
                 let mc = m.div_ceil(blocks).next_multiple_of(MR);
                 // Panels are padded to whole tiles with zeros: the padding's products land in
@@ -271,8 +271,8 @@ macro_rules! packed_kernel {
                                 pack_part(0, cols);
                             }
                             // The rows row..row + mc of this block of columns: packs A's block,
-                            // then runs the tiles, B's panels outside so that one stays in L1
-                            // across A's.
+                            // then runs the tiles, B's panels in the outer loop so that each is
+                            // reused, from L1 or L2, across all of A's.
                             let rows_block = |row: usize| {
                                 let (a, _, b_packed, c) = shared.get();
                                 let rows = mc.min(m - row);
