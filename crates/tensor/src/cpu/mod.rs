@@ -4,8 +4,8 @@
 //! Parallel work is split into chunks whose size does not depend on the number of threads, so a
 //! result is the same bit for bit in a pool of one thread or of many; only the packed product
 //! kernel (`packed`) divides its work by the thread count, since none of its elements'
-//! arithmetic depends on the division. Work below [`PAR_MIN`]
-//! elements never enters the rayon pool: handing a tiny op to the pool costs more than doing it.
+//! arithmetic depends on the division. Work below [`PAR_MIN`] elements never enters the rayon
+//! pool: handing a tiny op to the pool costs more than doing it.
 //! A loop of plain arithmetic may run on the widest vectors the CPU has, picked at run time
 //! ([`with_wide_vectors`]), with the same bits as on the build's own.
 
