@@ -225,6 +225,7 @@ impl<A: Axis> Axes for Vec<A> {
 /// # Panics
 /// If the count overflows `usize`.
 #[track_caller]
+#[inline]
 pub fn numel(shape: &[usize]) -> usize {
     if shape.contains(&0) {
         return 0;
@@ -240,6 +241,7 @@ pub fn numel(shape: &[usize]) -> usize {
 /// # Panics
 /// If a stride, or the element count, overflows `usize`.
 #[track_caller]
+#[inline]
 pub fn contiguous_strides(shape: &[usize]) -> Dims {
     let mut strides = dims(shape);
     let mut acc: usize = 1;
