@@ -1,28 +1,37 @@
 //! The element types a tensor can hold.
 //!
 //! `Element` gathers what the kernels need from a scalar type: float arithmetic (from num-traits),
-//! thread safety for rayon, a name for messages, and a buffer pool so that large results reuse
-//! memory instead of paying page faults on every fresh allocation.
+//! thread safety for rayon, a name for messages, a buffer pool so that large results reuse
+//! memory instead of paying page faults on every fresh allocation, and a per-thread cache that
+//! spares small results the allocator.
 //!
 //! It is sealed: its supertrait `sealed::Sealed` cannot be named outside this crate, so `f32`
 //! and `f64` are its only implementations. The kernels are written and tested for those two,
 //! and the trait (the pool among its items) can change without breaking anyone's impl.
 
+use std::cell::RefCell;
 use std::fmt::{Debug, Display};
 use std::iter::Sum;
+use std::thread::LocalKey;
 
 use num_traits::{Float, FromPrimitive, NumAssign, ToPrimitive};
 
-use crate::storage::BufferPool;
+use crate::storage::{BufferPool, SmallCache};
 
 /// The private half of [`Element`], which only this crate can implement.
 mod sealed {
-    use crate::storage::BufferPool;
+    use std::cell::RefCell;
+    use std::thread::LocalKey;
+
+    use crate::storage::{BufferPool, SmallCache};
 
     /// What the crate needs from an element type and keeps to itself.
     pub trait Sealed: Sized + 'static {
         /// The process-wide pool of large buffers of this type.
         fn pool() -> &'static BufferPool<Self>;
+
+        /// The calling thread's cache of small buffers of this type.
+        fn small_cache() -> &'static LocalKey<RefCell<SmallCache<Self>>>;
     }
 }
 
@@ -64,9 +73,18 @@ pub trait Element:
 static POOL_F32: BufferPool<f32> = BufferPool::new();
 static POOL_F64: BufferPool<f64> = BufferPool::new();
 
+thread_local! {
+    static SMALL_F32: RefCell<SmallCache<f32>> = const { RefCell::new(SmallCache::new()) };
+    static SMALL_F64: RefCell<SmallCache<f64>> = const { RefCell::new(SmallCache::new()) };
+}
+
 impl sealed::Sealed for f32 {
     fn pool() -> &'static BufferPool<Self> {
         &POOL_F32
+    }
+
+    fn small_cache() -> &'static LocalKey<RefCell<SmallCache<Self>>> {
+        &SMALL_F32
     }
 }
 
@@ -94,6 +112,10 @@ impl Element for f32 {
 impl sealed::Sealed for f64 {
     fn pool() -> &'static BufferPool<Self> {
         &POOL_F64
+    }
+
+    fn small_cache() -> &'static LocalKey<RefCell<SmallCache<Self>>> {
+        &SMALL_F64
     }
 }
 
