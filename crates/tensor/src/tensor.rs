@@ -167,8 +167,11 @@ impl<T: Element> Tensor<T> {
             Some(slice) => slice.to_vec(),
             None => {
                 let (data, layout) = self.parts();
-                let mut out = vec![T::zero(); layout.numel()];
-                map1_strided_into(data, layout, |x| x, &mut out);
+                let n = layout.numel();
+                let mut out = Vec::with_capacity(n);
+                map1_strided_into(data, layout, |x| x, &mut out.spare_capacity_mut()[..n]);
+                // SAFETY: `map1_strided_into` wrote every one of the first n slots.
+                unsafe { out.set_len(n) };
                 out
             }
         }

@@ -11,7 +11,7 @@ use super::walk::Walk;
 use super::{par_for_each_chunk, with_wide_vectors, CHUNK, PAR_MIN};
 use crate::element::Element;
 use crate::layout::Layout;
-use crate::storage::{output_buffer, uninit_buffer, Buffer};
+use crate::storage::{uninit_buffer, Buffer};
 
 /// Fills `out` by calling `fill(start, chunk)` on consecutive chunks, in parallel when large.
 /// The chunks cover `out`.
@@ -67,9 +67,10 @@ fn map1_with<T: Element, const WIDEST: bool>(
         // so every element is written.
         return unsafe { out.assume_init() };
     }
-    let mut out = output_buffer(n);
+    let mut out = uninit_buffer(n);
     map1_strided_into(src, layout, f, &mut out);
-    out
+    // SAFETY: `map1_strided_into` writes every element of `out`.
+    unsafe { out.assume_init() }
 }
 
 /// `out[i] = f(src[i])`, for slices of one length.
@@ -82,12 +83,14 @@ fn write_mapped<T: Copy>(out: &mut [MaybeUninit<T>], src: &[T], f: &impl Fn(T) -
 
 /// `f` applied to every element of a tensor that is not contiguous, written in row-major order
 /// into `out`, which holds its `layout.numel()` elements: [`map1`]'s path for such a tensor, and
-/// `Tensor::to_vec`'s, which writes straight into the vector it returns.
+/// `Tensor::to_vec`'s, which writes straight into the vector it returns. Every element of `out`
+/// is written and none is read, so it may come uninitialized: zeros written first were a second
+/// pass over the output, as long as a transposed copy's own.
 pub(crate) fn map1_strided_into<T: Element>(
     src: &[T],
     layout: &Layout,
     f: impl Fn(T) -> T + Sync,
-    out: &mut [T],
+    out: &mut [MaybeUninit<T>],
 ) {
     debug_assert_eq!(out.len(), layout.numel());
     if out.is_empty() {
@@ -104,11 +107,11 @@ pub(crate) fn map1_strided_into<T: Element>(
             let row = &mut chunk[pos..pos + len];
             if s == 1 {
                 for (r, &x) in row.iter_mut().zip(&src[o..o + len]) {
-                    *r = f(x);
+                    r.write(f(x));
                 }
             } else {
                 for (i, r) in row.iter_mut().enumerate() {
-                    *r = f(src[o + i * s]);
+                    r.write(f(src[o + i * s]));
                 }
             }
         });
@@ -128,10 +131,10 @@ fn transposed<T: Element>(
     rows: usize,
     cols: usize,
     stride: usize,
-    out: &mut [T],
+    out: &mut [MaybeUninit<T>],
     f: &(impl Fn(T) -> T + Sync),
 ) {
-    let band = |first_row: usize, band: &mut [T]| {
+    let band = |first_row: usize, band: &mut [MaybeUninit<T>]| {
         let band_rows = band.len() / cols;
         let mut tile = [T::zero(); TILE * TILE];
         for col0 in (0..cols).step_by(TILE) {
@@ -142,7 +145,7 @@ fn transposed<T: Element>(
                 transpose_tile(src, col0 * stride + first_row, stride, &mut whole);
                 for (i, row) in whole.iter().enumerate() {
                     for (o, &x) in band[i * cols + col0..][..TILE].iter_mut().zip(row) {
-                        *o = f(x);
+                        o.write(f(x));
                     }
                 }
                 continue;
@@ -154,8 +157,10 @@ fn transposed<T: Element>(
                 }
             }
             for i in 0..band_rows {
-                band[i * cols + col0..][..tile_cols]
-                    .copy_from_slice(&tile[i * TILE..][..tile_cols]);
+                let from = &tile[i * TILE..][..tile_cols];
+                for (o, &x) in band[i * cols + col0..][..tile_cols].iter_mut().zip(from) {
+                    o.write(x);
+                }
             }
         }
     };
@@ -344,7 +349,7 @@ pub(crate) fn map2<T: Element>(
         // SAFETY: as in `map1`.
         return unsafe { out.assume_init() };
     }
-    let mut out = output_buffer(n);
+    let mut out = uninit_buffer(n);
     let walk = Walk::new(
         la.shape(),
         [la.strides(), lb.strides()],
@@ -358,30 +363,33 @@ pub(crate) fn map2<T: Element>(
                 (1, 1) => {
                     for ((r, &x), &y) in row.iter_mut().zip(&a[oa..oa + len]).zip(&b[ob..ob + len])
                     {
-                        *r = f(x, y);
+                        r.write(f(x, y));
                     }
                 }
                 (1, 0) => {
                     let y = b[ob];
                     for (r, &x) in row.iter_mut().zip(&a[oa..oa + len]) {
-                        *r = f(x, y);
+                        r.write(f(x, y));
                     }
                 }
                 (0, 1) => {
                     let x = a[oa];
                     for (r, &y) in row.iter_mut().zip(&b[ob..ob + len]) {
-                        *r = f(x, y);
+                        r.write(f(x, y));
                     }
                 }
                 _ => {
                     for (i, r) in row.iter_mut().enumerate() {
-                        *r = f(a[oa + i * sa], b[ob + i * sb]);
+                        r.write(f(a[oa + i * sa], b[ob + i * sb]));
                     }
                 }
             }
         });
     });
-    out
+    // SAFETY: the rows of `for_each_row` cover positions start..start + len of each chunk, and
+    // the chunks cover the buffer; each row's loop zips with slices of the row's length (or
+    // counts to it), so every element is written.
+    unsafe { out.assume_init() }
 }
 
 /// `f(a, b, c)` over three operands already broadcast to one shape, into a new buffer.
@@ -411,7 +419,7 @@ pub(crate) fn map3<T: Element>(
         // SAFETY: as in `map1`.
         return unsafe { out.assume_init() };
     }
-    let mut out = output_buffer(n);
+    let mut out = uninit_buffer(n);
     let walk = Walk::new(
         la.shape(),
         [la.strides(), lb.strides(), lc.strides()],
@@ -421,11 +429,12 @@ pub(crate) fn map3<T: Element>(
     fill_chunks(&mut out, |start, chunk| {
         walk.for_each_row(start, start + chunk.len(), |pos, len, [oa, ob, oc]| {
             for (i, r) in chunk[pos..pos + len].iter_mut().enumerate() {
-                *r = f(a[oa + i * sa], b[ob + i * sb], c[oc + i * sc]);
+                r.write(f(a[oa + i * sa], b[ob + i * sb], c[oc + i * sc]));
             }
         });
     });
-    out
+    // SAFETY: as in `map2`.
+    unsafe { out.assume_init() }
 }
 
 /// `dst[i] = f(dst[i], src[i])` over `dst`'s elements in row-major order, `src` being read
@@ -629,6 +638,75 @@ mod tests {
             .iter()
             .zip(wide.iter())
             .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+
+    #[test]
+    fn strided_maps_write_every_element_of_a_fresh_or_reused_buffer() {
+        // The strided paths (a transposed copy's tiles, the general walk, broadcast operands)
+        // write into an unwritten buffer too. Before each case a buffer of NaNs of the output's
+        // length is dropped, and the kernel's output reuses it (from the thread's small-buffer
+        // cache or from the pool): NaN is left wherever it failed to write.
+        let pooled = (1 << 20) / size_of::<f64>();
+        // [rows, cols] outputs: tiny, whole 16 × 16 tiles and partial ones, above PAR_MIN, pooled.
+        for [rows, cols] in [
+            [1, 1],
+            [3, 2],
+            [16, 16],
+            [37, 21],
+            [PAR_MIN / 40 + 3, 41],
+            [1030, pooled / 1030 + 1],
+        ] {
+            let n = rows * cols;
+            let poison = || {
+                let mut junk = output_buffer::<f64>(n);
+                junk.fill(f64::NAN);
+                drop(junk.into_storage());
+            };
+            // A transposed view: out[i][j] = src[j][i], src being [cols, rows] row-major.
+            let src: Vec<f64> = (0..n).map(|i| i as f64).collect();
+            let transposed = Layout::contiguous(dims(&[cols, rows])).transpose(0, 1);
+            poison();
+            let got = map1(&src, &transposed, |x| x * 2.0);
+            let want = |i: usize, j: usize| src[j * rows + i] * 2.0;
+            assert!(
+                (0..rows).all(|i| (0..cols).all(|j| got[i * cols + j] == want(i, j))),
+                "transposed map1, {rows} × {cols}"
+            );
+            // A column broadcast across the rows, beside a row-major operand: map2's walk.
+            let a: Vec<f64> = (0..n).map(|i| (i % 11) as f64).collect();
+            let column: Vec<f64> = (0..rows).map(|i| i as f64 * 0.5).collect();
+            let full = Layout::contiguous(dims(&[rows, cols]));
+            let spread = Layout::contiguous(dims(&[rows, 1])).broadcast_to("test", &[rows, cols]);
+            poison();
+            let got = map2((&a, &full), (&column, &spread), |x, y| x - y);
+            assert!(
+                (0..n).all(|k| got[k] == a[k] - column[k / cols]),
+                "broadcast map2, {rows} × {cols}"
+            );
+            poison();
+            let got = map3(
+                (&a, &full),
+                (&column, &spread),
+                (&src, &transposed),
+                |x, y, z| x * y + z,
+            );
+            assert!(
+                (0..n)
+                    .all(|k| got[k] == a[k] * column[k / cols] + src[(k % cols) * rows + k / cols]),
+                "map3, {rows} × {cols}"
+            );
+            // The general walk of map1: a 3-D permutation, not a plain transpose.
+            if rows % 2 == 0 {
+                let permuted = Layout::contiguous(dims(&[cols, 2, rows / 2])).permute(&[2, 0, 1]);
+                poison();
+                let got = map1(&src, &permuted, |x| x + 1.0);
+                let want = |h: usize, c: usize, t: usize| src[c * rows + t * (rows / 2) + h] + 1.0;
+                let ok = (0..rows / 2).all(|h| {
+                    (0..cols).all(|c| (0..2).all(|t| got[(h * cols + c) * 2 + t] == want(h, c, t)))
+                });
+                assert!(ok, "permuted map1, {rows} × {cols}");
+            }
+        }
     }
 
     #[test]
