@@ -10,9 +10,10 @@
 //!
 //! A fresh multi-megabyte allocation comes from the kernel as untouched pages, and the first write
 //! to each page faults: for a memory-bound op such as `a + b` on 2^24 elements that costs about as
-//! much as the arithmetic. Buffers of at least [`POOL_MIN_BYTES`] therefore go back to a pool when
-//! their last tensor is dropped, and the next allocation of the same length takes one from there,
-//! already mapped. The pool is bounded ([`POOL_MAX_BYTES`] in all), so it never holds more than a
+//! much as the arithmetic. Buffers of at least [`POOL_MIN_BYTES`] (64 KiB) therefore go back to a
+//! pool when their last tensor is dropped, and the next allocation of the same length takes one
+//! from there, already mapped; below 1 MiB the allocator would give the pages back on `free` too,
+//! and the pool keeps a few of those ([`POOL_MID_BYTES`]). The pool is bounded ([`POOL_MAX_BYTES`] in all), so it never holds more than a
 //! few recently freed results. A fresh pooled buffer also asks the kernel for transparent huge
 //! pages, as NumPy does for its large arrays: 512 times fewer page faults and TLB entries.
 //!
@@ -31,9 +32,25 @@ use std::sync::{Arc, Mutex};
 
 use crate::element::Element;
 
-/// Buffers smaller than this go straight to and from the allocator: they are cheap to allocate
-/// and the allocator keeps them mapped.
-const POOL_MIN_BYTES: usize = 1 << 20;
+/// Buffers smaller than this (and larger than [`SMALL_MAX_BYTES`]) go straight to and from the
+/// allocator, which keeps them mapped.
+const POOL_MIN_BYTES: usize = 64 << 10;
+
+/// Pooled buffers smaller than this are mid-sized: the pool keeps fewer of them
+/// ([`POOL_MID_PER_LEN`], [`POOL_MID_MAX_BYTES`]). The allocator hands such buffers out from
+/// the top of its heap and gives the pages back when they are freed, so an inference loop
+/// whose activations are this size faulted in their pages again on every call (16 page faults
+/// and two `brk` calls per W4 forward); a few kept here are enough to stop that. Keeping as
+/// many as of the large ones would hold on to a training step's freed buffers between steps,
+/// and that showed in W3's peak RSS.
+const POOL_MID_BYTES: usize = 1 << 20;
+
+/// How many mid-sized buffers of one length the pool keeps: an activation and the output of the
+/// op applied to it.
+const POOL_MID_PER_LEN: usize = 2;
+
+/// The most memory the pool keeps in mid-sized buffers, of one element type.
+const POOL_MID_MAX_BYTES: usize = 512 << 10;
 
 /// Buffers of at most this many bytes (256 `f32`) are recycled through the cache of the thread
 /// that drops them ([`SmallCache`]).
@@ -65,6 +82,8 @@ struct PoolState<T> {
     /// Every buffer here has no other owner.
     by_len: HashMap<usize, Vec<Arc<[T]>>>,
     bytes: usize,
+    /// The part of `bytes` in mid-sized buffers.
+    mid_bytes: usize,
 }
 
 impl<T: Element> BufferPool<T> {
@@ -119,7 +138,11 @@ impl<T: Element> BufferPool<T> {
         let mut guard = self.free.lock().unwrap_or_else(|e| e.into_inner());
         let state = guard.as_mut()?;
         let buf = state.by_len.get_mut(&len).and_then(Vec::pop)?;
-        state.bytes -= len * size_of::<T>();
+        let bytes = len * size_of::<T>();
+        state.bytes -= bytes;
+        if bytes < POOL_MID_BYTES {
+            state.mid_bytes -= bytes;
+        }
         Some(buf)
     }
 
@@ -132,11 +155,21 @@ impl<T: Element> BufferPool<T> {
         let state = guard.get_or_insert_with(|| PoolState {
             by_len: HashMap::new(),
             bytes: 0,
+            mid_bytes: 0,
         });
-        let slot = state.by_len.entry(len).or_default();
-        if slot.len() < POOL_MAX_PER_LEN && state.bytes + bytes <= POOL_MAX_BYTES {
-            slot.push(buf);
+        let mid = bytes < POOL_MID_BYTES;
+        let room = if mid {
+            state.by_len.get(&len).map_or(0, Vec::len) < POOL_MID_PER_LEN
+                && state.mid_bytes + bytes <= POOL_MID_MAX_BYTES
+        } else {
+            state.by_len.get(&len).map_or(0, Vec::len) < POOL_MAX_PER_LEN
+        };
+        if room && state.bytes + bytes <= POOL_MAX_BYTES {
+            state.by_len.entry(len).or_default().push(buf);
             state.bytes += bytes;
+            if mid {
+                state.mid_bytes += bytes;
+            }
         }
     }
 }
@@ -543,6 +576,40 @@ mod tests {
             let cache = cache.borrow();
             (cache.by_len.iter().map(Vec::len).sum(), cache.bytes)
         })
+    }
+
+    #[test]
+    fn the_pool_keeps_at_most_two_mid_sized_buffers_of_a_length() {
+        // A length no other test allocates, so that only this test's buffers are in its slot.
+        const MID_LEN: usize = POOL_MIN_BYTES / size_of::<f64>() + 11;
+        assert!(MID_LEN * size_of::<f64>() < POOL_MID_BYTES);
+        let dropped: Vec<_> = (0..3)
+            .map(|_| output_buffer::<f64>(MID_LEN).into_storage())
+            .collect();
+        drop(dropped);
+        // Read the pool itself: a buffer's address says nothing, since the allocator may hand a
+        // freed one out again.
+        let (kept, mid_bytes) = pool_state::<f64, _>(|state| {
+            (
+                state.by_len.get(&MID_LEN).map_or(0, Vec::len),
+                state.mid_bytes,
+            )
+        });
+        // At most two are kept (fewer if other tests filled the mid-sized budget meanwhile).
+        assert!(kept <= POOL_MID_PER_LEN, "{kept} of 3 kept");
+        assert!(
+            mid_bytes <= POOL_MID_MAX_BYTES,
+            "{mid_bytes} bytes of mid-sized buffers"
+        );
+        let taken: Vec<_> = (0..3).map(|_| output_buffer::<f64>(MID_LEN)).collect();
+        assert!(taken.iter().all(|buf| buf.len() == MID_LEN));
+    }
+
+    /// `f` of the pool of `T`'s state (through the `Element` bound, which brings the sealed
+    /// half's items).
+    fn pool_state<T: Element, R>(f: impl FnOnce(&PoolState<T>) -> R) -> R {
+        let guard = T::pool().free.lock().unwrap();
+        f(guard.as_ref().expect("a pool that has been given buffers"))
     }
 
     #[test]
