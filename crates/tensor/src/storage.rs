@@ -508,27 +508,38 @@ mod tests {
 
     #[test]
     fn the_last_owner_of_a_large_buffer_returns_it_and_a_shared_one_stays_put() {
-        let mut buf = output_buffer::<f64>(POOLED_LEN);
-        buf.fill(4.0);
+        let address = share_then_drop_both::<f64>(POOLED_LEN);
+        // Now the pool holds both, the last owner's last; the next take reuses it.
+        let reused = output_buffer::<f64>(POOLED_LEN);
+        assert_eq!(reused.as_ptr(), address);
+        assert_eq!(reused.len(), POOLED_LEN);
+    }
+
+    /// Makes a buffer of `len` elements with two owners and drops one, checks that a buffer
+    /// taken then is another one and that the remaining owner still reads its values; then
+    /// drops that buffer and the last owner, in that order. Returns the shared buffer's address.
+    fn share_then_drop_both<T: Element>(len: usize) -> *const T {
+        let mut buf = output_buffer::<T>(len);
+        buf.fill(T::from_f64_lossy(4.0));
         let first = buf.into_storage();
         let address = first.as_slice().as_ptr();
         let second = first.clone();
         assert_eq!(second.owners(), 2);
-        // Dropping one of two owners must not pool the buffer: `second` still reads it.
+        // Dropping one of two owners must not recycle the buffer: `second` still reads it.
         drop(first);
-        let other = output_buffer::<f64>(POOLED_LEN);
+        let other = output_buffer::<T>(len);
         assert_ne!(
             other.as_ptr(),
             address,
             "a buffer in use was handed out again"
         );
-        assert!(second.as_slice().iter().all(|&x| x == 4.0));
+        assert!(second
+            .as_slice()
+            .iter()
+            .all(|&x| x == T::from_f64_lossy(4.0)));
         drop(other);
         drop(second);
-        // Now the pool holds both, `second`'s last; the next take reuses it.
-        let reused = output_buffer::<f64>(POOLED_LEN);
-        assert_eq!(reused.as_ptr(), address);
-        assert_eq!(reused.len(), POOLED_LEN);
+        address
     }
 
     #[test]
@@ -615,22 +626,7 @@ mod tests {
     #[test]
     fn the_last_owner_of_a_small_buffer_leaves_it_to_its_thread_and_a_shared_one_stays_put() {
         // Each test runs on a thread of its own, so this cache is this test's alone.
-        let mut buf = output_buffer::<f32>(24);
-        buf.fill(4.0);
-        let first = buf.into_storage();
-        let address = first.as_slice().as_ptr();
-        let second = first.clone();
-        drop(first);
-        // One owner is left: the buffer must not be handed out again.
-        let other = output_buffer::<f32>(24);
-        assert_ne!(
-            other.as_ptr(),
-            address,
-            "a buffer in use was handed out again"
-        );
-        assert!(second.as_slice().iter().all(|&x| x == 4.0));
-        drop(other);
-        drop(second);
+        let address = share_then_drop_both::<f32>(24);
         // The last one dropped is taken first, with the values of its last use; the next one
         // is `other`'s buffer, then a fresh allocation.
         let mut reused = uninit_buffer::<f32>(24);
