@@ -13,8 +13,8 @@
 //! much as the arithmetic. Buffers of at least [`POOL_MIN_BYTES`] (64 KiB) therefore go back to a
 //! pool when their last tensor is dropped, and the next allocation of the same length takes one
 //! from there, already mapped; below 1 MiB the allocator would give the pages back on `free` too,
-//! and the pool keeps a few of those ([`POOL_MID_BYTES`]). The pool is bounded ([`POOL_MAX_BYTES`] in all), so it never holds more than a
-//! few recently freed results. A fresh pooled buffer also asks the kernel for transparent huge
+//! and the pool keeps a few of those ([`POOL_MID_BYTES`]). The pool is bounded
+//! ([`POOL_MAX_BYTES`] in all), so it never holds more than a few recently freed results. A fresh pooled buffer also asks the kernel for transparent huge
 //! pages, as NumPy does for its large arrays: 512 times fewer page faults and TLB entries.
 //!
 //! At the other end, a small model's step makes and drops a few dozen tensors of a few dozen
@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 use crate::element::Element;
 
 /// Buffers smaller than this (and larger than [`SMALL_MAX_BYTES`]) go straight to and from the
-/// allocator, which keeps them mapped.
+/// allocator, which serves them from its free lists.
 const POOL_MIN_BYTES: usize = 64 << 10;
 
 /// Pooled buffers smaller than this are mid-sized: the pool keeps fewer of them
