@@ -459,7 +459,9 @@ mod tests {
 
     /// Lengths whose buffers the pool keeps, each allocated by one test only (tests run in
     /// parallel, and share the pool), so that the pool's entries for it are that test's alone.
-    const POOLED_LEN: usize = (POOL_MIN_BYTES / size_of::<f64>()) + 7;
+    /// Large, not mid-sized: the mid-sized buffers' budget is shared by every test running at
+    /// once, so a test that expects its buffer back could find that budget spent by another.
+    const POOLED_LEN: usize = (POOL_MID_BYTES / size_of::<f64>()) + 7;
     const POOLED_LEN_THREADS: usize = POOLED_LEN + 1;
 
     #[test]
@@ -575,13 +577,8 @@ mod tests {
         }
     }
 
-    /// The number of free `f32` buffers in this thread's cache, and their bytes.
-    fn cached_f32() -> (usize, usize) {
-        cached::<f32>()
-    }
-
-    /// As `cached_f32`, for any element type (through the `Element` bound, which brings the
-    /// sealed half's items).
+    /// The number of free buffers of `T` in this thread's cache, and their bytes (through the
+    /// `Element` bound, which brings the sealed half's items).
     fn cached<T: Element>() -> (usize, usize) {
         T::small_cache().with(|cache| {
             let cache = cache.borrow();
@@ -590,37 +587,38 @@ mod tests {
     }
 
     #[test]
-    fn the_pool_keeps_at_most_two_mid_sized_buffers_of_a_length() {
-        // A length no other test allocates, so that only this test's buffers are in its slot.
-        const MID_LEN: usize = POOL_MIN_BYTES / size_of::<f64>() + 11;
-        assert!(MID_LEN * size_of::<f64>() < POOL_MID_BYTES);
-        let dropped: Vec<_> = (0..3)
-            .map(|_| output_buffer::<f64>(MID_LEN).into_storage())
-            .collect();
-        drop(dropped);
-        // Read the pool itself: a buffer's address says nothing, since the allocator may hand a
-        // freed one out again.
-        let (kept, mid_bytes) = pool_state::<f64, _>(|state| {
-            (
-                state.by_len.get(&MID_LEN).map_or(0, Vec::len),
-                state.mid_bytes,
-            )
-        });
-        // At most two are kept (fewer if other tests filled the mid-sized budget meanwhile).
-        assert!(kept <= POOL_MID_PER_LEN, "{kept} of 3 kept");
-        assert!(
-            mid_bytes <= POOL_MID_MAX_BYTES,
-            "{mid_bytes} bytes of mid-sized buffers"
-        );
-        let taken: Vec<_> = (0..3).map(|_| output_buffer::<f64>(MID_LEN)).collect();
-        assert!(taken.iter().all(|buf| buf.len() == MID_LEN));
-    }
-
-    /// `f` of the pool of `T`'s state (through the `Element` bound, which brings the sealed
-    /// half's items).
-    fn pool_state<T: Element, R>(f: impl FnOnce(&PoolState<T>) -> R) -> R {
-        let guard = T::pool().free.lock().unwrap();
-        f(guard.as_ref().expect("a pool that has been given buffers"))
+    fn the_pool_keeps_two_mid_sized_buffers_of_a_length_and_a_bounded_sum() {
+        // A pool of this test's own (the process-wide one is shared by every test running).
+        let pool = BufferPool::<f64>::new();
+        let fresh = |len: usize| Arc::<[f64]>::from(vec![1.5; len]);
+        let count = |pool: &BufferPool<f64>, len: usize| {
+            let guard = pool.free.lock().unwrap();
+            let state = guard.as_ref().expect("a pool that has been given buffers");
+            (state.by_len.get(&len).map_or(0, Vec::len), state.mid_bytes)
+        };
+        // Three mid-sized buffers of one length: two are kept.
+        let mid = POOL_MIN_BYTES / size_of::<f64>();
+        for _ in 0..3 {
+            pool.give(fresh(mid));
+        }
+        assert_eq!(count(&pool, mid), (POOL_MID_PER_LEN, 2 * POOL_MIN_BYTES));
+        // Other mid-sized lengths until the sum is reached: none is kept past it.
+        for extra in 1..=8 {
+            pool.give(fresh(mid + extra));
+        }
+        let (_, mid_bytes) = count(&pool, mid);
+        assert!(mid_bytes <= POOL_MID_MAX_BYTES, "{mid_bytes} bytes");
+        assert!(mid_bytes + (mid + 8) * size_of::<f64>() > POOL_MID_MAX_BYTES);
+        // A large buffer is outside that sum, and four of a length are kept.
+        let large = POOL_MID_BYTES / size_of::<f64>();
+        for _ in 0..5 {
+            pool.give(fresh(large));
+        }
+        assert_eq!(count(&pool, large), (POOL_MAX_PER_LEN, mid_bytes));
+        // Taking one back takes it out of the sums.
+        let taken = pool.take_pooled(mid).expect("a kept buffer");
+        assert_eq!(taken.len(), mid);
+        assert_eq!(count(&pool, mid), (1, mid_bytes - POOL_MIN_BYTES));
     }
 
     #[test]
@@ -644,21 +642,21 @@ mod tests {
 
     #[test]
     fn a_thread_keeps_a_bounded_number_of_small_buffers() {
-        let (count, bytes) = cached_f32();
+        let (count, bytes) = cached::<f32>();
         assert_eq!((count, bytes), (0, 0), "a fresh thread's cache is empty");
         // Many buffers of one length, alive at once, then dropped: the slot keeps SMALL_PER_LEN.
         let many: Vec<_> = (0..3 * SMALL_PER_LEN)
             .map(|_| output_buffer::<f32>(16).into_storage())
             .collect();
         drop(many);
-        assert_eq!(cached_f32(), (SMALL_PER_LEN, SMALL_PER_LEN * 16 * 4));
+        assert_eq!(cached::<f32>(), (SMALL_PER_LEN, SMALL_PER_LEN * 16 * 4));
         // Buffers of every small length: the whole cache stays under its bound.
         let all: Vec<_> = (1..=SMALL_MAX_BYTES / 4)
             .flat_map(|len| (0..SMALL_PER_LEN).map(move |_| output_buffer::<f32>(len)))
             .map(Buffer::into_storage)
             .collect();
         drop(all);
-        let (count, bytes) = cached_f32();
+        let (count, bytes) = cached::<f32>();
         assert!(bytes <= SMALL_CACHE_MAX_BYTES, "{bytes} bytes cached");
         assert!(
             bytes > SMALL_CACHE_MAX_BYTES - SMALL_MAX_BYTES,
@@ -668,7 +666,7 @@ mod tests {
         // A buffer just past the small sizes is neither cached nor pooled.
         let large = output_buffer::<f32>(SMALL_MAX_BYTES / 4 + 1).into_storage();
         drop(large);
-        assert_eq!(cached_f32().1, bytes);
+        assert_eq!(cached::<f32>().1, bytes);
     }
 
     #[test]

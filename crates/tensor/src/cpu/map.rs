@@ -92,7 +92,13 @@ pub(crate) fn map1_strided_into<T: Element>(
     f: impl Fn(T) -> T + Sync,
     out: &mut [MaybeUninit<T>],
 ) {
-    debug_assert_eq!(out.len(), layout.numel());
+    // Checked in release builds too: the callers' `assume_init` relies on every element of `out`
+    // being written, which holds only if `out` is no longer than the tensor.
+    assert_eq!(
+        out.len(),
+        layout.numel(),
+        "map1_strided_into: output length"
+    );
     if out.is_empty() {
         return;
     }
