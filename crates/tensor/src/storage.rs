@@ -218,13 +218,13 @@ impl<T: Element> SmallCache<T> {
             .flatten()
     }
 
-    /// Keeps `buf` in this thread's cache if there is room, and drops it otherwise.
-    ///
-    /// # Safety
-    /// `elements` is what `Arc::get_mut(&mut buf)` returned, so that `buf` had no other owner
-    /// then, and neither has been used since: the next `take` hands `elements` out as the only
-    /// path to the buffer's elements.
-    unsafe fn give(buf: Arc<[T]>, elements: NonNull<[T]>) {
+    /// Keeps `buf` in this thread's cache if it has no other owner and there is room; drops it
+    /// otherwise. Its elements are taken from `get_mut` here, the one compare-and-swap of its
+    /// way through the cache.
+    fn give(mut buf: Arc<[T]>) {
+        let Some(elements) = Arc::get_mut(&mut buf).map(NonNull::from) else {
+            return;
+        };
         let (len, bytes) = (buf.len(), size_of_val::<[T]>(&buf));
         let rejected = T::small_cache().try_with(|cache| {
             let Ok(mut cache) = cache.try_borrow_mut() else {
@@ -306,11 +306,7 @@ impl<T: Element> Drop for Storage<T> {
         }
         let len = data.len();
         if SmallCache::<T>::is_cached(len) {
-            if let Some(elements) = Arc::get_mut(&mut data).map(NonNull::from) {
-                // SAFETY: `elements` comes from `get_mut` on `data` just above, and neither is
-                // used in between.
-                unsafe { SmallCache::give(data, elements) };
-            }
+            SmallCache::give(data);
         } else if BufferPool::<T>::is_pooled(len) && Arc::get_mut(&mut data).is_some() {
             T::pool().give(data);
         }
