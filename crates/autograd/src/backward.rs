@@ -47,8 +47,7 @@ impl<T: Element> Var<T> {
         // a leaf the output does not depend on has gradient zero. Parameters go to their list,
         // the rest into the map, which a model's step (only parameters are leaves) leaves empty.
         let mut found = sweep(&self.tape, root, seed, false, |_, keep| keep);
-        let mut by_node = IdMap::default();
-        let mut params = Vec::with_capacity(self.tape.params.borrow().len());
+        let mut grads = Gradients::empty(self.tape.id, self.tape.params.borrow().len());
         for (id, node) in self.tape.nodes.borrow().iter().enumerate() {
             let grad = match found.last() {
                 Some(&(next, _)) if next == id => found.pop().map(|(_, g)| g.value),
@@ -56,19 +55,18 @@ impl<T: Element> Var<T> {
             };
             let zero = || Tensor::zeros(node.output.shape());
             match node.op {
-                Op::Param(param) => params.push((param, id, grad.unwrap_or_else(zero))),
-                Op::Leaf => {
-                    by_node.insert(id, grad.unwrap_or_else(zero));
-                }
+                Op::Param(param) => grads.push_param(param, id, grad.unwrap_or_else(zero)),
+                Op::Leaf => grads.insert_var(id, grad.unwrap_or_else(zero)),
                 _ => {
                     if let Some(grad) = grad {
-                        by_node.insert(id, grad);
+                        grads.insert_var(id, grad);
                     }
                 }
             }
         }
         debug_assert!(found.is_empty());
-        Gradients::new(self.tape.id, by_node, params)
+        grads.index_params(false);
+        grads
     }
 
     /// Gradients of this scalar var with respect to `wrt`, as vars recorded on the tape: they
@@ -239,7 +237,7 @@ fn sweep<T: Element>(
     keep: impl Fn(NodeId, bool) -> bool,
 ) -> Vec<(NodeId, Var<T>)> {
     let flags = SweepFlags::set(tape, record);
-    let mut grads: Vec<Option<Var<T>>> = vec![None; root + 1];
+    let mut grads = tape.grad_slots(root + 1);
     grads[root] = Some(seed);
     // A model's step keeps its parameters' gradients (and, rarely, a retained var's).
     let mut found = Vec::with_capacity(tape.params.borrow().len());
@@ -271,6 +269,7 @@ fn sweep<T: Element>(
         }
         differentiate(tape, id, node, &grad, &mut grads, record, flags.anomaly);
     }
+    tape.give_grad_slots(grads);
     profile::sweep_ended();
     found
 }
@@ -295,30 +294,28 @@ pub(crate) fn backward_consuming<T: Element>(loss: &Var<T>) -> Gradients<T> {
     tape.spent.set(true);
     // Nodes recorded after the loss get no gradient, but a leaf among them gets a zero one.
     let len = tape.nodes.borrow().len();
-    let mut grads: Vec<Option<Var<T>>> = vec![None; len];
+    let mut grads = tape.grad_slots(len);
     grads[root] = Some(loss.constant(Tensor::ones(loss.shape())));
-    let mut by_node = IdMap::default();
-    let mut params = Vec::with_capacity(tape.params.borrow().len());
+    let mut found = Gradients::empty(tape.id, tape.params.borrow().len());
     for id in (0..len).rev() {
         let node = tape.nodes.borrow_mut().pop().expect("a node per id");
         let grad = grads[id].take();
         match node.op {
-            Op::Param(param) => params.push((param, id, leaf_grad(grad, &node))),
-            Op::Leaf => {
-                by_node.insert(id, leaf_grad(grad, &node));
-            }
+            Op::Param(param) => found.push_param(param, id, leaf_grad(grad, &node)),
+            Op::Leaf => found.insert_var(id, leaf_grad(grad, &node)),
             _ => {
                 let Some(grad) = grad else { continue };
                 differentiate(tape, id, &node, &grad, &mut grads, false, flags.anomaly);
                 if node.retain {
-                    by_node.insert(id, grad.value);
+                    found.insert_var(id, grad.value);
                 }
             }
         }
     }
+    tape.give_grad_slots(grads);
     profile::sweep_ended();
-    params.reverse();
-    Gradients::new(tape.id, by_node, params)
+    found.index_params(true);
+    found
 }
 
 /// A leaf's gradient as `backward` reports it: zero where the output does not depend on it.

@@ -4,6 +4,7 @@
 //! `Gradients` is `Send`, and keeping it (to log, accumulate or step an optimizer) keeps no tape,
 //! node or parameter storage alive.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::ops::Index;
 
@@ -11,6 +12,7 @@ use shendu_tensor::{Element, Tensor};
 
 use crate::error::fail;
 use crate::param::ParamId;
+use crate::spare;
 use crate::tape::{IdMap, NodeId};
 use crate::var::Var;
 
@@ -43,28 +45,88 @@ pub struct Gradients<T: Element = f32> {
     params: Vec<(ParamId, NodeId, Tensor<T>)>,
     /// The position of each parameter in `params`.
     param_index: IdMap<ParamId, usize>,
+    /// The box the containers came in, given back with them when this is dropped.
+    parts: Option<Box<GradientParts<T>>>,
+}
+
+/// The containers of a `Gradients`, handed from each one dropped to the next one made on the
+/// thread (see `spare`).
+pub(crate) struct GradientParts<T: Element> {
+    by_node: IdMap<NodeId, Tensor<T>>,
+    params: Vec<(ParamId, NodeId, Tensor<T>)>,
+    param_index: IdMap<ParamId, usize>,
+}
+
+impl<T: Element> Default for GradientParts<T> {
+    fn default() -> Self {
+        GradientParts {
+            by_node: IdMap::default(),
+            params: Vec::new(),
+            param_index: IdMap::default(),
+        }
+    }
+}
+
+thread_local! {
+    /// The emptied containers of the last `Gradients` this thread dropped.
+    static SPARE_GRADIENTS: spare::Slot = const { RefCell::new(None) };
+}
+
+impl<T: Element> Drop for Gradients<T> {
+    fn drop(&mut self) {
+        let Some(mut parts) = self.parts.take() else {
+            return;
+        };
+        parts.by_node = spare::emptied_map(std::mem::take(&mut self.by_node));
+        parts.params = spare::emptied(std::mem::take(&mut self.params));
+        parts.param_index = spare::emptied_map(std::mem::take(&mut self.param_index));
+        spare::give(&SPARE_GRADIENTS, parts);
+    }
 }
 
 impl<T: Element> Gradients<T> {
-    /// Gradients of the tape `tape`: `by_node` for its vars, `params` for its parameters in node
-    /// order.
-    pub(crate) fn new(
-        tape: u64,
-        by_node: IdMap<NodeId, Tensor<T>>,
-        params: Vec<(ParamId, NodeId, Tensor<T>)>,
-    ) -> Self {
-        debug_assert!(params.windows(2).all(|w| w[0].1 < w[1].1));
-        let param_index = params
-            .iter()
-            .enumerate()
-            .map(|(k, (id, _, _))| (*id, k))
-            .collect();
+    /// No gradients yet, of the tape `tape`, with room for `params` parameters. A backward
+    /// sweep fills it with [`Gradients::insert_var`] and [`Gradients::push_param`], then calls
+    /// [`Gradients::index_params`].
+    pub(crate) fn empty(tape: u64, params: usize) -> Self {
+        let mut parts = spare::take::<GradientParts<T>>(&SPARE_GRADIENTS);
+        let GradientParts {
+            by_node,
+            params: mut param_list,
+            param_index,
+        } = std::mem::take(&mut *parts);
+        param_list.reserve(params);
         Gradients {
             tape,
             by_node,
-            params,
+            params: param_list,
             param_index,
+            parts: Some(parts),
         }
+    }
+
+    /// The gradient of the var of node `node`, which is not a parameter's leaf.
+    pub(crate) fn insert_var(&mut self, node: NodeId, grad: Tensor<T>) {
+        self.by_node.insert(node, grad);
+    }
+
+    /// The gradient of parameter `id`, whose leaf is node `node`. Parameters come in node order,
+    /// or all in reverse node order.
+    pub(crate) fn push_param(&mut self, id: ParamId, node: NodeId, grad: Tensor<T>) {
+        self.params.push((id, node, grad));
+    }
+
+    /// Indexes the parameters once they are all in, after putting them in node order if they
+    /// came `last_first`.
+    pub(crate) fn index_params(&mut self, last_first: bool) {
+        if last_first {
+            self.params.reverse();
+        }
+        debug_assert!(self.params.windows(2).all(|w| w[0].1 < w[1].1));
+        self.param_index.clear();
+        let positions = self.params.iter().enumerate();
+        self.param_index
+            .extend(positions.map(|(k, (id, _, _))| (*id, k)));
     }
 
     /// The gradient for `var`, if it is a leaf (a parameter's too) or a retained var of the
@@ -219,12 +281,35 @@ impl<T: Element> fmt::Debug for Gradients<T> {
 
 #[cfg(test)]
 mod tests {
+    use shendu_tensor::Tensor;
+
     use super::Gradients;
+    use crate::param::ParamId;
 
     #[test]
     fn gradients_can_move_to_another_thread() {
         fn assert_send<S: Send>() {}
         assert_send::<Gradients<f32>>();
         assert_send::<Gradients<f64>>();
+    }
+
+    #[test]
+    fn the_next_gradients_on_a_thread_fill_the_last_ones_containers() {
+        let ids: Vec<ParamId> = (0..5).map(|_| ParamId::new()).collect();
+        let mut grads = Gradients::<f32>::empty(7, ids.len());
+        for (node, &id) in ids.iter().enumerate().rev() {
+            grads.push_param(id, node, Tensor::full([1], node as f32));
+        }
+        grads.insert_var(9, Tensor::zeros([2]));
+        grads.index_params(true);
+        assert_eq!(grads[ids[3]].to_vec(), vec![3.0]);
+        let list = (grads.params.as_ptr(), grads.params.capacity());
+        let index_room = grads.param_index.capacity();
+        drop(grads);
+        let next = Gradients::<f32>::empty(8, 1);
+        assert!(next.is_empty() && next.param(ids[0]).is_none());
+        assert_eq!((next.params.as_ptr(), next.params.capacity()), list);
+        assert_eq!(next.param_index.capacity(), index_room);
+        assert!(next.by_node.capacity() > 0);
     }
 }

@@ -38,6 +38,7 @@ mod op;
 mod ops;
 mod param;
 mod profile;
+mod spare;
 mod tape;
 mod value_and_grad;
 mod var;

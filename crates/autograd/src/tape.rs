@@ -5,7 +5,6 @@
 //! smaller ids than the node, and the backward sweep is a single loop from the last id down.
 //! A tape lives for one forward/backward pass; parameters live outside it.
 
-use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -20,6 +19,7 @@ use smallvec::SmallVec;
 use crate::error::{fail, fail_at};
 use crate::op::Op;
 use crate::param::ParamId;
+use crate::spare;
 use crate::var::Var;
 
 /// Position of a node on its tape.
@@ -97,6 +97,10 @@ pub(crate) struct TapeState<T: Element> {
     /// Set by the sweep of [`value_and_grad`](crate::value_and_grad), which takes the nodes off
     /// the tape as it goes: no op can be recorded on it any more, nor a var differentiated.
     pub spent: Cell<bool>,
+    /// The list of per-node gradient slots the last sweep used, emptied (see `grad_slots`).
+    grad_slots: Cell<Vec<Option<Var<T>>>>,
+    /// The box the tape's containers came in, given back with them when the tape is dropped.
+    parts: Option<Box<TapeParts<T>>>,
 }
 
 /// Why a spent tape (see [`TapeState::spent`]) refuses an op.
@@ -109,38 +113,41 @@ static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(0);
 /// Room for the nodes of a small model's step, so that recording it never regrows the list.
 const INITIAL_NODES: usize = 64;
 
-/// The longest node list a dropped tape leaves to the next one on its thread (about a megabyte of
-/// nodes); a longer one is freed.
-const SPARE_NODES_MAX: usize = 1 << 12;
-
-thread_local! {
-    /// The emptied node list of the last tape this thread dropped, for the next tape to record
-    /// into. A training loop makes one tape per step, and a fresh list for a small model is a
-    /// 15 KB allocation: more than the rest of the step's allocations together, and large
-    /// enough to make glibc consolidate its caches of small blocks each time. Type-erased, as a
-    /// thread-local cannot be generic; a tape of the other element type allocates its own.
-    static SPARE_NODES: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
+/// The containers a tape fills as it records and differentiates, handed from each tape to the
+/// next on its thread (see `spare`).
+pub(crate) struct TapeParts<T: Element> {
+    nodes: Vec<Node<T>>,
+    constants: Vec<Tensor<T>>,
+    params: IdMap<ParamId, NodeId>,
+    grad_slots: Vec<Option<Var<T>>>,
 }
 
-/// A node list to record into: the thread's spare one if it holds nodes of `T`, else a new one.
-fn node_list<T: Element>() -> Vec<Node<T>> {
-    SPARE_NODES
-        .try_with(|spare| spare.borrow_mut().take())
-        .ok()
-        .flatten()
-        .and_then(|list| list.downcast::<Vec<Node<T>>>().ok())
-        .map_or_else(|| Vec::with_capacity(INITIAL_NODES), |list| *list)
+impl<T: Element> Default for TapeParts<T> {
+    fn default() -> Self {
+        TapeParts {
+            nodes: Vec::new(),
+            constants: Vec::new(),
+            params: IdMap::default(),
+            grad_slots: Vec::new(),
+        }
+    }
+}
+
+thread_local! {
+    /// The emptied containers of the last tape this thread dropped, for its next tape.
+    static SPARE_TAPE: spare::Slot = const { RefCell::new(None) };
 }
 
 impl<T: Element> Drop for TapeState<T> {
     fn drop(&mut self) {
-        let mut nodes = std::mem::take(self.nodes.get_mut());
-        if nodes.capacity() > SPARE_NODES_MAX {
+        let Some(mut parts) = self.parts.take() else {
             return;
-        }
-        nodes.clear();
-        // At thread exit the slot may be gone already; the list is then simply freed.
-        let _ = SPARE_NODES.try_with(|spare| *spare.borrow_mut() = Some(Box::new(nodes)));
+        };
+        parts.nodes = spare::emptied(std::mem::take(self.nodes.get_mut()));
+        parts.constants = spare::emptied(std::mem::take(self.constants.get_mut()));
+        parts.params = spare::emptied_map(std::mem::take(self.params.get_mut()));
+        parts.grad_slots = spare::emptied(self.grad_slots.take());
+        spare::give(&SPARE_TAPE, parts);
     }
 }
 
@@ -181,15 +188,26 @@ impl<T: Element> Tape<T> {
     /// An empty tape, recording.
     pub fn new() -> Self {
         crate::profile::tape_created();
+        let mut parts = spare::take::<TapeParts<T>>(&SPARE_TAPE);
+        // Moving the containers out leaves empty ones, which own no memory, in the box.
+        let TapeParts {
+            mut nodes,
+            constants,
+            params,
+            grad_slots,
+        } = std::mem::take(&mut *parts);
+        nodes.reserve(INITIAL_NODES);
         Tape {
             state: Rc::new(TapeState {
                 id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
-                nodes: RefCell::new(node_list()),
-                constants: RefCell::new(Vec::new()),
-                params: RefCell::new(IdMap::default()),
+                nodes: RefCell::new(nodes),
+                constants: RefCell::new(constants),
+                params: RefCell::new(params),
                 recording: Cell::new(true),
                 anomaly: Cell::new(false),
                 spent: Cell::new(false),
+                grad_slots: Cell::new(grad_slots),
+                parts: Some(parts),
             }),
         }
     }
@@ -393,6 +411,22 @@ impl<T: Element> TapeState<T> {
         constants.len() - 1
     }
 
+    /// `len` empty gradient slots for a backward sweep, in the list the last sweep gave back
+    /// (see [`TapeState::give_grad_slots`]); a sweep run meanwhile gets a list of its own.
+    pub(crate) fn grad_slots(&self, len: usize) -> Vec<Option<Var<T>>> {
+        let mut slots = self.grad_slots.take();
+        slots.clear();
+        slots.resize_with(len, || None);
+        slots
+    }
+
+    /// Keeps a sweep's slots for the next one. They are emptied first: a var in them would
+    /// keep this tape alive from within.
+    pub(crate) fn give_grad_slots(&self, mut slots: Vec<Option<Var<T>>>) {
+        slots.clear();
+        self.grad_slots.set(slots);
+    }
+
     /// A kept constant.
     pub(crate) fn constant(&self, id: ConstantId) -> Tensor<T> {
         self.constants.borrow()[id].clone()
@@ -416,5 +450,96 @@ pub struct NoGradGuard<T: Element> {
 impl<T: Element> Drop for NoGradGuard<T> {
     fn drop(&mut self) {
         self.state.recording.set(self.previous);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use shendu_tensor::Tensor;
+
+    use super::Tape;
+    use crate::param::ParamId;
+    use crate::value_and_grad;
+
+    /// One step of a two-parameter model: a parameter used twice, a constant, a product.
+    fn step(w: &Tensor<f64>, b: &Tensor<f64>, ids: (ParamId, ParamId)) -> Vec<Vec<f64>> {
+        let x = Tensor::from_vec(vec![1.0, -2.0, 3.0, 0.5], [2, 2]);
+        let (_, grads) = value_and_grad(|tape| {
+            let (w, b) = (tape.param(ids.0, w), tape.param(ids.1, b));
+            let h = tape.constant(x.clone()).matmul(&w) + &b;
+            (h.tanh() * &b).sum_all() + (&w * &w).sum_all()
+        });
+        grads.iter().map(|(_, g)| g.to_vec()).collect()
+    }
+
+    #[test]
+    fn the_next_tape_on_a_thread_records_into_the_last_ones_containers() {
+        let tape = Tape::<f64>::new();
+        let w = tape.param(ParamId::new(), &Tensor::ones([2, 2]));
+        let _ = (w.exp() * 2.0).sum_all();
+        let state = &tape.state;
+        let rooms = (
+            state.nodes.borrow().capacity(),
+            state.constants.borrow().capacity(),
+            state.params.borrow().capacity(),
+        );
+        assert!(rooms.0 > 0 && rooms.2 > 0);
+        drop((w, tape));
+        let next = Tape::<f64>::new();
+        let state = &next.state;
+        assert!(state.nodes.borrow().is_empty() && state.params.borrow().is_empty());
+        let next_rooms = (
+            state.nodes.borrow().capacity(),
+            state.constants.borrow().capacity(),
+            state.params.borrow().capacity(),
+        );
+        assert_eq!(next_rooms, rooms);
+    }
+
+    #[test]
+    fn steps_on_reused_containers_give_the_gradients_of_fresh_ones() {
+        let ids = (ParamId::new(), ParamId::new());
+        let w = Tensor::from_vec(vec![0.3, -0.1, 0.7, 0.2], [2, 2]);
+        let b = Tensor::from_vec(vec![0.5, -0.4], [2]);
+        let first = step(&w, &b, ids);
+        // Tapes of the other element type and larger graphs in between leave their own
+        // containers, which the next f64 step must not mistake for its own.
+        let f32_tape = Tape::<f32>::new();
+        let v = f32_tape.var(Tensor::ones([3]));
+        let _ = (0..50)
+            .fold(v, |acc, _| acc.exp().ln())
+            .sum_all()
+            .backward();
+        drop(f32_tape);
+        for _ in 0..3 {
+            assert_eq!(step(&w, &b, ids), first);
+        }
+        // The same step on a thread whose containers are all new.
+        let fresh = std::thread::spawn(move || step(&w, &b, ids))
+            .join()
+            .unwrap();
+        assert_eq!(fresh, first);
+    }
+
+    #[test]
+    fn a_differentiated_tape_is_freed_once_its_handles_are_dropped() {
+        // The sweeps keep their gradient slots on the tape for the next sweep; a var left in
+        // them would hold the tape's state alive from within.
+        for consuming in [false, true] {
+            let tape = Tape::<f64>::new();
+            let state = Rc::downgrade(&tape.state);
+            let x = tape.var(Tensor::from_vec(vec![1.0, 2.0], [2]));
+            let y = (x.tanh() * &x).sum_all();
+            let grads = if consuming {
+                crate::backward::backward_consuming(&y)
+            } else {
+                y.backward()
+            };
+            assert_eq!(grads.len(), 1);
+            drop((x, y, tape));
+            assert!(state.upgrade().is_none(), "consuming: {consuming}");
+        }
     }
 }
