@@ -107,13 +107,13 @@ fn check_sizes(sizes: &[usize]) {
 impl<T: Element> Module<T> for Mlp<T> {
     fn visit(&self, v: &mut Visit<'_, T>) {
         for (i, layer) in self.layers.iter().enumerate() {
-            v.module(&(2 * i).to_string(), layer);
+            v.module_at(2 * i, layer);
         }
     }
 
     fn visit_mut(&mut self, v: &mut VisitMut<'_, T>) {
         for (i, layer) in self.layers.iter_mut().enumerate() {
-            v.module(&(2 * i).to_string(), layer);
+            v.module_at(2 * i, layer);
         }
     }
 }

@@ -55,6 +55,8 @@
 //! assert_eq!(grads.iter().count(), 4);
 //! ```
 
+use std::cell::Cell;
+
 use shendu_autograd::{value_and_grad, value_and_grad_with_aux, Gradients, Tape, Var};
 use shendu_tensor::{Element, Tensor};
 
@@ -97,6 +99,32 @@ pub struct VisitMut<'f, T: Element = f32> {
     f: &'f mut dyn FnMut(&str, EntryMut<'_, T>),
 }
 
+thread_local! {
+    /// The path buffer of the last walk this thread finished, for its next walk: an optimizer
+    /// walks the model each step, and a new buffer was an allocation each time.
+    static SPARE_PATH: Cell<String> = const { Cell::new(String::new()) };
+}
+
+/// Leaves a finished walk's path buffer, emptied, for the next walk on this thread.
+fn give_path(path: &mut String) {
+    let mut path = std::mem::take(path);
+    path.clear();
+    // At thread exit the slot may be gone; the buffer is then freed.
+    let _ = SPARE_PATH.try_with(|spare| spare.set(path));
+}
+
+impl<T: Element> Drop for Visit<'_, T> {
+    fn drop(&mut self) {
+        give_path(&mut self.path);
+    }
+}
+
+impl<T: Element> Drop for VisitMut<'_, T> {
+    fn drop(&mut self) {
+        give_path(&mut self.path);
+    }
+}
+
 /// Appends `name` to the dotted `path`, returning the length to truncate back to. The walk keeps
 /// one path buffer, so that visiting a model's entries allocates nothing once it has grown.
 fn enter(path: &mut String, name: &str) -> usize {
@@ -108,11 +136,32 @@ fn enter(path: &mut String, name: &str) -> usize {
     len
 }
 
+/// [`enter`] for a child named by its position. The digits are written on the stack, where
+/// `index.to_string()` would allocate a String each walk (an optimizer walks the model each
+/// step).
+fn enter_at(path: &mut String, index: usize) -> usize {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = index;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    enter(
+        path,
+        std::str::from_utf8(&digits[start..]).expect("ASCII digits"),
+    )
+}
+
 impl<'f, T: Element> Visit<'f, T> {
     /// A walk calling `f` with each entry's full name.
     pub fn new(f: &'f mut dyn FnMut(&str, Entry<'_, T>)) -> Self {
         Visit {
-            path: String::new(),
+            path: SPARE_PATH.try_with(Cell::take).unwrap_or_default(),
             f,
         }
     }
@@ -144,13 +193,21 @@ impl<'f, T: Element> Visit<'f, T> {
         module.visit(self);
         self.path.truncate(len);
     }
+
+    /// [`Visit::module`] for a child named by its position, as the layers of a list are
+    /// (`0.weight`, `1.weight`, ...).
+    pub fn module_at<M: Module<T> + ?Sized>(&mut self, index: usize, module: &M) {
+        let len = enter_at(&mut self.path, index);
+        module.visit(self);
+        self.path.truncate(len);
+    }
 }
 
 impl<'f, T: Element> VisitMut<'f, T> {
     /// A walk calling `f` with each entry's full name.
     pub fn new(f: &'f mut dyn FnMut(&str, EntryMut<'_, T>)) -> Self {
         VisitMut {
-            path: String::new(),
+            path: SPARE_PATH.try_with(Cell::take).unwrap_or_default(),
             f,
         }
     }
@@ -184,6 +241,24 @@ impl<'f, T: Element> VisitMut<'f, T> {
     /// [`VisitMut::module`] for a boxed module.
     pub fn dyn_module(&mut self, name: &str, module: &mut dyn Module<T>) {
         let len = enter(&mut self.path, name);
+        self.show_module(len, module);
+    }
+
+    /// [`VisitMut::module`] for a child named by its position, as the layers of a list are
+    /// (`0.weight`, `1.weight`, ...).
+    pub fn module_at<M: Module<T>>(&mut self, index: usize, module: &mut M) {
+        self.dyn_module_at(index, module);
+    }
+
+    /// [`VisitMut::dyn_module`] for a child named by its position.
+    pub fn dyn_module_at(&mut self, index: usize, module: &mut dyn Module<T>) {
+        let len = enter_at(&mut self.path, index);
+        self.show_module(len, module);
+    }
+
+    /// Shows the submodule whose name the path now ends with, then its entries; then takes the
+    /// path back to its first `len` bytes.
+    fn show_module(&mut self, len: usize, module: &mut dyn Module<T>) {
         (self.f)(&self.path, EntryMut::Module(&mut *module));
         module.visit_mut(self);
         self.path.truncate(len);
@@ -393,5 +468,25 @@ impl<T: Element, M: Module<T> + ?Sized> Module<T> for Box<M> {
 impl<T: Element, M: Forward<T> + ?Sized> Forward<T> for Box<M> {
     fn forward(&self, x: &Var<T>) -> Var<T> {
         (**self).forward(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{enter, enter_at};
+
+    #[test]
+    fn a_position_enters_the_path_as_its_decimal_name() {
+        for index in [0, 1, 9, 10, 11, 99, 100, 1234, usize::MAX] {
+            for prefix in ["", "encoder"] {
+                let mut by_position = prefix.to_string();
+                let mut by_name = prefix.to_string();
+                assert_eq!(
+                    enter_at(&mut by_position, index),
+                    enter(&mut by_name, &index.to_string())
+                );
+                assert_eq!(by_position, by_name);
+            }
+        }
     }
 }

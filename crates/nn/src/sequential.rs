@@ -59,13 +59,13 @@ impl<T: Element> Sequential<T> {
 impl<T: Element> Module<T> for Sequential<T> {
     fn visit(&self, v: &mut Visit<'_, T>) {
         for (i, layer) in self.layers.iter().enumerate() {
-            v.module(&i.to_string(), &**layer);
+            v.module_at(i, &**layer);
         }
     }
 
     fn visit_mut(&mut self, v: &mut VisitMut<'_, T>) {
         for (i, layer) in self.layers.iter_mut().enumerate() {
-            v.dyn_module(&i.to_string(), &mut **layer);
+            v.dyn_module_at(i, &mut **layer);
         }
     }
 }
