@@ -415,7 +415,8 @@ impl<T: Element> TapeState<T> {
     /// (see [`TapeState::give_grad_slots`]); a sweep run meanwhile gets a list of its own.
     pub(crate) fn grad_slots(&self, len: usize) -> Vec<Option<Var<T>>> {
         let mut slots = self.grad_slots.take();
-        slots.clear();
+        // Every list put there was emptied: by `give_grad_slots`, or by `spare::emptied`.
+        debug_assert!(slots.is_empty());
         slots.resize_with(len, || None);
         slots
     }

@@ -40,9 +40,11 @@ const POOL_MIN_BYTES: usize = 64 << 10;
 /// ([`POOL_MID_PER_LEN`], [`POOL_MID_MAX_BYTES`]). The allocator hands such buffers out from
 /// the top of its heap and gives the pages back when they are freed, so an inference loop
 /// whose activations are this size faulted in their pages again on every call (16 page faults
-/// and two `brk` calls per W4 forward); a few kept here are enough to stop that. Keeping as
-/// many as of the large ones would hold on to a training step's freed buffers between steps,
-/// and that showed in W3's peak RSS.
+/// and two `brk` calls per W4 forward); a few kept here are enough to stop that. Fewer are kept
+/// than of the large ones so that the buffers a training step frees are not all held until the
+/// next step. (A reading of W3's peak RSS at 10.3 MiB with four a length turned out to be within
+/// the allocator's layout noise: with four a length and 2 MiB, or two and 1 MiB, it read the
+/// same as with these bounds; `benches/README.md`, eleventh part of issue 12.)
 const POOL_MID_BYTES: usize = 1 << 20;
 
 /// How many mid-sized buffers of one length the pool keeps: an activation and the output of the
