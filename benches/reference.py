@@ -37,6 +37,12 @@ def w1(np, rng):
             emit(f"W1 matmul {name} n={n}", timed(lambda: a @ b))
     a, b = rng.random((512, 512), dtype=np.float32), rng.random((512, 512), dtype=np.float32)
     emit("W1 matmul f32 n=512, A transposed", timed(lambda: a.T @ b))
+    # A Linear layer's forward, x @ w.T with w stored [out, in]: W3's three layers, and the
+    # first at the batch sizes of online inference.
+    for m, k, n in ((1, 784, 256), (8, 784, 256), (32, 784, 256), (128, 784, 256),
+                    (128, 256, 128), (128, 128, 10)):
+        x, w = rng.random((m, k), dtype=np.float32), rng.random((n, k), dtype=np.float32)
+        emit(f"W1 x·Wᵀ f32 {m}x{k}x{n}", timed(lambda: x @ w.T))
 
 
 def w5(np, rng):

@@ -56,6 +56,22 @@ fn measure(only: &str) -> Vec<Row> {
         }
         rows.push(matmul_row::<f64>(1024, false, &mut rng));
         rows.push(matmul_row::<f32>(512, true, &mut rng));
+        // A Linear layer's forward, x·Wᵀ with W stored [out, in]: W3's three layers, and the
+        // first at the batch sizes of online inference.
+        for (m, k, n) in [
+            (1, 784, 256),
+            (8, 784, 256),
+            (32, 784, 256),
+            (128, 784, 256),
+            (128, 256, 128),
+            (128, 128, 10),
+        ] {
+            let x = Tensor::<f32>::rand_uniform([m, k], 0.0, 1.0, &mut rng);
+            let w = Tensor::<f32>::rand_uniform([n, k], 0.0, 1.0, &mut rng);
+            let stats = timed(|| x.matmul(&w.t()));
+            let label = format!("W1 x·Wᵀ f32 {m}x{k}x{n}");
+            rows.push(Row(label, 2.0 * (m * k * n) as f64, stats));
+        }
     }
     if only.contains("W5") {
         let n = 1 << 24;

@@ -22,6 +22,12 @@
 //! divides its own work among threads, by blocks of rows that may follow the thread count, since
 //! its arithmetic per element does not depend on them.
 //!
+//! On a CPU with AVX-512, an `f32` product whose two operands both run along the inner dimension, as
+//! `x·Wᵀ` with a weight stored `[out, in]` does, goes to shendu's dot kernel (`dot`) where A has
+//! few rows or the output few columns ([`dot_kernel_takes`]): it reads both operands where they
+//! lie, where the crate would copy the transposed one into its packed layout on every call, and
+//! it allocates nothing, so a parallel product leaves no buffer behind in a worker's heap.
+//!
 //! Products of at most [`SMALL_MACS`] multiply-adds skip the crate: its setup (packing, kernel
 //! dispatch) costs more than the arithmetic of, say, a 10×8 by 8×8 product, and a small model's
 //! training step is made of such products. They run as plain loops, laid out so that the
@@ -36,7 +42,7 @@ use std::any::TypeId;
 use gemm_common::Parallelism;
 use rayon::prelude::*;
 
-use super::{packed, with_wide_vectors};
+use super::{dot, packed, with_wide_vectors};
 use crate::element::Element;
 
 /// With AVX-512 kernels, products of fewer multiply-adds (m·n·k) than this, twice a 128³
@@ -215,6 +221,17 @@ pub(crate) fn gemm<T: Element>(
         return;
     }
     let out = OutPtr::new(out, n);
+    if TypeId::of::<T>() == TypeId::of::<f32>()
+        && a.col_stride == 1
+        && b.row_stride == 1
+        && dot_kernel_takes(m, k, n)
+        && dot::available()
+    {
+        // SAFETY: as for the calls below, with the unit strides just checked; `available`
+        // holds and m, n, k > 0.
+        unsafe { dot::gemm(m, n, k, out, a, b, parallel && macs >= par_min_macs()) };
+        return;
+    }
     if m.min(n).min(k) >= PACKED_MIN_SIDE && uses_packed_kernel() {
         // SAFETY: as for the calls below; `with_isize_strides` has run, k > 0, and
         // `uses_packed_kernel` checked `packed::available`.
@@ -263,6 +280,27 @@ const PACKED_MIN_SIDE: usize = 256;
 fn uses_packed_kernel() -> bool {
     static PACKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *PACKED.get_or_init(|| matmul_simd() == "AVX2+FMA" && packed::available())
+}
+
+/// Whether an `f32` product whose operands both run along the inner dimension (`x·Wᵀ`) goes to
+/// the dot kernel (`dot`), on a CPU that has it, rather than to the `gemm` crate. The crate packs
+/// the transposed operand on every call, a cost spread over the rows of A, while the dot kernel
+/// pays a fixed cost per output element (summing its lanes): so the dot kernel is the faster
+/// where A has few rows and the inner dimension is long, and where the output has few columns,
+/// which the crate's tiles fill poorly. On an Intel Xeon with AVX-512, one thread, n ≥ 64, the
+/// dot kernel took 0.15–0.97 of the crate's time for 8 ≤ m ≤ 64 and k ≥ 256, 0.7–1.1 for
+/// m = 128, 0.8–1.5 (1.1 on the median) from m = 256 on, and 1.1–2.7 for k ≤ 128 from m = 32
+/// on; for n = 10, 0.3–1.0 from m = 32 on, but 1.2–1.7 for m = 8 (`benches/README.md`, twelfth
+/// part of issue 12). The rule depends on the shape alone, so the bits of a result do not
+/// depend on the number of threads.
+fn dot_kernel_takes(m: usize, k: usize, n: usize) -> bool {
+    m >= 8
+        && k >= 64
+        && if n < 16 {
+            m >= 16
+        } else {
+            m <= 128 && k >= 256
+        }
 }
 
 /// Width of the column blocks a parallel product is divided into: about a quarter of the
@@ -781,7 +819,8 @@ mod tests {
         // fresh one none: each path of the crate must store, never load and scale by 0. Shapes
         // for its matrix-vector products (m = 1, n = 1), its outer product (k = 1), its kernel
         // for outputs of at most 16 × 16 with a long inner dimension, partial tiles, k = 0, the
-        // plain loops, and the same with transposed operands.
+        // plain loops, and the same with transposed operands; with AVX-512, x·Wᵀ of a narrow
+        // output (40, 300, 10) and of few rows (100, 300, 50) runs on the dot kernel.
         let shapes = [
             (1, 300, 500),
             (500, 300, 1),
@@ -790,6 +829,8 @@ mod tests {
             (13, 37, 29),
             (3, 0, 4),
             (2, 3, 4),
+            (40, 300, 10),
+            (100, 300, 50),
         ];
         for (m, k, n) in shapes {
             let (a, b) = (small_ints(m * k, 11), small_ints(k * n, 12));
@@ -869,9 +910,10 @@ mod tests {
     #[test]
     fn transposed_operands_in_both_parallel_branches() {
         // (256, 384, 48): one column block. (160, 200, 200): column blocks, but for a transposed
-        // a, which the crate packs, and which is left whole to its own division. Each operand
-        // sits at an offset in its buffer.
-        for (m, k, n) in [(256, 384, 48), (160, 200, 200)] {
+        // a, which the crate packs, and which is left whole to its own division. (128, 784, 64):
+        // x·Wᵀ on the dot kernel where there is AVX-512, divided by columns. Each operand sits
+        // at an offset in its buffer.
+        for (m, k, n) in [(256, 384, 48), (160, 200, 200), (128, 784, 64)] {
             assert!(m * n * k >= PAR_MIN_MACS);
             let (a, b) = (small_ints(m * k + 7, 5), small_ints(k * n + 2, 6));
             let (a_t, b_t) = (col_major(&a, 7, m), col_major(&b, 2, k));

@@ -10,6 +10,7 @@
 //! ([`with_wide_vectors`]), with the same bits as on the build's own.
 
 pub(crate) mod copy;
+pub(crate) mod dot;
 pub(crate) mod gemm;
 pub(crate) mod index;
 pub(crate) mod map;

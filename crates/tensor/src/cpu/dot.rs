@@ -1,0 +1,740 @@
+//! shendu's kernel for products whose two operands both run along the inner dimension, as
+//! `x·Wᵀ` does with a weight stored `[out, in]` (every `Linear` forward): a row of `x` and a row
+//! of `W` are each contiguous, so an output element is the dot product of two contiguous rows.
+//!
+//! The `gemm` crate computes such a product by first copying the transposed operand, element by
+//! element, into its packed layout, on every call and into memory it allocates for that call;
+//! that copy is spread over the rows of A, so it weighs most where A has few rows. This kernel
+//! reads both operands where they lie: a register tile of `ROWS × COLS` output elements keeps
+//! one vector accumulator per element, multiplies a vector of each of `ROWS` rows of A by a
+//! vector of each of `COLS` rows of Bᵀ per step, and sums each accumulator's lanes at the end.
+//! That last sum is its own cost, a few shuffles per output element whatever `k`, which is why
+//! the crate stays the faster of the two for products of many rows and a short inner dimension
+//! (`dot_kernel_takes` in `gemm` draws the line). Nothing is allocated per call: the only memory
+//! is a thread's copy of one tile's rows of A (see `block`), kept from call to call, so the worker
+//! threads of a parallel product leave no freed buffers behind in their heaps.
+//!
+//! The arithmetic of element (i, j) depends on `k` alone: lane `l` of its accumulator is the
+//! in-order fused multiply-add chain, from zero, over the positions `p ≡ l (mod LANES)`; the lanes
+//! are then added in halves (`lane_sum`, in the tests). So a product may be divided among threads
+//! in any way, and its operands may sit anywhere in memory, without changing a bit; the tests
+//! check every element against that arithmetic written plainly. The sums differ in their last
+//! bits from the crate's, which adds each element's products in order.
+//!
+//! It is for `f32` alone: an `f64` instance (8 lanes) ran W3's shapes at 35–40 GFLOP/s on an
+//! Intel Xeon with AVX-512, 1.4–1.7 times the crate's time, and was dropped.
+
+use std::any::TypeId;
+use std::cell::Cell;
+use std::mem::MaybeUninit;
+
+use super::gemm::{MatRef, OutPtr};
+use crate::element::Element;
+
+/// Output rows of a register tile (rows of A).
+const ROWS: usize = 6;
+/// Output columns of a register tile (rows of Bᵀ): 6 × 4 accumulators, 4 vectors of Bᵀ and one
+/// of A take 29 of the 32 vector registers.
+const COLS: usize = 4;
+
+/// Whether this CPU and build run the kernel: x86-64 with AVX-512F, in a build with the `avx512`
+/// feature (the one that gives the `gemm` crate's AVX-512 kernels too), so that a build without it
+/// runs none of the AVX-512 code.
+pub(crate) fn available() -> bool {
+    #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(all(target_arch = "x86_64", feature = "avx512")))]
+    {
+        false
+    }
+}
+
+/// `out = a · b` for an `m × k` by `k × n` product in which `a`'s rows and `b`'s columns are
+/// contiguous (`a.col_stride == 1`, `b.row_stride == 1`). It writes every element of `out` and
+/// reads none, so they may be uninitialized. With `parallel`, parts of the output's rows (or of
+/// its columns) are shared among the current rayon pool's threads.
+///
+/// # Panics
+/// If `T` is not `f32`, the one type the kernel is for.
+///
+/// # Safety
+/// [`available`] holds; `out` is valid for writes of its `m × n` elements and no other thread
+/// accesses them during the call; `a` and `b` hold an `m × k` and a `k × n` matrix (`fits`) with
+/// those unit strides; `m`, `n`, `k` > 0.
+pub(crate) unsafe fn gemm<T: Element>(
+    m: usize,
+    n: usize,
+    k: usize,
+    out: OutPtr<'_, T>,
+    a: MatRef<T>,
+    b: MatRef<T>,
+    parallel: bool,
+) {
+    debug_assert!(a.col_stride == 1 || k == 1);
+    debug_assert!(b.row_stride == 1 || k == 1);
+    assert!(
+        TypeId::of::<T>() == TypeId::of::<f32>(),
+        "the dot kernel is for f32"
+    );
+    #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+    {
+        let (c, ldc) = (out.ptr, out.row_stride);
+        // SAFETY: the offsets lie inside their slices (`fits`), so `add` stays in the
+        // allocations. The casts change no address and no element type: `T` is `f32`, as
+        // asserted. The rest is the caller's contract, passed on.
+        unsafe {
+            let a_first = a.data.as_ptr().add(a.offset).cast();
+            let b_first = b.data.as_ptr().add(b.offset).cast();
+            let (lda, ldb) = (a.row_stride, b.col_stride);
+            f32x16::gemm(m, n, k, c.cast(), ldc, a_first, lda, b_first, ldb, parallel);
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", feature = "avx512")))]
+    {
+        let _ = (m, n, k, out, a, b, parallel);
+        unreachable!("the dot kernel is only called where `available` holds");
+    }
+}
+
+/// Pointers that the blocks of a parallel product share.
+#[derive(Clone, Copy)]
+struct Shared<T> {
+    a: *const T,
+    b: *const T,
+    c: *mut T,
+}
+
+// SAFETY: the blocks read `a` and `b`, which nothing writes during the product, and write
+// disjoint parts of `c` (see `f32x16::gemm`).
+unsafe impl<T: Send> Send for Shared<T> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+impl<T: Copy> Shared<T> {
+    /// The pointers. A method, so that a closure captures the whole `Shared`, not its fields.
+    fn get(&self) -> (*const T, *const T, *mut T) {
+        (self.a, self.b, self.c)
+    }
+}
+
+/// The sum of an accumulator's lanes, in the order the kernel adds them: lane l + lane l + L/2
+/// for each l < L/2, then the same halving of those L/2 sums, down to one. Each step adds lanes
+/// half the remaining width apart, so a rotation of the lanes (what loading from the start of a
+/// cache line does, see `f32x16::tile`) leaves every pair, and with it the sum, unchanged.
+/// It is the kernel's arithmetic written plainly, for the tests.
+#[cfg(all(test, target_arch = "x86_64", feature = "avx512"))]
+fn lane_sum<T: Element>(lanes: &[T]) -> T {
+    let mut lanes = lanes.to_vec();
+    while lanes.len() > 1 {
+        let half = lanes.len() / 2;
+        lanes = (0..half).map(|l| lanes[l] + lanes[l + half]).collect();
+    }
+    lanes[0]
+}
+
+/// 64-byte units of scratch: a cache line, so that a vector load from a row copied there does not
+/// straddle two lines.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
+struct Line(#[allow(dead_code)] [u8; 64]);
+
+/// Bytes in a cache line, and in a vector of the kernel.
+const LINE: usize = size_of::<Line>();
+
+thread_local! {
+    /// A thread's copy of a tile's rows of A, kept from call to call (see `block` in `kernel!`).
+    static A_ROWS: Cell<Vec<MaybeUninit<Line>>> = const { Cell::new(Vec::new()) };
+}
+
+/// This thread's scratch, grown to at least `len` elements, cache-line aligned, holding anything.
+/// The caller hands it back with [`give_scratch`] (a call made meanwhile on this thread, none is
+/// made, would find the slot empty and use a scratch of its own).
+fn take_scratch<T>(len: usize) -> Vec<MaybeUninit<Line>> {
+    let lines = len
+        .checked_mul(size_of::<T>())
+        .expect("dot product: scratch size overflows")
+        .div_ceil(LINE);
+    let mut scratch = A_ROWS.take();
+    if scratch.len() < lines {
+        scratch = Vec::with_capacity(lines);
+        scratch.resize(lines, MaybeUninit::uninit());
+    }
+    scratch
+}
+
+/// Keeps `scratch` for this thread's next product.
+fn give_scratch(scratch: Vec<MaybeUninit<Line>>) {
+    A_ROWS.set(scratch);
+}
+
+/// The kernel, on 512-bit vectors of 16 `f32`.
+#[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+mod f32x16 {
+    use std::arch::x86_64::*;
+
+    use rayon::prelude::*;
+
+    use super::{give_scratch, take_scratch, Shared, COLS, LINE, ROWS};
+
+    /// Lanes of a vector.
+    const LANES: usize = 16;
+
+    /// See [`super::gemm`]: `a` is row-major with row stride `lda`, `b` the `k × n`
+    /// matrix whose column j starts at `b + j·ldb`, `c` row-major with row stride `ldc`.
+    ///
+    /// # Safety
+    /// As for [`super::gemm`], with AVX-512F on the CPU.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn gemm(
+        m: usize,
+        n: usize,
+        k: usize,
+        c: *mut f32,
+        ldc: usize,
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+        parallel: bool,
+    ) {
+        let shared = Shared { a, b, c };
+        let threads = if parallel {
+            rayon::current_num_threads()
+        } else {
+            1
+        };
+        if threads == 1 {
+            // SAFETY: the caller's contract.
+            unsafe { block(m, n, k, c, ldc, a, lda, b, ldb) };
+            return;
+        }
+        // Each thread reads its part of one operand and all of the other: the parts
+        // are cut from the larger one. They may follow the thread count: no element's
+        // arithmetic depends on them.
+        if m > n {
+            let height = m.div_ceil(threads).next_multiple_of(ROWS);
+            (0..m.div_ceil(height)).into_par_iter().for_each(|part| {
+                let (a, b, c) = shared.get();
+                let row = part * height;
+                // SAFETY: rows row .. row + height lie inside the m rows of `a` and of
+                // the output, and no other part writes them.
+                unsafe {
+                    let (a, c) = (a.add(row * lda), c.add(row * ldc));
+                    block(height.min(m - row), n, k, c, ldc, a, lda, b, ldb)
+                }
+            });
+        } else {
+            let width = n.div_ceil(threads).next_multiple_of(COLS);
+            (0..n.div_ceil(width)).into_par_iter().for_each(|part| {
+                let (a, b, c) = shared.get();
+                let col = part * width;
+                // SAFETY: columns col .. col + width lie inside the n columns of `b` and
+                // of the output, and no other part writes them.
+                unsafe {
+                    let (b, c) = (b.add(col * ldb), c.add(col));
+                    block(m, width.min(n - col), k, c, ldc, a, lda, b, ldb)
+                }
+            });
+        }
+    }
+
+    /// Where `ptr` lies inside its cache line, in elements.
+    fn shift(ptr: *const f32) -> usize {
+        ptr as usize % LINE / size_of::<f32>()
+    }
+
+    /// The `m × n` output at `c`, tile by tile: rows of A in the outer loop, so that a
+    /// tile's rows of A stay in L1 while the rows of Bᵀ pass by from L2.
+    ///
+    /// A vector load that straddles two cache lines costs about two, and with both
+    /// operands straddling the kernel ran at two thirds of its speed. When every column
+    /// of B starts at the same place in its cache line (its stride is a whole number of
+    /// lines), the tiles load from the start of that line: each load then reads exactly
+    /// one line of B, and of A too once A's rows sit at the same place in their lines,
+    /// as they do after `block` copies them to its scratch (the rows of a tile are
+    /// reused across all of B, so the copy costs a fraction of their reads).
+    ///
+    /// # Safety
+    /// As for `gemm`.
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn block(
+        m: usize,
+        n: usize,
+        k: usize,
+        c: *mut f32,
+        ldc: usize,
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+    ) {
+        // Along more than one row a stride fits in its operand, so times 4 it cannot
+        // overflow; a single row's stride is never multiplied.
+        let lined = |len: usize, stride: usize| {
+            len == 1 || (stride * size_of::<f32>()).is_multiple_of(LINE)
+        };
+        let start = if lined(n, ldb) { shift(b) } else { 0 };
+        let copy_a = !(lined(m, lda) && shift(a) == start);
+        // Each copied row: `start` elements of padding, then the row, in whole lines.
+        let stride = (start + k).next_multiple_of(LANES);
+        let scratch_len = if copy_a { ROWS * stride } else { 0 };
+        let mut scratch_lines = take_scratch::<f32>(scratch_len);
+        let scratch: *mut f32 = scratch_lines.as_mut_ptr().cast();
+        for i in (0..m).step_by(ROWS) {
+            let rows = ROWS.min(m - i);
+            // An edge tile repeats its last row (or column) in the places past the
+            // edge, so every pointer is one of the operands' rows; those results
+            // are not stored.
+            let mut a_rows: [*const f32; ROWS] =
+                std::array::from_fn(|r| a.wrapping_add((i + r.min(rows - 1)) * lda));
+            if copy_a {
+                for (r, row) in a_rows.iter_mut().enumerate().take(rows) {
+                    // SAFETY: row i + r of A holds k elements; the scratch holds
+                    // ROWS rows of `stride` ≥ start + k elements.
+                    unsafe {
+                        let to = scratch.add(r * stride + start);
+                        std::ptr::copy_nonoverlapping(*row, to, k);
+                        *row = to;
+                    }
+                }
+                let last = a_rows[rows - 1];
+                a_rows[rows..].fill(last);
+            }
+            for j in (0..n).step_by(COLS) {
+                let cols = COLS.min(n - j);
+                let b_rows: [*const f32; COLS] =
+                    std::array::from_fn(|s| b.wrapping_add((j + s.min(cols - 1)) * ldb));
+                // SAFETY: each pointer starts k contiguous elements of a row of A or
+                // a column of B; start < LANES.
+                let sums = unsafe { tile(k, start, &a_rows, &b_rows) };
+                for (r, sum) in sums.iter().enumerate().take(rows) {
+                    // SAFETY: (i + r, j + s) lies in the m × n output for r < rows
+                    // and s < cols; `row` holds COLS elements, the width of a sum.
+                    unsafe {
+                        let out = c.add((i + r) * ldc + j);
+                        if cols == COLS {
+                            _mm_storeu_ps(out, *sum);
+                        } else {
+                            let mut row = [0.0; COLS];
+                            _mm_storeu_ps(row.as_mut_ptr(), *sum);
+                            std::ptr::copy_nonoverlapping(row.as_ptr(), out, cols);
+                        }
+                    }
+                }
+            }
+        }
+        give_scratch(scratch_lines);
+    }
+
+    /// The dot products of `ROWS` rows of A with `COLS` columns of B, each of `k`
+    /// contiguous elements: row r of the result holds those of A's row r.
+    ///
+    /// The vectors are loaded from `start` elements before each row, so that a row
+    /// starting `start` elements into a cache line is read line by line. Lane l then
+    /// holds the positions p ≡ l − start (mod LANES), a rotation of the lanes that the
+    /// sum in halves does not see (`lane_sum`). The first and last loads are masked to
+    /// the row: their masked-off lanes are not read and load as zeros, whose products
+    /// (0 · 0) leave every sum as it was, a sum of zero included (a chain from +0 never
+    /// holds −0).
+    ///
+    /// # Safety
+    /// AVX-512F is present; every pointer is valid for reads of `k` elements;
+    /// `start < LANES`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn tile(
+        k: usize,
+        start: usize,
+        a: &[*const f32; ROWS],
+        b: &[*const f32; COLS],
+    ) -> [__m128; ROWS] {
+        let a = a.map(|row| row.wrapping_sub(start));
+        let b = b.map(|row| row.wrapping_sub(start));
+        let end = start + k;
+        let mut sums = [[_mm512_setzero_ps(); COLS]; ROWS];
+        let below = |lanes: usize| ((1u32 << lanes) - 1) as __mmask16;
+        let mut p = 0;
+        if start > 0 {
+            let mask = below(end.min(LANES)) & !below(start);
+            // SAFETY: the lanes of `mask` lie in start .. start + k.
+            unsafe { step(&mut sums, &a, &b, 0, Some(mask)) };
+            p = LANES;
+        }
+        while p + LANES <= end {
+            // SAFETY: start ≤ p and p + LANES ≤ start + k.
+            unsafe { step(&mut sums, &a, &b, p, None) };
+            p += LANES;
+        }
+        if p < end {
+            // SAFETY: the lanes of the mask lie in p .. start + k, and start ≤ p.
+            unsafe { step(&mut sums, &a, &b, p, Some(below(end - p))) };
+        }
+        std::array::from_fn(|r| super::row_sum(&sums[r]))
+    }
+
+    /// One step of `tile`: the vectors at position `p` of every row (from `start` before
+    /// it), all lanes or those of `mask`, multiplied into `sums`.
+    ///
+    /// # Safety
+    /// AVX-512F is present; the lanes loaded (all, or those of `mask`) lie inside the
+    /// rows. Masked-off lanes are not read and load as zeros.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn step(
+        sums: &mut [[__m512; COLS]; ROWS],
+        a: &[*const f32; ROWS],
+        b: &[*const f32; COLS],
+        p: usize,
+        mask: Option<__mmask16>,
+    ) {
+        let load = |row: *const f32| {
+            let at = row.wrapping_add(p);
+            // SAFETY: the lanes read lie inside the row (the caller's contract); a
+            // masked load touches only the lanes of its mask.
+            unsafe {
+                match mask {
+                    None => _mm512_loadu_ps(at),
+                    Some(mask) => _mm512_maskz_loadu_ps(mask, at),
+                }
+            }
+        };
+        let bs: [__m512; COLS] = std::array::from_fn(|s| load(b[s]));
+        for (r, row) in sums.iter_mut().enumerate() {
+            let x = load(a[r]);
+            for (s, sum) in row.iter_mut().enumerate() {
+                *sum = _mm512_fmadd_ps(x, bs[s], *sum);
+            }
+        }
+    }
+}
+
+/// The lane sums of four accumulators, as `[Σa, Σb, Σc, Σd]`, in the order of `lane_sum`.
+#[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn row_sum(sums: &[std::arch::x86_64::__m512; COLS]) -> std::arch::x86_64::__m128 {
+    use std::arch::x86_64::*;
+    let [a, b, c, d] = *sums;
+    // Shuffles run on one port of an Intel core, the one that also runs half the fused
+    // multiply-adds, so each step takes one half by a blend (any vector port) and the other by
+    // a shuffle.
+    // Lanes l + (l + 8): a's 8 sums in lanes 0..8, b's in 8..16 (as b[l] + b[l − 8]); c and d
+    // the same.
+    let halves = |x: __m512, y: __m512| {
+        _mm512_add_ps(
+            _mm512_mask_blend_ps(0xff00, x, y),
+            _mm512_shuffle_f32x4::<0b01_00_11_10>(x, y),
+        )
+    };
+    let (ab, cd) = (halves(a, b), halves(c, d));
+    // Then l + (l + 4): the 128-bit groups hold a's 4 sums, c's, b's and d's.
+    let across = _mm512_setr_epi32(4, 5, 6, 7, 16, 17, 18, 19, 12, 13, 14, 15, 24, 25, 26, 27);
+    let quads = _mm512_add_ps(
+        _mm512_mask_blend_ps(0xf0f0, ab, cd),
+        _mm512_permutex2var_ps(ab, across, cd),
+    );
+    // Then l + (l + 2), then l + (l + 1), in each group.
+    let pairs = _mm512_add_ps(quads, _mm512_permute_ps::<0b01_00_11_10>(quads));
+    let whole = _mm512_add_ps(pairs, _mm512_permute_ps::<0b10_11_00_01>(pairs));
+    // The first lane of each group, in the order a, b, c, d.
+    let firsts = _mm512_setr_epi32(0, 8, 4, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    _mm512_castps512_ps128(_mm512_permutexvar_ps(firsts, whole))
+}
+
+#[cfg(all(test, target_arch = "x86_64", feature = "avx512"))]
+mod tests {
+    use std::mem::MaybeUninit;
+
+    use super::{available, gemm, lane_sum, LINE};
+    use crate::cpu::gemm::{MatRef, OutPtr};
+    use crate::element::Element;
+
+    /// The kernel's arithmetic written plainly: for each element, lane l is the in-order fused
+    /// multiply-add chain from zero over the positions p ≡ l (mod lanes), and the lanes are added
+    /// in [`lane_sum`]'s order.
+    fn lane_sums<T: Element>(m: usize, k: usize, n: usize, a: &MatRef<T>, b: &MatRef<T>) -> Vec<T> {
+        let lanes = LINE / size_of::<T>();
+        let at = |x: &MatRef<T>, i: usize, j: usize| {
+            x.data[x.offset + i * x.row_stride + j * x.col_stride]
+        };
+        let mut out = Vec::with_capacity(m * n);
+        for i in 0..m {
+            for j in 0..n {
+                let mut sums = vec![T::zero(); lanes];
+                for p in 0..k {
+                    sums[p % lanes] = at(a, i, p).mul_add(at(b, p, j), sums[p % lanes]);
+                }
+                out.push(lane_sum(&sums));
+            }
+        }
+        out
+    }
+
+    /// Values of every magnitude and sign, with a few NaNs, infinities and zeros of both signs
+    /// among them when `special`.
+    fn values<T: Element>(len: usize, seed: u64, special: bool) -> Vec<T> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let unit = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                let value = match (special, i % 397) {
+                    (true, 3) => f64::NAN,
+                    (true, 101) => f64::INFINITY,
+                    (true, 202) => -0.0,
+                    _ => unit * 2f64.powi((state % 9) as i32 - 4),
+                };
+                T::from(value).unwrap()
+            })
+            .collect()
+    }
+
+    /// Runs the kernel into a destination of NaNs, so that an element left unwritten shows;
+    /// with `threads` past 1, in a pool of that many, dividing its work.
+    fn run<T: Element>(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: MatRef<T>,
+        b: MatRef<T>,
+        threads: usize,
+    ) -> Vec<T> {
+        assert!(m > 0 && n > 0 && k > 0 && a.fits(m, k) && b.fits(k, n));
+        assert!(a.col_stride == 1 && b.row_stride == 1);
+        let mut out = vec![MaybeUninit::new(T::nan()); m * n];
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        // SAFETY: `available` holds (checked by every test first); `out` holds m × n elements
+        // at row stride n; the operands fit with unit strides along k; m, n, k > 0.
+        pool.install(|| unsafe { gemm(m, n, k, OutPtr::new(&mut out, n), a, b, threads > 1) });
+        // SAFETY: the kernel writes every element.
+        out.into_iter()
+            .map(|x| unsafe { x.assume_init() })
+            .collect()
+    }
+
+    /// Whether two results hold the same bits, any NaN for any NaN: which operand's NaN an
+    /// addition passes on depends on the operands' order, which the tree of sums may swap.
+    fn same_bits<T: Element>(x: &[T], y: &[T]) -> bool {
+        x.len() == y.len()
+            && x.iter().zip(y).all(|(p, q)| {
+                let (p, q) = (p.to_f64().unwrap(), q.to_f64().unwrap());
+                p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan())
+            })
+    }
+
+    /// Whether the kernel can run here; on a CPU without AVX-512 there is nothing to test, and
+    /// the test says so.
+    fn runs_here() -> bool {
+        if !available() {
+            eprintln!("no AVX-512F on this CPU: the dot kernel is not used, nor tested, here");
+        }
+        available()
+    }
+
+    /// A row-major m × k matrix A and the k × n matrix Bᵀ of a row-major n × k one, each at
+    /// `offset` elements into its buffer and with rows of `pad` elements more than k.
+    fn operands<T: Element>(
+        (m, k, n): (usize, usize, usize),
+        (a_offset, b_offset): (usize, usize),
+        pad: usize,
+        seed: u64,
+        special: bool,
+    ) -> (Vec<T>, Vec<T>) {
+        let a = values::<T>(a_offset + m * (k + pad), seed, special);
+        let b = values::<T>(b_offset + n * (k + pad), seed + 1, special);
+        (a, b)
+    }
+
+    fn check_shapes<T: Element>() {
+        let lanes = LINE / size_of::<T>();
+        // Edges of every kind: rows and columns short of a tile, inner dimensions shorter than
+        // a vector, of whole vectors and of a partial last one, one output row or column.
+        let shapes = [
+            (1, 1, 1),
+            (5, 3, 3),
+            (6, 16, 4),
+            (7, 17, 5),
+            (13, 100, 9),
+            (1, 64, 33),
+            (40, 784, 1),
+            (19, 256, 30),
+        ];
+        for (case, &(m, k, n)) in shapes.iter().enumerate() {
+            for special in [false, true] {
+                // Every combination of where the operands start in a cache line is too many;
+                // each at its start, each a few elements in, and rows that stay in step with
+                // the lines (pad 0 when k is whole vectors) or drift across them.
+                for (a_offset, b_offset) in [(0, 0), (3, 0), (0, 5), (lanes - 1, 2), (7, 7)] {
+                    for pad in [0, 1] {
+                        let (a_data, b_data) = operands::<T>(
+                            (m, k, n),
+                            (a_offset, b_offset),
+                            pad,
+                            case as u64,
+                            special,
+                        );
+                        let a = MatRef {
+                            data: &a_data[..],
+                            offset: a_offset,
+                            row_stride: k + pad,
+                            col_stride: 1,
+                        };
+                        let b = MatRef {
+                            data: &b_data[..],
+                            offset: b_offset,
+                            row_stride: 1,
+                            col_stride: k + pad,
+                        };
+                        let want = lane_sums(m, k, n, &a, &b);
+                        for threads in [1, 3] {
+                            let got = run(m, k, n, a, b, threads);
+                            assert!(
+                                same_bits(&got, &want),
+                                "{} {m}x{k}x{n}, special {special}, offsets {a_offset}/{b_offset}, \
+                                 pad {pad}, {threads} threads",
+                                T::NAME
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dot_products_round_as_the_lane_chains_summed_in_halves_bit_for_bit() {
+        if runs_here() {
+            check_shapes::<f32>();
+        }
+    }
+
+    #[test]
+    fn where_the_operands_start_in_a_cache_line_changes_no_bit() {
+        // The kernel loads from the start of B's cache lines and copies A's rows to match: the
+        // same values at every start of A and of B give the same bits, with the rows in step
+        // with the lines (k whole vectors) and across them.
+        if !runs_here() {
+            return;
+        }
+        let lanes = LINE / size_of::<f32>();
+        for (m, k, n) in [(9, 48, 7), (6, 37, 4)] {
+            let base_a = values::<f32>(m * k, 11, true);
+            let base_b = values::<f32>(n * k, 12, true);
+            let mut first = None;
+            for a_offset in 0..lanes {
+                for b_offset in 0..lanes {
+                    let mut a_data = vec![0.0; a_offset + m * k];
+                    a_data[a_offset..].copy_from_slice(&base_a);
+                    let mut b_data = vec![0.0; b_offset + n * k];
+                    b_data[b_offset..].copy_from_slice(&base_b);
+                    let a = MatRef {
+                        data: &a_data[..],
+                        offset: a_offset,
+                        row_stride: k,
+                        col_stride: 1,
+                    };
+                    let b = MatRef {
+                        data: &b_data[..],
+                        offset: b_offset,
+                        row_stride: 1,
+                        col_stride: k,
+                    };
+                    let got = run(m, k, n, a, b, 1);
+                    let first = first.get_or_insert_with(|| got.clone());
+                    assert!(
+                        same_bits(&got, first),
+                        "{m}x{k}x{n} at {a_offset}/{b_offset}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_parallel_product_splits_the_larger_side_and_keeps_every_bit() {
+        // Taller than wide (parts of rows) and wider than tall (parts of columns), on pools of
+        // 1 to 4 threads.
+        if !runs_here() {
+            return;
+        }
+        for (m, k, n) in [(61, 300, 9), (10, 129, 70)] {
+            let (a_data, b_data) = operands::<f32>((m, k, n), (1, 2), 0, 5, false);
+            let a = MatRef {
+                data: &a_data[..],
+                offset: 1,
+                row_stride: k,
+                col_stride: 1,
+            };
+            let b = MatRef {
+                data: &b_data[..],
+                offset: 2,
+                row_stride: 1,
+                col_stride: k,
+            };
+            let want = lane_sums(m, k, n, &a, &b);
+            for threads in 1..=4 {
+                assert!(
+                    same_bits(&run(m, k, n, a, b, threads), &want),
+                    "{m}x{k}x{n}, {threads}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_broadcast_operand_reads_its_one_row() {
+        // Stride 0 between rows of A (and between columns of B): every one is the same.
+        if !runs_here() {
+            return;
+        }
+        let (m, k, n) = (20, 30, 8);
+        let a_row = values::<f32>(k, 7, false);
+        let b_data = values::<f32>(k * n, 8, false);
+        let a = MatRef {
+            data: &a_row[..],
+            offset: 0,
+            row_stride: 0,
+            col_stride: 1,
+        };
+        let b = MatRef {
+            data: &b_data[..],
+            offset: 0,
+            row_stride: 1,
+            col_stride: k,
+        };
+        let got = run(m, k, n, a, b, 2);
+        assert!(same_bits(&got, &lane_sums(m, k, n, &a, &b)));
+        assert!(got.chunks(n).all(|row| same_bits(row, &got[..n])));
+        let b_column = values::<f32>(k, 9, false);
+        let b = MatRef {
+            data: &b_column[..],
+            offset: 0,
+            row_stride: 1,
+            col_stride: 0,
+        };
+        let got = run(1, k, n, a, b, 1);
+        assert!(got.iter().all(|x| x.to_bits() == got[0].to_bits()));
+    }
+
+    #[test]
+    fn the_lanes_are_summed_in_halves() {
+        // 16 lanes: ((l0 + l8) + (l4 + l12)) + ..., visible where rounding depends on the order:
+        // 1 + 2^-24 + 2^-24 rounds to 1 added left to right, but not with the small ones first.
+        let mut lanes = [0.0f32; 16];
+        lanes[0] = 1.0;
+        lanes[1] = 2f32.powi(-24);
+        lanes[9] = 2f32.powi(-24);
+        // Halves: lanes 1 + 9 = 2^-23 first, then added to 1: 1 + 2^-23 exactly.
+        assert_eq!(lane_sum(&lanes), 1.0 + 2f32.powi(-23));
+        let in_order = lanes.iter().fold(0.0f32, |s, &x| s + x);
+        assert_eq!(in_order, 1.0);
+    }
+}
