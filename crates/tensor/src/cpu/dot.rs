@@ -21,8 +21,8 @@
 //! check every element against that arithmetic written plainly. The sums differ in their last
 //! bits from the crate's, which adds each element's products in order.
 //!
-//! It is for `f32` alone: an `f64` instance (8 lanes) ran W3's shapes at 35–40 GFLOP/s on an
-//! Intel Xeon with AVX-512, 1.4–1.7 times the crate's time, and was dropped.
+//! It is for `f32` alone: an `f64` instance (8 lanes) ran at 36–43 GFLOP/s on an Intel Xeon with
+//! AVX-512, 1.2–1.7 times the crate's time from 32 rows of A on, and was dropped.
 
 use std::any::TypeId;
 use std::cell::Cell;
