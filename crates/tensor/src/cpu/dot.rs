@@ -724,6 +724,45 @@ mod tests {
         assert!(got.iter().all(|x| x.to_bits() == got[0].to_bits()));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+
+        /// Any shape, any start of either operand in its buffer, rows in step with the cache
+        /// lines or not, one to three threads: the lane chains summed in halves, bit for bit.
+        /// A failure shrinks to the smallest such product.
+        #[test]
+        fn any_product_rounds_as_the_lane_chains_summed_in_halves(
+            m in 1usize..30,
+            k in 1usize..200,
+            n in 1usize..30,
+            a_offset in 0usize..16,
+            b_offset in 0usize..16,
+            pad in 0usize..3,
+            threads in 1usize..4,
+            special: bool,
+            seed: u64,
+        ) {
+            if runs_here() {
+                let (a_data, b_data) =
+                    operands::<f32>((m, k, n), (a_offset, b_offset), pad, seed, special);
+                let a = MatRef {
+                    data: &a_data[..],
+                    offset: a_offset,
+                    row_stride: k + pad,
+                    col_stride: 1,
+                };
+                let b = MatRef {
+                    data: &b_data[..],
+                    offset: b_offset,
+                    row_stride: 1,
+                    col_stride: k + pad,
+                };
+                let got = run(m, k, n, a, b, threads);
+                proptest::prop_assert!(same_bits(&got, &lane_sums(m, k, n, &a, &b)));
+            }
+        }
+    }
+
     #[test]
     fn the_lanes_are_summed_in_halves() {
         // 16 lanes: ((l0 + l8) + (l4 + l12)) + ..., visible where rounding depends on the order:
