@@ -763,6 +763,103 @@ mod tests {
         }
     }
 
+    /// A page of f32s between two pages that any access faults on.
+    struct GuardedPage {
+        base: *mut u8,
+        page: usize,
+    }
+
+    impl GuardedPage {
+        fn new() -> Self {
+            // SAFETY: sysconf has no preconditions.
+            let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap();
+            // SAFETY: an anonymous private mapping of three pages at an address of the kernel's
+            // choosing; the result is checked before use.
+            let base = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    3 * page,
+                    libc::PROT_NONE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            assert_ne!(base, libc::MAP_FAILED, "mmap of three pages");
+            let base = base.cast::<u8>();
+            // SAFETY: the middle page lies inside the mapping just made.
+            let made_readable = unsafe {
+                libc::mprotect(
+                    base.add(page).cast(),
+                    page,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
+            };
+            assert_eq!(made_readable, 0, "mprotect of the middle page");
+            GuardedPage { base, page }
+        }
+
+        /// The middle page, as f32s (zeros, as a fresh anonymous page holds).
+        fn floats(&mut self) -> &mut [f32] {
+            // SAFETY: the middle page is mapped readable and writable, zero-filled, aligned to
+            // a page, and borrowed mutably through `self` alone.
+            unsafe {
+                std::slice::from_raw_parts_mut(
+                    self.base.add(self.page).cast(),
+                    self.page / size_of::<f32>(),
+                )
+            }
+        }
+    }
+
+    impl Drop for GuardedPage {
+        fn drop(&mut self) {
+            // SAFETY: the mapping made in `new`, no longer borrowed.
+            unsafe { libc::munmap(self.base.cast(), 3 * self.page) };
+        }
+    }
+
+    #[test]
+    fn a_masked_load_reads_nothing_past_its_row() {
+        // B's last column ends on the last element of a page followed by one that faults on
+        // any access. With columns of 37 elements at a stride of no whole number of cache
+        // lines, the column's last load, masked to its 5 last elements, spans 11 elements of
+        // the faulting page, which it must not touch (an unmasked load there crashed this
+        // test); with whole lines (48), the loads end on the page's edge.
+        if !runs_here() {
+            return;
+        }
+        for (k, stride) in [(37, 37), (37, 39), (48, 48)] {
+            let (m, n) = (3, 5);
+            let mut guarded = GuardedPage::new();
+            let page = guarded.floats();
+            let len = page.len();
+            let a_values = values::<f32>(m * stride, 21, false);
+            let b_values = values::<f32>(n * stride, 22, false);
+            page[..m * stride].copy_from_slice(&a_values);
+            let b_offset = len - ((n - 1) * stride + k);
+            page[b_offset..b_offset + n * stride - (stride - k)]
+                .copy_from_slice(&b_values[..n * stride - (stride - k)]);
+            let a = MatRef {
+                data: &page[..],
+                offset: 0,
+                row_stride: stride,
+                col_stride: 1,
+            };
+            let b = MatRef {
+                data: &page[..],
+                offset: b_offset,
+                row_stride: 1,
+                col_stride: stride,
+            };
+            let got = run(m, k, n, a, b, 1);
+            assert!(
+                same_bits(&got, &lane_sums(m, k, n, &a, &b)),
+                "k {k}, stride {stride}"
+            );
+        }
+    }
+
     #[test]
     fn the_lanes_are_summed_in_halves() {
         // 16 lanes: ((l0 + l8) + (l4 + l12)) + ..., visible where rounding depends on the order:
