@@ -287,15 +287,15 @@ fn uses_packed_kernel() -> bool {
 /// the transposed operand on every call, a cost spread over the rows of A, while the dot kernel
 /// pays a fixed cost per output element (summing its lanes): so the dot kernel is the faster
 /// where A has few rows and the inner dimension is long, and where the output has few columns,
-/// which the crate's tiles fill poorly. On an Intel Xeon with AVX-512, one thread, n ≥ 64, the
-/// dot kernel took 0.15–0.97 of the crate's time for 8 ≤ m ≤ 64 and k ≥ 256, 0.7–1.1 for
-/// m = 128, 0.8–1.5 (1.1 on the median) from m = 256 on, and 1.1–2.7 for k ≤ 128 from m = 32
-/// on; for n = 10, 0.3–1.0 from m = 32 on, but 1.2–1.7 for m = 8 (`benches/README.md`, twelfth
+/// which the crate's tiles fill poorly. On an Intel Xeon with AVX-512, one thread, n ≥ 64 and
+/// k ≥ 256, the dot kernel took 0.04–0.73 of the crate's time for m ≤ 7 (but for m = 1 and a
+/// weight past L2's size, 0.98), 0.15–0.97 for 8 ≤ m ≤ 64, 0.7–1.1 for m = 128 and 0.8–1.5 (1.1
+/// on the median) from m = 256 on; for k ≤ 128, 1.1–2.7 from m = 32 on. For n = 10 it took
+/// 0.3–1.0 of the crate's time from m = 32 on, but 0.6–1.7 below (`benches/README.md`, twelfth
 /// part of issue 12). The rule depends on the shape alone, so the bits of a result do not
 /// depend on the number of threads.
 fn dot_kernel_takes(m: usize, k: usize, n: usize) -> bool {
-    m >= 8
-        && k >= 64
+    k >= 64
         && if n < 16 {
             m >= 16
         } else {
@@ -820,9 +820,11 @@ mod tests {
         // for its matrix-vector products (m = 1, n = 1), its outer product (k = 1), its kernel
         // for outputs of at most 16 × 16 with a long inner dimension, partial tiles, k = 0, the
         // plain loops, and the same with transposed operands; with AVX-512, x·Wᵀ of a narrow
-        // output (40, 300, 10) and of few rows (100, 300, 50) runs on the dot kernel.
+        // output (40, 300, 10) and of few rows (100, 300, 50, and 1, 300, 500) runs on the dot
+        // kernel, and (1, 100, 500) keeps x·Wᵀ on the crate's matrix-vector path.
         let shapes = [
             (1, 300, 500),
+            (1, 100, 500),
             (500, 300, 1),
             (200, 1, 300),
             (8, 2000, 8),
