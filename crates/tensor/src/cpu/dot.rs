@@ -80,15 +80,22 @@ pub(crate) unsafe fn gemm<T: Element>(
     );
     #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
     {
-        let (c, ldc) = (out.ptr, out.row_stride);
         // SAFETY: the offsets lie inside their slices (`fits`), so `add` stays in the
         // allocations. The casts change no address and no element type: `T` is `f32`, as
         // asserted. The rest is the caller's contract, passed on.
         unsafe {
-            let a_first = a.data.as_ptr().add(a.offset).cast();
-            let b_first = b.data.as_ptr().add(b.offset).cast();
-            let (lda, ldb) = (a.row_stride, b.col_stride);
-            f32x16::gemm(m, n, k, c.cast(), ldc, a_first, lda, b_first, ldb, parallel);
+            let product = Product {
+                m,
+                n,
+                k,
+                a: a.data.as_ptr().add(a.offset).cast(),
+                lda: a.row_stride,
+                b: b.data.as_ptr().add(b.offset).cast(),
+                ldb: b.col_stride,
+                c: out.ptr.cast(),
+                ldc: out.row_stride,
+            };
+            f32x16::gemm(product, parallel);
         }
     }
     #[cfg(not(all(target_arch = "x86_64", feature = "avx512")))]
@@ -98,24 +105,48 @@ pub(crate) unsafe fn gemm<T: Element>(
     }
 }
 
-/// Pointers that the blocks of a parallel product share.
+/// A product by raw pointers: `a` is `m × k`, row-major with row stride `lda`; `b` is `k × n`,
+/// its column j starting at `b + j·ldb`; `c` is the `m × n` output, row-major with row stride
+/// `ldc`. The parts of a parallel product are such values too, each over its own rows or
+/// columns of the output.
 #[derive(Clone, Copy)]
-struct Shared<T> {
-    a: *const T,
-    b: *const T,
-    c: *mut T,
+struct Product {
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
 }
 
-// SAFETY: the blocks read `a` and `b`, which nothing writes during the product, and write
-// disjoint parts of `c` (see `f32x16::gemm`).
-unsafe impl<T: Send> Send for Shared<T> {}
+// SAFETY: the parts of a product read `a` and `b`, which nothing writes during the product, and
+// write disjoint parts of `c` (see `f32x16::gemm`).
+unsafe impl Send for Product {}
 // SAFETY: as for `Send`.
-unsafe impl<T: Send> Sync for Shared<T> {}
+unsafe impl Sync for Product {}
 
-impl<T: Copy> Shared<T> {
-    /// The pointers. A method, so that a closure captures the whole `Shared`, not its fields.
-    fn get(&self) -> (*const T, *const T, *mut T) {
-        (self.a, self.b, self.c)
+impl Product {
+    /// Rows `row .. row + height` of the product.
+    fn rows(self, row: usize, height: usize) -> Product {
+        Product {
+            m: height,
+            a: self.a.wrapping_add(row * self.lda),
+            c: self.c.wrapping_add(row * self.ldc),
+            ..self
+        }
+    }
+
+    /// Columns `col .. col + width` of the product.
+    fn columns(self, col: usize, width: usize) -> Product {
+        Product {
+            n: width,
+            b: self.b.wrapping_add(col * self.ldb),
+            c: self.c.wrapping_add(col),
+            ..self
+        }
     }
 }
 
@@ -176,30 +207,17 @@ mod f32x16 {
 
     use rayon::prelude::*;
 
-    use super::{give_scratch, take_scratch, Shared, COLS, LINE, ROWS};
+    use super::{give_scratch, take_scratch, Product, COLS, LINE, ROWS};
 
     /// Lanes of a vector.
     const LANES: usize = 16;
 
-    /// See [`super::gemm`]: `a` is row-major with row stride `lda`, `b` the `k × n`
-    /// matrix whose column j starts at `b + j·ldb`, `c` row-major with row stride `ldc`.
+    /// See [`super::gemm`].
     ///
     /// # Safety
     /// As for [`super::gemm`], with AVX-512F on the CPU.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn gemm(
-        m: usize,
-        n: usize,
-        k: usize,
-        c: *mut f32,
-        ldc: usize,
-        a: *const f32,
-        lda: usize,
-        b: *const f32,
-        ldb: usize,
-        parallel: bool,
-    ) {
-        let shared = Shared { a, b, c };
+    pub(super) unsafe fn gemm(product: Product, parallel: bool) {
+        let Product { m, n, .. } = product;
         let threads = if parallel {
             rayon::current_num_threads()
         } else {
@@ -207,35 +225,27 @@ mod f32x16 {
         };
         if threads == 1 {
             // SAFETY: the caller's contract.
-            unsafe { block_any(m, n, k, c, ldc, a, lda, b, ldb) };
+            unsafe { block_any(product) };
             return;
         }
-        // Each thread reads its part of one operand and all of the other: the parts
-        // are cut from the larger one. They may follow the thread count: no element's
-        // arithmetic depends on them.
+        // Each thread reads its part of one operand and all of the other: the parts are cut
+        // from the larger one. They may follow the thread count: no element's arithmetic
+        // depends on them.
         if m > n {
             let height = m.div_ceil(threads).next_multiple_of(ROWS);
             (0..m.div_ceil(height)).into_par_iter().for_each(|part| {
-                let (a, b, c) = shared.get();
                 let row = part * height;
-                // SAFETY: rows row .. row + height lie inside the m rows of `a` and of
-                // the output, and no other part writes them.
-                unsafe {
-                    let (a, c) = (a.add(row * lda), c.add(row * ldc));
-                    block_any(height.min(m - row), n, k, c, ldc, a, lda, b, ldb)
-                }
+                // SAFETY: the part's rows lie inside the product's, and no other part writes
+                // them.
+                unsafe { block_any(product.rows(row, height.min(m - row))) }
             });
         } else {
             let width = n.div_ceil(threads).next_multiple_of(COLS);
             (0..n.div_ceil(width)).into_par_iter().for_each(|part| {
-                let (a, b, c) = shared.get();
                 let col = part * width;
-                // SAFETY: columns col .. col + width lie inside the n columns of `b` and
-                // of the output, and no other part writes them.
-                unsafe {
-                    let (b, c) = (b.add(col * ldb), c.add(col));
-                    block_any(m, width.min(n - col), k, c, ldc, a, lda, b, ldb)
-                }
+                // SAFETY: the part's columns lie inside the product's, and no other part
+                // writes them.
+                unsafe { block_any(product.columns(col, width.min(n - col))) }
             });
         }
     }
@@ -246,33 +256,22 @@ mod f32x16 {
     ///
     /// # Safety
     /// As for `gemm`.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn block_any(
-        m: usize,
-        n: usize,
-        k: usize,
-        c: *mut f32,
-        ldc: usize,
-        a: *const f32,
-        lda: usize,
-        b: *const f32,
-        ldb: usize,
-    ) {
-        let whole = m - m % ROWS;
+    unsafe fn block_any(product: Product) {
+        let whole = product.m - product.m % ROWS;
         // SAFETY: the caller's contract, with AVX-512F on the CPU; the rows from `whole` on
-        // are the last m − whole rows of A and of the output.
+        // are the product's last ones.
         unsafe {
             if whole > 0 {
-                block::<ROWS>(whole, n, k, c, ldc, a, lda, b, ldb);
+                block::<ROWS>(product.rows(0, whole));
             }
-            let (a, c) = (a.wrapping_add(whole * lda), c.wrapping_add(whole * ldc));
-            match m - whole {
+            let rest = product.rows(whole, product.m - whole);
+            match rest.m {
                 0 => {}
-                1 => block::<1>(1, n, k, c, ldc, a, lda, b, ldb),
-                2 => block::<2>(2, n, k, c, ldc, a, lda, b, ldb),
-                3 => block::<3>(3, n, k, c, ldc, a, lda, b, ldb),
-                4 => block::<4>(4, n, k, c, ldc, a, lda, b, ldb),
-                5 => block::<5>(5, n, k, c, ldc, a, lda, b, ldb),
+                1 => block::<1>(rest),
+                2 => block::<2>(rest),
+                3 => block::<3>(rest),
+                4 => block::<4>(rest),
+                5 => block::<5>(rest),
                 _ => unreachable!("fewer than ROWS rows are left"),
             }
         }
@@ -297,18 +296,18 @@ mod f32x16 {
     /// # Safety
     /// As for `gemm`.
     #[target_feature(enable = "avx512f")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn block<const R: usize>(
-        m: usize,
-        n: usize,
-        k: usize,
-        c: *mut f32,
-        ldc: usize,
-        a: *const f32,
-        lda: usize,
-        b: *const f32,
-        ldb: usize,
-    ) {
+    unsafe fn block<const R: usize>(product: Product) {
+        let Product {
+            m,
+            n,
+            k,
+            a,
+            lda,
+            b,
+            ldb,
+            c,
+            ldc,
+        } = product;
         // Along more than one row a stride fits in its operand, so times 4 it cannot
         // overflow; a single row's stride is never multiplied.
         let lined = |len: usize, stride: usize| {
@@ -484,10 +483,9 @@ fn row_sum(sums: &[std::arch::x86_64::__m512; COLS]) -> std::arch::x86_64::__m12
 
 #[cfg(all(test, target_arch = "x86_64", feature = "avx512"))]
 mod tests {
-    use std::mem::MaybeUninit;
-
     use super::{available, gemm, lane_sum, LINE};
-    use crate::cpu::gemm::{MatRef, OutPtr};
+    use crate::cpu::gemm::MatRef;
+    use crate::cpu::test_support::{self, values};
     use crate::element::Element;
 
     /// The kernel's arithmetic written plainly: for each element, lane l is the in-order fused
@@ -511,29 +509,7 @@ mod tests {
         out
     }
 
-    /// Values of every magnitude and sign, with a few NaNs, infinities and zeros of both signs
-    /// among them when `special`.
-    fn values<T: Element>(len: usize, seed: u64, special: bool) -> Vec<T> {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|i| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let unit = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-                let value = match (special, i % 397) {
-                    (true, 3) => f64::NAN,
-                    (true, 101) => f64::INFINITY,
-                    (true, 202) => -0.0,
-                    _ => unit * 2f64.powi((state % 9) as i32 - 4),
-                };
-                T::from(value).unwrap()
-            })
-            .collect()
-    }
-
-    /// Runs the kernel into a destination of NaNs, so that an element left unwritten shows;
-    /// with `threads` past 1, in a pool of that many, dividing its work.
+    /// Runs the kernel, as `test_support::run` does.
     fn run<T: Element>(
         m: usize,
         k: usize,
@@ -542,20 +518,31 @@ mod tests {
         b: MatRef<T>,
         threads: usize,
     ) -> Vec<T> {
-        assert!(m > 0 && n > 0 && k > 0 && a.fits(m, k) && b.fits(k, n));
-        assert!(a.col_stride == 1 && b.row_stride == 1);
-        let mut out = vec![MaybeUninit::new(T::nan()); m * n];
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        // SAFETY: `available` holds (checked by every test first); `out` holds m × n elements
-        // at row stride n; the operands fit with unit strides along k; m, n, k > 0.
-        pool.install(|| unsafe { gemm(m, n, k, OutPtr::new(&mut out, n), a, b, threads > 1) });
-        // SAFETY: the kernel writes every element.
-        out.into_iter()
-            .map(|x| unsafe { x.assume_init() })
-            .collect()
+        assert!(m > 0 && n > 0 && a.col_stride == 1 && b.row_stride == 1);
+        // SAFETY: `available` holds (checked by every test first); the operands have the unit
+        // strides asserted, m, n > 0, and `run` checks that they fit and k > 0.
+        unsafe { test_support::run(gemm::<T>, (m, k, n), a, b, threads) }
+    }
+
+    /// A matrix whose row i starts at `data[offset + i·stride]`, its elements contiguous (A).
+    fn rows_of<T: Copy>(data: &[T], offset: usize, stride: usize) -> MatRef<'_, T> {
+        MatRef {
+            data,
+            offset,
+            row_stride: stride,
+            col_stride: 1,
+        }
+    }
+
+    /// A matrix whose column j starts at `data[offset + j·stride]`, its elements contiguous
+    /// (B, as the transposed view of a row-major Bᵀ).
+    fn columns_of<T: Copy>(data: &[T], offset: usize, stride: usize) -> MatRef<'_, T> {
+        MatRef {
+            data,
+            offset,
+            row_stride: 1,
+            col_stride: stride,
+        }
     }
 
     /// Whether two results hold the same bits, any NaN for any NaN: which operand's NaN an
@@ -619,18 +606,8 @@ mod tests {
                             case as u64,
                             special,
                         );
-                        let a = MatRef {
-                            data: &a_data[..],
-                            offset: a_offset,
-                            row_stride: k + pad,
-                            col_stride: 1,
-                        };
-                        let b = MatRef {
-                            data: &b_data[..],
-                            offset: b_offset,
-                            row_stride: 1,
-                            col_stride: k + pad,
-                        };
+                        let a = rows_of(&a_data, a_offset, k + pad);
+                        let b = columns_of(&b_data, b_offset, k + pad);
                         let want = lane_sums(m, k, n, &a, &b);
                         for threads in [1, 3] {
                             let got = run(m, k, n, a, b, threads);
@@ -673,18 +650,8 @@ mod tests {
                     a_data[a_offset..].copy_from_slice(&base_a);
                     let mut b_data = vec![0.0; b_offset + n * k];
                     b_data[b_offset..].copy_from_slice(&base_b);
-                    let a = MatRef {
-                        data: &a_data[..],
-                        offset: a_offset,
-                        row_stride: k,
-                        col_stride: 1,
-                    };
-                    let b = MatRef {
-                        data: &b_data[..],
-                        offset: b_offset,
-                        row_stride: 1,
-                        col_stride: k,
-                    };
+                    let a = rows_of(&a_data, a_offset, k);
+                    let b = columns_of(&b_data, b_offset, k);
                     let got = run(m, k, n, a, b, 1);
                     let first = first.get_or_insert_with(|| got.clone());
                     assert!(
@@ -705,18 +672,8 @@ mod tests {
         }
         for (m, k, n) in [(61, 300, 9), (10, 129, 70)] {
             let (a_data, b_data) = operands::<f32>((m, k, n), (1, 2), 0, 5, false);
-            let a = MatRef {
-                data: &a_data[..],
-                offset: 1,
-                row_stride: k,
-                col_stride: 1,
-            };
-            let b = MatRef {
-                data: &b_data[..],
-                offset: 2,
-                row_stride: 1,
-                col_stride: k,
-            };
+            let a = rows_of(&a_data, 1, k);
+            let b = columns_of(&b_data, 2, k);
             let want = lane_sums(m, k, n, &a, &b);
             for threads in 1..=4 {
                 assert!(
@@ -736,28 +693,13 @@ mod tests {
         let (m, k, n) = (20, 30, 8);
         let a_row = values::<f32>(k, 7, false);
         let b_data = values::<f32>(k * n, 8, false);
-        let a = MatRef {
-            data: &a_row[..],
-            offset: 0,
-            row_stride: 0,
-            col_stride: 1,
-        };
-        let b = MatRef {
-            data: &b_data[..],
-            offset: 0,
-            row_stride: 1,
-            col_stride: k,
-        };
+        let a = rows_of(&a_row, 0, 0);
+        let b = columns_of(&b_data, 0, k);
         let got = run(m, k, n, a, b, 2);
         assert!(same_bits(&got, &lane_sums(m, k, n, &a, &b)));
         assert!(got.chunks(n).all(|row| same_bits(row, &got[..n])));
         let b_column = values::<f32>(k, 9, false);
-        let b = MatRef {
-            data: &b_column[..],
-            offset: 0,
-            row_stride: 1,
-            col_stride: 0,
-        };
+        let b = columns_of(&b_column, 0, 0);
         let got = run(1, k, n, a, b, 1);
         assert!(got.iter().all(|x| x.to_bits() == got[0].to_bits()));
     }
@@ -783,18 +725,8 @@ mod tests {
             if runs_here() {
                 let (a_data, b_data) =
                     operands::<f32>((m, k, n), (a_offset, b_offset), pad, seed, special);
-                let a = MatRef {
-                    data: &a_data[..],
-                    offset: a_offset,
-                    row_stride: k + pad,
-                    col_stride: 1,
-                };
-                let b = MatRef {
-                    data: &b_data[..],
-                    offset: b_offset,
-                    row_stride: 1,
-                    col_stride: k + pad,
-                };
+                let a = rows_of(&a_data, a_offset, k + pad);
+                let b = columns_of(&b_data, b_offset, k + pad);
                 let got = run(m, k, n, a, b, threads);
                 proptest::prop_assert!(same_bits(&got, &lane_sums(m, k, n, &a, &b)));
             }
@@ -878,18 +810,8 @@ mod tests {
             let b_offset = len - ((n - 1) * stride + k);
             page[b_offset..b_offset + n * stride - (stride - k)]
                 .copy_from_slice(&b_values[..n * stride - (stride - k)]);
-            let a = MatRef {
-                data: &page[..],
-                offset: 0,
-                row_stride: stride,
-                col_stride: 1,
-            };
-            let b = MatRef {
-                data: &page[..],
-                offset: b_offset,
-                row_stride: 1,
-                col_stride: stride,
-            };
+            let a = rows_of(page, 0, stride);
+            let b = columns_of(page, b_offset, stride);
             let got = run(m, k, n, a, b, 1);
             assert!(
                 same_bits(&got, &lane_sums(m, k, n, &a, &b)),

@@ -20,6 +20,76 @@ pub(crate) mod packed;
 pub(crate) mod reduce;
 pub(crate) mod walk;
 
+/// Operands and a harness for the matrix kernels' tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::mem::MaybeUninit;
+
+    use super::gemm::{MatRef, OutPtr};
+    use crate::element::Element;
+
+    /// A kernel's entry point: `out = a · b` for an `m × k` by `k × n` product, `m, n, k` in the
+    /// order `(m, n, k)`, dividing its work among the pool's threads when told.
+    pub(crate) type Kernel<T> = for<'o, 'x> unsafe fn(
+        usize,
+        usize,
+        usize,
+        OutPtr<'o, T>,
+        MatRef<'x, T>,
+        MatRef<'x, T>,
+        bool,
+    );
+
+    /// Runs `kernel` into a destination of NaNs, so that an element left unwritten shows; with
+    /// `threads` past 1, in a pool of that many, dividing its work.
+    ///
+    /// # Safety
+    /// The CPU runs `kernel`, and the operands meet its own conditions beyond the ones asserted
+    /// here (both fit, `k > 0`).
+    pub(crate) unsafe fn run<T: Element>(
+        kernel: Kernel<T>,
+        (m, k, n): (usize, usize, usize),
+        a: MatRef<T>,
+        b: MatRef<T>,
+        threads: usize,
+    ) -> Vec<T> {
+        assert!(k > 0 && a.fits(m, k) && b.fits(k, n));
+        let mut out = vec![MaybeUninit::new(T::nan()); m * n];
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        // SAFETY: `out` holds m × n elements at row stride n; the operands fit, k > 0; the rest
+        // is the caller's contract.
+        pool.install(|| unsafe { kernel(m, n, k, OutPtr::new(&mut out, n), a, b, threads > 1) });
+        // SAFETY: the kernel writes every element.
+        out.into_iter()
+            .map(|x| unsafe { x.assume_init() })
+            .collect()
+    }
+
+    /// Values of every magnitude and sign, with a few NaNs, infinities and zeros of both signs
+    /// among them when `special`.
+    pub(crate) fn values<T: Element>(len: usize, seed: u64, special: bool) -> Vec<T> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let unit = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                let value = match (special, i % 397) {
+                    (true, 3) => f64::NAN,
+                    (true, 101) => f64::INFINITY,
+                    (true, 202) => -0.0,
+                    _ => unit * 2f64.powi((state % 9) as i32 - 4),
+                };
+                T::from(value).unwrap()
+            })
+            .collect()
+    }
+}
+
 /// Elementwise and reduction work of fewer elements than this runs on the calling thread.
 pub(crate) const PAR_MIN: usize = 1 << 15;
 

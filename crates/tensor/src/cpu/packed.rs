@@ -520,10 +520,9 @@ packed_kernel!(
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
-    use std::mem::MaybeUninit;
-
     use super::{available, chunk_depth, gemm};
-    use crate::cpu::gemm::{MatRef, OutPtr};
+    use crate::cpu::gemm::MatRef;
+    use crate::cpu::test_support::{self, values};
     use crate::element::Element;
 
     /// The kernel's arithmetic written plainly: for each element, an in-order fused
@@ -559,29 +558,7 @@ mod tests {
         out
     }
 
-    /// Values of every magnitude and sign, with a few NaNs, infinities and zeros of both signs
-    /// among them when `special`.
-    fn values<T: Element>(len: usize, seed: u64, special: bool) -> Vec<T> {
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..len)
-            .map(|i| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let unit = (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
-                let value = match (special, i % 397) {
-                    (true, 3) => f64::NAN,
-                    (true, 101) => f64::INFINITY,
-                    (true, 202) => -0.0,
-                    _ => unit * 2f64.powi((state % 9) as i32 - 4),
-                };
-                T::from(value).unwrap()
-            })
-            .collect()
-    }
-
-    /// Runs the kernel into a destination of NaNs, so that an element left unwritten shows;
-    /// with `threads` past 1, in a pool of that many, dividing its work.
+    /// Runs the kernel, as `test_support::run` does.
     fn run<T: Element>(
         m: usize,
         k: usize,
@@ -591,18 +568,8 @@ mod tests {
         threads: usize,
     ) -> Vec<T> {
         assert!(available(), "these tests need a CPU with AVX2 and FMA");
-        assert!(k > 0 && a.fits(m, k) && b.fits(k, n));
-        let mut out = vec![MaybeUninit::new(T::nan()); m * n];
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        // SAFETY: `out` holds m × n elements at row stride n; the operands fit, k > 0.
-        pool.install(|| unsafe { gemm(m, n, k, OutPtr::new(&mut out, n), a, b, threads > 1) });
-        // SAFETY: the kernel writes every element.
-        out.into_iter()
-            .map(|x| unsafe { x.assume_init() })
-            .collect()
+        // SAFETY: the CPU has AVX2 and FMA; `run` checks that the operands fit and k > 0.
+        unsafe { test_support::run(gemm::<T>, (m, k, n), a, b, threads) }
     }
 
     /// Whether two results hold the same bits, NaN for NaN.
