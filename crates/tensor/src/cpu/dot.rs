@@ -25,17 +25,9 @@
 //! AVX-512, 1.2–1.7 times the crate's time from 32 rows of A on, and was dropped.
 
 use std::any::TypeId;
-use std::cell::Cell;
-use std::mem::MaybeUninit;
 
 use super::gemm::{MatRef, OutPtr};
 use crate::element::Element;
-
-/// Output rows of a register tile (rows of A).
-const ROWS: usize = 6;
-/// Output columns of a register tile (rows of Bᵀ): 6 × 4 accumulators, 4 vectors of Bᵀ and one
-/// of A take 29 of the 32 vector registers.
-const COLS: usize = 4;
 
 /// Whether this CPU and build run the kernel: x86-64 with AVX-512F, in a build with the `avx512`
 /// feature (the one that gives the `gemm` crate's AVX-512 kernels too), so that a build without it
@@ -84,7 +76,7 @@ pub(crate) unsafe fn gemm<T: Element>(
         // allocations. The casts change no address and no element type: `T` is `f32`, as
         // asserted. The rest is the caller's contract, passed on.
         unsafe {
-            let product = Product {
+            let product = f32x16::Product {
                 m,
                 n,
                 k,
@@ -105,55 +97,10 @@ pub(crate) unsafe fn gemm<T: Element>(
     }
 }
 
-/// A product by raw pointers: `a` is `m × k`, row-major with row stride `lda`; `b` is `k × n`,
-/// its column j starting at `b + j·ldb`; `c` is the `m × n` output, row-major with row stride
-/// `ldc`. The parts of a parallel product are such values too, each over its own rows or
-/// columns of the output.
-#[derive(Clone, Copy)]
-struct Product {
-    m: usize,
-    n: usize,
-    k: usize,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
-    c: *mut f32,
-    ldc: usize,
-}
-
-// SAFETY: the parts of a product read `a` and `b`, which nothing writes during the product, and
-// write disjoint parts of `c` (see `f32x16::gemm`).
-unsafe impl Send for Product {}
-// SAFETY: as for `Send`.
-unsafe impl Sync for Product {}
-
-impl Product {
-    /// Rows `row .. row + height` of the product.
-    fn rows(self, row: usize, height: usize) -> Product {
-        Product {
-            m: height,
-            a: self.a.wrapping_add(row * self.lda),
-            c: self.c.wrapping_add(row * self.ldc),
-            ..self
-        }
-    }
-
-    /// Columns `col .. col + width` of the product.
-    fn columns(self, col: usize, width: usize) -> Product {
-        Product {
-            n: width,
-            b: self.b.wrapping_add(col * self.ldb),
-            c: self.c.wrapping_add(col),
-            ..self
-        }
-    }
-}
-
 /// The sum of an accumulator's lanes, in the order the kernel adds them: lane l + lane l + L/2
 /// for each l < L/2, then the same halving of those L/2 sums, down to one. Each step adds lanes
 /// half the remaining width apart, so a rotation of the lanes (what loading from the start of a
-/// cache line does, see `f32x16::tile`) leaves every pair, and with it the sum, unchanged.
+/// cache line does; see `tile` in `f32x16`) leaves every pair, and with it the sum, unchanged.
 /// It is the kernel's arithmetic written plainly, for the tests.
 #[cfg(all(test, target_arch = "x86_64", feature = "avx512"))]
 fn lane_sum<T: Element>(lanes: &[T]) -> T {
@@ -165,49 +112,100 @@ fn lane_sum<T: Element>(lanes: &[T]) -> T {
     lanes[0]
 }
 
-/// 64-byte units of scratch: a cache line, so that a vector load from a row copied there does not
-/// straddle two lines.
-#[derive(Clone, Copy)]
-#[repr(align(64))]
-struct Line(#[allow(dead_code)] [u8; 64]);
-
-/// Bytes in a cache line, and in a vector of the kernel.
-const LINE: usize = size_of::<Line>();
-
-thread_local! {
-    /// A thread's copy of a tile's rows of A, kept from call to call (see `block` in `kernel!`).
-    static A_ROWS: Cell<Vec<MaybeUninit<Line>>> = const { Cell::new(Vec::new()) };
-}
-
-/// This thread's scratch, grown to at least `len` elements, cache-line aligned, holding anything.
-/// The caller hands it back with [`give_scratch`] (a call made meanwhile on this thread, none is
-/// made, would find the slot empty and use a scratch of its own).
-fn take_scratch<T>(len: usize) -> Vec<MaybeUninit<Line>> {
-    let lines = len
-        .checked_mul(size_of::<T>())
-        .expect("dot product: scratch size overflows")
-        .div_ceil(LINE);
-    let mut scratch = A_ROWS.take();
-    if scratch.len() < lines {
-        scratch = Vec::with_capacity(lines);
-        scratch.resize(lines, MaybeUninit::uninit());
-    }
-    scratch
-}
-
-/// Keeps `scratch` for this thread's next product.
-fn give_scratch(scratch: Vec<MaybeUninit<Line>>) {
-    A_ROWS.set(scratch);
-}
-
 /// The kernel, on 512-bit vectors of 16 `f32`.
 #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
 mod f32x16 {
     use std::arch::x86_64::*;
+    use std::cell::Cell;
+    use std::mem::MaybeUninit;
 
     use rayon::prelude::*;
 
-    use super::{give_scratch, take_scratch, Product, COLS, LINE, ROWS};
+    /// Output rows of a register tile (rows of A).
+    const ROWS: usize = 6;
+    /// Output columns of a register tile (rows of Bᵀ): 6 × 4 accumulators, 4 vectors of Bᵀ and
+    /// one of A take 29 of the 32 vector registers.
+    const COLS: usize = 4;
+
+    /// A product by raw pointers: `a` is `m × k`, row-major with row stride `lda`; `b` is
+    /// `k × n`, its column j starting at `b + j·ldb`; `c` is the `m × n` output, row-major with
+    /// row stride `ldc`. The parts of a parallel product are such values too, each over its own
+    /// rows or columns of the output.
+    #[derive(Clone, Copy)]
+    pub(super) struct Product {
+        pub(super) m: usize,
+        pub(super) n: usize,
+        pub(super) k: usize,
+        pub(super) a: *const f32,
+        pub(super) lda: usize,
+        pub(super) b: *const f32,
+        pub(super) ldb: usize,
+        pub(super) c: *mut f32,
+        pub(super) ldc: usize,
+    }
+
+    // SAFETY: the parts of a product read `a` and `b`, which nothing writes during the product,
+    // and write disjoint parts of `c` (see `gemm`).
+    unsafe impl Send for Product {}
+    // SAFETY: as for `Send`.
+    unsafe impl Sync for Product {}
+
+    impl Product {
+        /// Rows `row .. row + height` of the product.
+        fn rows(self, row: usize, height: usize) -> Product {
+            Product {
+                m: height,
+                a: self.a.wrapping_add(row * self.lda),
+                c: self.c.wrapping_add(row * self.ldc),
+                ..self
+            }
+        }
+
+        /// Columns `col .. col + width` of the product.
+        fn columns(self, col: usize, width: usize) -> Product {
+            Product {
+                n: width,
+                b: self.b.wrapping_add(col * self.ldb),
+                c: self.c.wrapping_add(col),
+                ..self
+            }
+        }
+    }
+
+    /// 64-byte units of scratch: a cache line, so that a vector load from a row copied there does
+    /// not straddle two lines.
+    #[derive(Clone, Copy)]
+    #[repr(align(64))]
+    struct Line(#[allow(dead_code)] [u8; 64]);
+
+    /// Bytes in a cache line, and in a vector of the kernel.
+    pub(super) const LINE: usize = size_of::<Line>();
+
+    thread_local! {
+        /// A thread's copy of a tile's rows of A, kept from call to call (see `block`).
+        static A_ROWS: Cell<Vec<MaybeUninit<Line>>> = const { Cell::new(Vec::new()) };
+    }
+
+    /// This thread's scratch, grown to at least `len` elements, cache-line aligned, holding
+    /// anything. The caller hands it back with [`give_scratch`] (a call made meanwhile on this
+    /// thread, none is made, would find the slot empty and use a scratch of its own).
+    fn take_scratch(len: usize) -> Vec<MaybeUninit<Line>> {
+        let lines = len
+            .checked_mul(size_of::<f32>())
+            .expect("dot product: scratch size overflows")
+            .div_ceil(LINE);
+        let mut scratch = A_ROWS.take();
+        if scratch.len() < lines {
+            scratch = Vec::with_capacity(lines);
+            scratch.resize(lines, MaybeUninit::uninit());
+        }
+        scratch
+    }
+
+    /// Keeps `scratch` for this thread's next product.
+    fn give_scratch(scratch: Vec<MaybeUninit<Line>>) {
+        A_ROWS.set(scratch);
+    }
 
     /// Lanes of a vector.
     const LANES: usize = 16;
@@ -318,7 +316,7 @@ mod f32x16 {
         // Each copied row: `start` elements of padding, then the row, in whole lines.
         let stride = (start + k).next_multiple_of(LANES);
         let scratch_len = if copy_a { R * stride } else { 0 };
-        let mut scratch_lines = take_scratch::<f32>(scratch_len);
+        let mut scratch_lines = take_scratch(scratch_len);
         let scratch: *mut f32 = scratch_lines.as_mut_ptr().cast();
         for i in (0..m).step_by(R) {
             let rows = R.min(m - i);
@@ -409,7 +407,7 @@ mod f32x16 {
             // SAFETY: the lanes of the mask lie in p .. start + k, and start ≤ p.
             unsafe { step(&mut sums, &a, &b, p, Some(below(end - p))) };
         }
-        std::array::from_fn(|r| super::row_sum(&sums[r]))
+        std::array::from_fn(|r| row_sum(&sums[r]))
     }
 
     /// One step of `tile`: the vectors at position `p` of every row (from `start` before
@@ -446,44 +444,43 @@ mod f32x16 {
             }
         }
     }
-}
 
-/// The lane sums of four accumulators, as `[Σa, Σb, Σc, Σd]`, in the order of `lane_sum`.
-#[cfg(all(target_arch = "x86_64", feature = "avx512"))]
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn row_sum(sums: &[std::arch::x86_64::__m512; COLS]) -> std::arch::x86_64::__m128 {
-    use std::arch::x86_64::*;
-    let [a, b, c, d] = *sums;
-    // Shuffles run on one port of an Intel core, the one that also runs half the fused
-    // multiply-adds, so each step takes one half by a blend (any vector port) and the other by
-    // a shuffle.
-    // Lanes l + (l + 8): a's 8 sums in lanes 0..8, b's in 8..16 (as b[l] + b[l − 8]); c and d
-    // the same.
-    let halves = |x: __m512, y: __m512| {
-        _mm512_add_ps(
-            _mm512_mask_blend_ps(0xff00, x, y),
-            _mm512_shuffle_f32x4::<0b01_00_11_10>(x, y),
-        )
-    };
-    let (ab, cd) = (halves(a, b), halves(c, d));
-    // Then l + (l + 4): the 128-bit groups hold a's 4 sums, c's, b's and d's.
-    let across = _mm512_setr_epi32(4, 5, 6, 7, 16, 17, 18, 19, 12, 13, 14, 15, 24, 25, 26, 27);
-    let quads = _mm512_add_ps(
-        _mm512_mask_blend_ps(0xf0f0, ab, cd),
-        _mm512_permutex2var_ps(ab, across, cd),
-    );
-    // Then l + (l + 2), then l + (l + 1), in each group.
-    let pairs = _mm512_add_ps(quads, _mm512_permute_ps::<0b01_00_11_10>(quads));
-    let whole = _mm512_add_ps(pairs, _mm512_permute_ps::<0b10_11_00_01>(pairs));
-    // The first lane of each group, in the order a, b, c, d.
-    let firsts = _mm512_setr_epi32(0, 8, 4, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-    _mm512_castps512_ps128(_mm512_permutexvar_ps(firsts, whole))
+    /// The lane sums of four accumulators, as `[Σa, Σb, Σc, Σd]`, in the order of `lane_sum`.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn row_sum(sums: &[__m512; COLS]) -> __m128 {
+        let [a, b, c, d] = *sums;
+        // Shuffles run on one port of an Intel core, the one that also runs half the fused
+        // multiply-adds, so each step takes one half by a blend (any vector port) and the other by
+        // a shuffle.
+        // Lanes l + (l + 8): a's 8 sums in lanes 0..8, b's in 8..16 (as b[l] + b[l − 8]); c and d
+        // the same.
+        let halves = |x: __m512, y: __m512| {
+            _mm512_add_ps(
+                _mm512_mask_blend_ps(0xff00, x, y),
+                _mm512_shuffle_f32x4::<0b01_00_11_10>(x, y),
+            )
+        };
+        let (ab, cd) = (halves(a, b), halves(c, d));
+        // Then l + (l + 4): the 128-bit groups hold a's 4 sums, c's, b's and d's.
+        let across = _mm512_setr_epi32(4, 5, 6, 7, 16, 17, 18, 19, 12, 13, 14, 15, 24, 25, 26, 27);
+        let quads = _mm512_add_ps(
+            _mm512_mask_blend_ps(0xf0f0, ab, cd),
+            _mm512_permutex2var_ps(ab, across, cd),
+        );
+        // Then l + (l + 2), then l + (l + 1), in each group.
+        let pairs = _mm512_add_ps(quads, _mm512_permute_ps::<0b01_00_11_10>(quads));
+        let whole = _mm512_add_ps(pairs, _mm512_permute_ps::<0b10_11_00_01>(pairs));
+        // The first lane of each group, in the order a, b, c, d.
+        let firsts = _mm512_setr_epi32(0, 8, 4, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        _mm512_castps512_ps128(_mm512_permutexvar_ps(firsts, whole))
+    }
 }
 
 #[cfg(all(test, target_arch = "x86_64", feature = "avx512"))]
 mod tests {
-    use super::{available, gemm, lane_sum, LINE};
+    use super::f32x16::LINE;
+    use super::{available, gemm, lane_sum};
     use crate::cpu::gemm::MatRef;
     use crate::cpu::test_support::{self, values};
     use crate::element::Element;

@@ -22,11 +22,12 @@
 //! divides its own work among threads, by blocks of rows that may follow the thread count, since
 //! its arithmetic per element does not depend on them.
 //!
-//! On a CPU with AVX-512, an `f32` product whose two operands both run along the inner dimension, as
-//! `x·Wᵀ` with a weight stored `[out, in]` does, goes to shendu's dot kernel (`dot`) where A has
-//! few rows or the output few columns ([`dot_kernel_takes`]): it reads both operands where they
-//! lie, where the crate would copy the transposed one into its packed layout on every call, and
-//! it allocates nothing, so a parallel product leaves no buffer behind in a worker's heap.
+//! On a CPU with AVX-512, an `f32` product whose two operands both run along the inner
+//! dimension, as `x·Wᵀ` with a weight stored `[out, in]` does, goes to shendu's dot kernel (`dot`)
+//! where A has few rows or the output few columns ([`dot_kernel_takes`]): it reads both operands
+//! where they lie, where the crate would copy the transposed one into its packed layout on every
+//! call, and it allocates nothing per call, so a parallel product leaves no buffer behind in a
+//! worker's heap.
 //!
 //! Products of at most [`SMALL_MACS`] multiply-adds skip the crate: its setup (packing, kernel
 //! dispatch) costs more than the arithmetic of, say, a 10×8 by 8×8 product, and a small model's

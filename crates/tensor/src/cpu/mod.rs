@@ -20,16 +20,16 @@ pub(crate) mod packed;
 pub(crate) mod reduce;
 pub(crate) mod walk;
 
-/// Operands and a harness for the matrix kernels' tests.
-#[cfg(test)]
+/// Operands and a harness for the tests of shendu's own matrix kernels (`packed`, `dot`).
+#[cfg(all(test, target_arch = "x86_64"))]
 pub(crate) mod test_support {
     use std::mem::MaybeUninit;
 
     use super::gemm::{MatRef, OutPtr};
     use crate::element::Element;
 
-    /// A kernel's entry point: `out = a · b` for an `m × k` by `k × n` product, `m, n, k` in the
-    /// order `(m, n, k)`, dividing its work among the pool's threads when told.
+    /// A kernel's entry point, `gemm(m, n, k, out, a, b, parallel)`: `out = a · b` for an
+    /// `m × k` by `k × n` product, dividing its work among the pool's threads when told.
     pub(crate) type Kernel<T> = for<'o, 'x> unsafe fn(
         usize,
         usize,
