@@ -364,8 +364,8 @@ mod f32x16 {
         give_scratch(scratch_lines);
     }
 
-    /// The dot products of `ROWS` rows of A with `COLS` columns of B, each of `k`
-    /// contiguous elements: row r of the result holds those of A's row r.
+    /// The dot products of `R` rows of A with `COLS` columns of B, each of `k` contiguous
+    /// elements: row r of the result holds those of A's row r.
     ///
     /// The vectors are loaded from `start` elements before each row, so that a row
     /// starting `start` elements into a cache line is read line by line. Lane l then
@@ -450,9 +450,9 @@ mod f32x16 {
     #[inline]
     fn row_sum(sums: &[__m512; COLS]) -> __m128 {
         let [a, b, c, d] = *sums;
-        // Shuffles run on one port of an Intel core, the one that also runs half the fused
-        // multiply-adds, so each step takes one half by a blend (any vector port) and the other by
-        // a shuffle.
+        // On an Intel core a 512-bit shuffle across lanes runs on port 5 alone, one of the two
+        // ports of the fused multiply-adds, and a blend on either: each step below moves one
+        // half by a blend and the other by a shuffle.
         // Lanes l + (l + 8): a's 8 sums in lanes 0..8, b's in 8..16 (as b[l] + b[l − 8]); c and d
         // the same.
         let halves = |x: __m512, y: __m512| {
