@@ -650,7 +650,10 @@ mod tests {
                     let a = rows_of(&a_data, a_offset, k);
                     let b = columns_of(&b_data, b_offset, k);
                     let got = run(m, k, n, a, b, 1);
-                    let first = first.get_or_insert_with(|| got.clone());
+                    let first = first.get_or_insert_with(|| {
+                        assert!(same_bits(&got, &lane_sums(m, k, n, &a, &b)));
+                        got.clone()
+                    });
                     assert!(
                         same_bits(&got, first),
                         "{m}x{k}x{n} at {a_offset}/{b_offset}"
@@ -698,6 +701,7 @@ mod tests {
         let b_column = values::<f32>(k, 9, false);
         let b = columns_of(&b_column, 0, 0);
         let got = run(1, k, n, a, b, 1);
+        assert!(same_bits(&got, &lane_sums(1, k, n, &a, &b)));
         assert!(got.iter().all(|x| x.to_bits() == got[0].to_bits()));
     }
 
