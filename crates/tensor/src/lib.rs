@@ -39,6 +39,7 @@ mod tensor;
 mod unary;
 
 pub use cpu::gemm::matmul_simd;
+pub use cpu::pool::{set_spin_time, spin_time};
 pub use element::Element;
 pub use indices::Indices;
 pub use layout::Layout;

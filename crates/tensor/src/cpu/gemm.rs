@@ -43,7 +43,7 @@ use std::any::TypeId;
 use gemm_common::Parallelism;
 use rayon::prelude::*;
 
-use super::{dot, packed, with_wide_vectors};
+use super::{dot, packed, pool, with_wide_vectors};
 use crate::element::Element;
 
 /// With AVX-512 kernels, products of fewer multiply-adds (m·n·k) than this, twice a 128³
@@ -222,6 +222,7 @@ pub(crate) fn gemm<T: Element>(
         return;
     }
     let out = OutPtr::new(out, n);
+    let parallel = parallel && macs >= par_min_macs() && pool::divides();
     if TypeId::of::<T>() == TypeId::of::<f32>()
         && a.col_stride == 1
         && b.row_stride == 1
@@ -230,13 +231,13 @@ pub(crate) fn gemm<T: Element>(
     {
         // SAFETY: as for the calls below, with the unit strides just checked; `available`
         // holds and m, n, k > 0.
-        unsafe { dot::gemm(m, n, k, out, a, b, parallel && macs >= par_min_macs()) };
+        unsafe { dot::gemm(m, n, k, out, a, b, parallel) };
         return;
     }
     if m.min(n).min(k) >= PACKED_MIN_SIDE && uses_packed_kernel() {
         // SAFETY: as for the calls below; `with_isize_strides` has run, k > 0, and
         // `uses_packed_kernel` checked `packed::available`.
-        unsafe { packed::gemm(m, n, k, out, a, b, parallel && macs >= par_min_macs()) };
+        unsafe { packed::gemm(m, n, k, out, a, b, parallel) };
         return;
     }
     let cols = column_block(n);
@@ -249,7 +250,7 @@ pub(crate) fn gemm<T: Element>(
     // disjoint columns j..j + width of every row, with j + width ≤ n, so `out.at(j)` stays in the
     // slice; their `b` starts at column j < n, whose offset j·col_stride is at most the
     // (n − 1)·col_stride that `fits` computed without overflow.
-    if !parallel || macs < par_min_macs() {
+    if !parallel {
         unsafe { gemm_into(m, n, k, out, a, b, Parallelism::None) };
     } else if cols >= n || packs_a {
         // A narrow product (one column block), or one whose A is packed: left to the crate's own

@@ -8,7 +8,7 @@
 use std::mem::MaybeUninit;
 
 use super::walk::Walk;
-use super::{par_for_each_chunk, with_wide_vectors, CHUNK, PAR_MIN};
+use super::{par_for_each_chunk, pool, with_wide_vectors, CHUNK, PAR_MIN};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::storage::{uninit_buffer, Buffer};
@@ -520,7 +520,7 @@ pub(crate) fn zip_update<T: Element, const N: usize, F>(
 ) where
     F: Fn(&mut T, T, [&mut T; N]) + Sync,
 {
-    if dst.len() < PAR_MIN {
+    if dst.len() < PAR_MIN || !pool::divides() {
         zip_update_serial(dst, src, states, f);
     } else {
         zip_update_parallel(dst, src, states, &|d, s, states| {

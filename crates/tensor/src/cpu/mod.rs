@@ -17,6 +17,7 @@ pub(crate) mod map;
 pub(crate) mod math;
 pub(crate) mod memory;
 pub(crate) mod packed;
+pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod walk;
 
@@ -112,6 +113,12 @@ pub(crate) fn par_for_each_chunk<U: Send>(
     task: &(dyn Fn(usize, &mut [U]) + Sync),
 ) {
     use rayon::prelude::*;
+    if !pool::divides() {
+        for (i, chunk) in out.chunks_mut(size).enumerate() {
+            task(i, chunk);
+        }
+        return;
+    }
     out.par_chunks_mut(size)
         .enumerate()
         .for_each(|(i, chunk)| task(i, chunk));
