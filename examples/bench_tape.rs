@@ -5,7 +5,9 @@
 //!
 //! Each workload runs twice: written with nn as users write it (`Mlp`, a loss, `Sgd`,
 //! `Forward::predict`), and as plain tensors recorded on a fresh `Tape` each step, which shows
-//! what the nn layer costs. shendu runs in a rayon pool of N threads, then `benches/reference_torch.py`
+//! what the nn layer costs. shendu runs in a rayon pool of N threads (and W3's nn step once more
+//! from the main thread, on a global pool of N, as a program written without a pool runs it),
+//! then `benches/reference_torch.py`
 //! (`torch.set_num_threads(N)`) and `benches/reference_jax.py` (XLA on one thread when N is 1)
 //! run under PATH (else `$SHENDU_PYTHON`, else `python3`); a reference that cannot run leaves
 //! its column empty. W2 is a
@@ -95,12 +97,13 @@ fn peak_of_w3_run() -> usize {
 /// The rows of the table: the key shared with the reference scripts, a label, and the unit's
 /// scale (1e6 for µs, 1e3 for ms). Shendu's figures come in this order from each round; the nn
 /// rows are the workloads as users write them, the raw rows the same networks on a bare tape.
-const ROWS: [(&str, &str, f64); 9] = [
+const ROWS: [(&str, &str, f64); 10] = [
     ("W2_step", "W2 step, 1 thread, nn (us)", 1e6),
     ("W2_step", "W2 step, 1 thread, raw (us)", 1e6),
     ("W2_step", "W2 step, plain loops (us)", 1e6),
     ("W3_step", "W3 step, nn (ms)", 1e3),
     ("W3_step", "W3 step, raw (ms)", 1e3),
+    ("W3_step", "W3 step, nn, main thread (ms)", 1e3),
     ("W3_forward", "W3   forward + loss, raw (ms)", 1e3),
     ("W3_backward", "W3   backward, raw (ms)", 1e3),
     ("W4_forward", "W4 inference, nn (ms)", 1e3),
@@ -180,6 +183,17 @@ fn measure_w3_w4() -> [f64; 6] {
     ]
 }
 
+/// W3's step with nn from this thread, outside every rayon pool, on the global pool, as a
+/// program's `main` runs it: seconds per step.
+fn measure_w3_from_main() -> f64 {
+    assert!(rayon::current_thread_index().is_none());
+    let mut nn = NnNet::w3(&mut StdRng::seed_from_u64(0), Sgd::new(0.01));
+    timed(|| {
+        black_box(nn.step());
+        []
+    })[0]
+}
+
 /// The median of `values`.
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -248,6 +262,11 @@ fn main() {
         .num_threads(threads)
         .build()
         .expect("rayon pool");
+    // The pool a program's main thread uses, for the row that runs from here.
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .expect("the global rayon pool, built once");
     let one = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
@@ -263,8 +282,10 @@ fn main() {
         let [w2_nn, w2_raw, w2_plain] = one.install(measure_w2);
         let [step_nn, step_raw, forward, backward, infer_nn, infer_raw] =
             pool.install(measure_w3_w4);
+        let step_main = measure_w3_from_main();
         ours.push([
-            w2_nn, w2_raw, w2_plain, step_nn, step_raw, forward, backward, infer_nn, infer_raw,
+            w2_nn, w2_raw, w2_plain, step_nn, step_raw, step_main, forward, backward, infer_nn,
+            infer_raw,
         ]);
         for ((_, script), theirs) in REFERENCES.iter().zip(&mut theirs) {
             let mut figures = HashMap::new();
@@ -324,8 +345,8 @@ fn main() {
         println!();
     }
     let (forward, backward) = (
-        median(ours.iter().map(|r| r[5]).collect()),
         median(ours.iter().map(|r| r[6]).collect()),
+        median(ours.iter().map(|r| r[7]).collect()),
     );
     println!(
         "{:30}{:>10.2}",

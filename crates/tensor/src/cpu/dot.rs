@@ -119,7 +119,7 @@ mod f32x16 {
     use std::cell::Cell;
     use std::mem::MaybeUninit;
 
-    use rayon::prelude::*;
+    use crate::cpu::pool;
 
     /// Output rows of a register tile (rows of A).
     const ROWS: usize = 6;
@@ -231,7 +231,7 @@ mod f32x16 {
         // depends on them.
         if m > n {
             let height = m.div_ceil(threads).next_multiple_of(ROWS);
-            (0..m.div_ceil(height)).into_par_iter().for_each(|part| {
+            pool::for_each_part(m.div_ceil(height), &|part| {
                 let row = part * height;
                 // SAFETY: the part's rows lie inside the product's, and no other part writes
                 // them.
@@ -239,7 +239,7 @@ mod f32x16 {
             });
         } else {
             let width = n.div_ceil(threads).next_multiple_of(COLS);
-            (0..n.div_ceil(width)).into_par_iter().for_each(|part| {
+            pool::for_each_part(n.div_ceil(width), &|part| {
                 let col = part * width;
                 // SAFETY: the part's columns lie inside the product's, and no other part
                 // writes them.

@@ -41,7 +41,6 @@ use std::mem::MaybeUninit;
 use std::any::TypeId;
 
 use gemm_common::Parallelism;
-use rayon::prelude::*;
 
 use super::{dot, packed, pool, with_wide_vectors};
 use crate::element::Element;
@@ -252,13 +251,15 @@ pub(crate) fn gemm<T: Element>(
     // (n − 1)·col_stride that `fits` computed without overflow.
     if !parallel {
         unsafe { gemm_into(m, n, k, out, a, b, Parallelism::None) };
-    } else if cols >= n || packs_a {
+    } else if cols >= n || (packs_a && rayon::current_thread_index().is_some()) {
         // A narrow product (one column block), or one whose A is packed: left to the crate's own
-        // division, by rows.
+        // division, by rows. Not from a thread outside the pool, though, which the crate's
+        // division would leave asleep until the pool's threads are done, and which would then
+        // wait to be woken; there a packed A is packed once per column block, which cost less.
         let threads = Parallelism::Rayon(rayon::current_num_threads());
         unsafe { gemm_into(m, n, k, out, a, b, threads) };
     } else {
-        (0..n.div_ceil(cols)).into_par_iter().for_each(|block| {
+        pool::for_each_part(n.div_ceil(cols), &|block| {
             let j = block * cols;
             let b = MatRef {
                 offset: b.offset + j * b.col_stride,

@@ -8,7 +8,7 @@
 use std::mem::MaybeUninit;
 
 use super::walk::Walk;
-use super::{par_for_each_chunk, pool, with_wide_vectors, CHUNK, PAR_MIN};
+use super::{par_for_each_chunk, pool, with_wide_vectors, SharedMut, CHUNK, PAR_MIN};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::storage::{uninit_buffer, Buffer};
@@ -510,7 +510,7 @@ fn repeated_row(layout: &Layout) -> Option<usize> {
 
 /// `f(&mut dst[i], src[i], [&mut states[k][i]; N])` over slices of one length: the loop of a
 /// fused optimizer update, which reads the gradient once and writes the parameter and its state
-/// in the same pass. Large slices are split at multiples of [`CHUNK`] and the halves run in
+/// in the same pass. Large slices are split in parts of [`CHUNK`] elements that run in
 /// parallel; every element is computed alone, so the result does not depend on the split.
 pub(crate) fn zip_update<T: Element, const N: usize, F>(
     dst: &mut [T],
@@ -529,9 +529,9 @@ pub(crate) fn zip_update<T: Element, const N: usize, F>(
     }
 }
 
-/// The parallel split of [`zip_update`], with its serial loop behind a `dyn` closure so that the
-/// recursion and rayon's joins are compiled once per element type and state count, not once per
-/// optimizer (see [`par_for_each_chunk`]).
+/// The parallel split of [`zip_update`], in parts of [`CHUNK`] elements, with its serial loop
+/// behind a `dyn` closure so that the split is compiled once per element type and state count,
+/// not once per optimizer (see [`par_for_each_chunk`]).
 #[allow(clippy::type_complexity)]
 fn zip_update_parallel<T: Element, const N: usize>(
     dst: &mut [T],
@@ -539,25 +539,26 @@ fn zip_update_parallel<T: Element, const N: usize>(
     states: [&mut [T]; N],
     serial: &(dyn Fn(&mut [T], &[T], [&mut [T]; N]) + Sync),
 ) {
-    if dst.len() <= CHUNK {
-        serial(dst, src, states);
-        return;
-    }
-    let mid = (dst.len() / CHUNK / 2).max(1) * CHUNK;
-    let (d0, d1) = dst.split_at_mut(mid);
-    let (s0, s1) = src.split_at(mid);
-    // Each state slice splits at the same point; `Option::take` moves the halves out of the
-    // array of pairs into two arrays.
-    let mut halves = states.map(|s| {
-        let (a, b) = s.split_at_mut(mid);
-        (Some(a), Some(b))
-    });
-    let first: [&mut [T]; N] = std::array::from_fn(|k| halves[k].0.take().expect("split once"));
-    let second: [&mut [T]; N] = std::array::from_fn(|k| halves[k].1.take().expect("split once"));
-    rayon::join(
-        || zip_update_parallel(d0, s0, first, serial),
-        || zip_update_parallel(d1, s1, second, serial),
+    let len = dst.len();
+    assert!(
+        src.len() == len && states.iter().all(|s| s.len() == len),
+        "zip_update: slices of different lengths"
     );
+    let dst = SharedMut(dst.as_mut_ptr());
+    let states = states.map(|s| SharedMut(s.as_mut_ptr()));
+    pool::for_each_part(len.div_ceil(CHUNK), &|part| {
+        let (start, n) = (part * CHUNK, CHUNK.min(len - part * CHUNK));
+        // SAFETY: part `part` is elements start..start + n of `dst` and of each state, inside
+        // them (all of length `len`, asserted above); `for_each_part` runs each part once, so
+        // no two of these slices overlap, and it returns before the borrows end.
+        let (d, s) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(dst.at(start), n),
+                std::array::from_fn(|k| std::slice::from_raw_parts_mut(states[k].at(start), n)),
+            )
+        };
+        serial(d, &src[start..start + n], s);
+    });
 }
 
 fn zip_update_serial<T: Element, const N: usize, F>(

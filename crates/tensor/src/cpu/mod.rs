@@ -112,16 +112,44 @@ pub(crate) fn par_for_each_chunk<U: Send>(
     size: usize,
     task: &(dyn Fn(usize, &mut [U]) + Sync),
 ) {
-    use rayon::prelude::*;
     if !pool::divides() {
         for (i, chunk) in out.chunks_mut(size).enumerate() {
             task(i, chunk);
         }
         return;
     }
-    out.par_chunks_mut(size)
-        .enumerate()
-        .for_each(|(i, chunk)| task(i, chunk));
+    assert!(size > 0, "par_for_each_chunk: chunks of 0 elements");
+    let len = out.len();
+    let base = SharedMut(out.as_mut_ptr());
+    pool::for_each_part(len.div_ceil(size), &|i| {
+        let start = i * size;
+        // SAFETY: part i is chunk i of `out`, elements start..min(start + size, len), inside
+        // `out` since i < len / size rounded up; `for_each_part` runs each part once, so no two
+        // of these slices overlap, and it returns before the borrow of `out` ends.
+        let chunk =
+            unsafe { std::slice::from_raw_parts_mut(base.at(start), size.min(len - start)) };
+        task(i, chunk);
+    });
+}
+
+/// A pointer into a slice whose disjoint parts tasks on several threads write.
+pub(crate) struct SharedMut<U>(pub(crate) *mut U);
+
+// SAFETY: a `SharedMut` is only made from a unique borrow, and its users write disjoint parts of
+// it, each from one thread, within that borrow (see each use).
+unsafe impl<U: Send> Send for SharedMut<U> {}
+// SAFETY: as for `Send`; sharing the pointer itself reads nothing.
+unsafe impl<U: Send> Sync for SharedMut<U> {}
+
+impl<U> SharedMut<U> {
+    /// The element `i` places on.
+    ///
+    /// # Safety
+    /// `i` is inside the slice the pointer came from.
+    pub(crate) unsafe fn at(&self, i: usize) -> *mut U {
+        // SAFETY: the caller's contract.
+        unsafe { self.0.add(i) }
+    }
 }
 
 /// Runs `body` compiled for the widest vector instructions this CPU has: AVX-512, else AVX2

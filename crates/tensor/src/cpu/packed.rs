@@ -187,7 +187,7 @@ macro_rules! packed_kernel {
         mod $module {
             use std::arch::x86_64::*;
 
-            use rayon::prelude::*;
+            use crate::cpu::pool;
 
             use super::{chunk_depth, with_scratch, Matrix, Shared, PACKED_A, PACKED_B};
 
@@ -264,7 +264,7 @@ macro_rules! packed_kernel {
                             };
                             if threads > 1 {
                                 let width = cols.div_ceil(threads).next_multiple_of(NR);
-                                (0..cols.div_ceil(width)).into_par_iter().for_each(|part| {
+                                pool::for_each_part(cols.div_ceil(width), &|part| {
                                     pack_part(part * width, width.min(cols - part * width))
                                 });
                             } else {
@@ -301,9 +301,9 @@ macro_rules! packed_kernel {
                                 });
                             };
                             if threads > 1 {
-                                (0..m.div_ceil(mc))
-                                    .into_par_iter()
-                                    .for_each(|block| rows_block(block * mc));
+                                pool::for_each_part(m.div_ceil(mc), &|block| {
+                                    rows_block(block * mc)
+                                });
                             } else {
                                 (0..m).step_by(mc).for_each(rows_block);
                             }

@@ -8,27 +8,32 @@
 //! threads than on one. OpenMP runtimes keep their threads spinning for a while after parallel
 //! work for this reason (`OMP_WAIT_POLICY`, `KMP_BLOCKTIME`).
 //!
-//! So a thread that starts parallel work from inside a pool keeps the pool's other threads
-//! spinning for a while ([`spin_time`], 1 ms unless [`set_spin_time`] says otherwise): each of
-//! them runs a spinner, a job that looks for the pool's work and runs it, until that long after
-//! the last parallel op. Only the calling thread's pool spins, and only its other threads, so a
-//! pool of N threads keeps N busy, as the kernels do: a thread outside any pool (a program's
-//! main thread, using the global pool) starts no spinner, since its pool's threads would take
-//! every core from it.
+//! So a thread that starts parallel work keeps N − 1 of its pool's N threads spinning for a
+//! while ([`spin_time`], 1 ms unless [`set_spin_time`] says otherwise): each runs a spinner, a
+//! job that looks for the pool's work and runs it, until that long after the last parallel op.
+//! The N-th core is the calling thread's, which takes parts of each op's work itself
+//! ([`for_each_part`]): if it is one of the pool's threads, the others spin; if it is outside
+//! every pool (a program's main thread, on the global pool), all of them but the last. Handed
+//! to the pool whole, an op would leave a thread from outside asleep until the pool is done with
+//! it, and then wait for it to wake too: W3's step on two threads took 1.2–1.4 ms from `main`
+//! that way, against 0.65–0.84 ms inside the pool.
 //!
 //! A spinner is a job broadcast to each of those threads, which only that thread runs. A worker
-//! that waits inside a job (for the other half of a `join` it made) may take its spinner up
-//! there, and cannot see that its wait is over until the spinner stops: with one calling thread
-//! that does not happen (its parallel ops are over before it starts the next), but it may when
-//! several of a pool's threads call ops at once. So a spinner stops after at most 10 ms (or the
-//! spin time, if longer), and the caller's next parallel op starts a new one.
+//! that waits inside a job (for the rest of a `join`, as in the `gemm` crate's own division) may
+//! take its spinner up there, and cannot see that its wait is over until the spinner stops:
+//! with one calling thread that does not happen (its parallel ops are over before it starts the
+//! next), but it may when several of a pool's threads call ops at once. So a spinner stops after
+//! at most 10 ms (or the spin time, if longer), and the caller's next parallel op starts a new
+//! one.
 //!
 //! Nothing here changes which thread computes which element's arithmetic, so results keep their
 //! bits whatever the threads do.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How long a thread that started parallel work keeps its pool's other threads spinning, in
@@ -46,9 +51,9 @@ const LIFETIME_NANOS: u64 = 10_000_000;
 ///
 /// Spinning keeps a step's parallel ops from waiting for sleeping threads to wake, which took
 /// 30–37 µs on a virtual machine; the threads use their cores meanwhile, as an OpenMP program's
-/// do (1 ms here, 200 ms under Intel's OpenMP). Only a pool whose thread calls the ops spins
-/// (`pool.install(|| train())`); the ops a program's main thread runs on the global pool do
-/// not make it spin. The setting holds for every pool and thread from the call on.
+/// do (1 ms here, 200 ms under Intel's OpenMP). A pool of N threads spins N − 1 of them, the
+/// calling thread being the N-th busy one. The setting holds for every pool and thread from the
+/// call on.
 pub fn set_spin_time(time: Duration) {
     let nanos = u64::try_from(time.as_nanos()).unwrap_or(u64::MAX);
     SPIN_NANOS.store(nanos, Ordering::Relaxed);
@@ -62,16 +67,121 @@ pub fn spin_time() -> Duration {
 
 /// Whether work worth dividing should go to the current rayon pool: only if it has more than one
 /// thread. A pool of one runs the work in the end on that one thread, and from outside the pool
-/// handing it over costs two thread wake-ups. When the answer is yes and the caller is one of
-/// the pool's threads, the pool's other threads spin for a while (see the module's doc).
+/// handing it over costs two thread wake-ups. When the answer is yes, the pool's threads but
+/// one spin for a while (see the module's doc): all but the caller, or, for a caller outside
+/// the pool, all but the last.
 pub(crate) fn divides() -> bool {
-    if rayon::current_num_threads() < 2 {
+    let threads = rayon::current_num_threads();
+    if threads < 2 {
         return false;
     }
-    if let Some(caller) = rayon::current_thread_index() {
-        keep_awake(caller, SPIN_NANOS.load(Ordering::Relaxed));
-    }
+    // A thread outside the pool takes parts of the work itself (`for_each_part`), so one of
+    // the pool's threads is left to sleep, to leave it a core.
+    let idle = rayon::current_thread_index().unwrap_or(threads - 1);
+    keep_awake(idle, SPIN_NANOS.load(Ordering::Relaxed));
     true
+}
+
+/// Runs `task(0)`, …, `task(parts - 1)`, each once, dividing them among the current pool's
+/// threads, and returns when all have run. Kernels call it only when [`divides`] said yes.
+///
+/// The calling thread takes parts itself, whether it is one of the pool's threads or not (a
+/// program's main thread, using the global pool), as an OpenMP program's main thread does, and
+/// helper jobs on the pool take the others as they come. It waits for the parts others took by
+/// spinning. Handed to the pool whole, the work would wait for a sleeping thread to wake, and a
+/// caller from outside the pool, asleep meanwhile, would wait to be woken in turn; and with
+/// rayon's own parallel loop, a thread that woke late took half of the work when the caller had
+/// nearly done its own, so two threads could take longer than one. Here a helper that starts
+/// after every part was taken finds none and returns.
+///
+/// A panic in `task` reaches the caller once no part is running any more.
+pub(crate) fn for_each_part(parts: usize, task: &(dyn Fn(usize) + Sync)) {
+    share_parts(parts, task, rayon::current_num_threads() - 1, &|job| {
+        rayon::spawn(job)
+    });
+}
+
+/// The parts of one [`share_parts`] call.
+struct Parts {
+    /// The next part to take; `parts` and beyond once all are taken.
+    next: AtomicUsize,
+    /// Parts that have run.
+    done: AtomicUsize,
+    parts: usize,
+    /// The task, as a pointer that may outlive it: only a thread that took a part below `parts`
+    /// calls it, and [`share_parts`] returns, ending the task's borrow, only once every such
+    /// part has run.
+    task: *const (dyn Fn(usize) + Sync + 'static),
+    /// The first panic of a part that a helper ran.
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+// SAFETY: the task is `Sync`, so calling it from any thread is sound; the other fields are
+// atomics and a mutex.
+unsafe impl Send for Parts {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Parts {}
+
+impl Parts {
+    /// Takes and runs parts until none is left; a panic in one is kept, and counts as its end.
+    fn run(&self) {
+        loop {
+            let part = self.next.fetch_add(1, Ordering::Relaxed);
+            if part >= self.parts {
+                return;
+            }
+            // SAFETY: this thread took a part below `parts`, which `share_parts` waits for
+            // before it returns: the task is still borrowed there.
+            let task = unsafe { &*self.task };
+            let outcome = catch_unwind(AssertUnwindSafe(|| task(part)));
+            if let Err(payload) = outcome {
+                let mut panic = self.panic.lock().unwrap_or_else(|e| e.into_inner());
+                panic.get_or_insert(payload);
+            }
+            // Release: the part's writes happen before the caller, seeing the count, returns.
+            self.done.fetch_add(1, Ordering::Release);
+        }
+    }
+}
+
+/// [`for_each_part`] with `helpers` jobs given to `spawn` taking parts beside the calling thread,
+/// which waits, spinning, until every part has run.
+fn share_parts(
+    parts: usize,
+    task: &(dyn Fn(usize) + Sync),
+    helpers: usize,
+    spawn: &dyn Fn(Box<dyn FnOnce() + Send>),
+) {
+    // SAFETY: only the lifetime changes, and the pointer is dereferenced only while the borrow
+    // lasts: `Parts::run` calls the task only for a part below `parts` that it took, and counts
+    // the part done after the call. This function returns only once `done` reached `parts`,
+    // that is once every part below `parts` has run, and none can be taken after that (`next`
+    // only grows). A helper may still hold `Parts` after this returns, but never calls the task.
+    let task: *const (dyn Fn(usize) + Sync + 'static) =
+        unsafe { std::mem::transmute::<*const (dyn Fn(usize) + Sync + '_), _>(task) };
+    let shared = Arc::new(Parts {
+        next: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        parts,
+        task,
+        panic: Mutex::new(None),
+    });
+    for _ in 0..helpers.min(parts.saturating_sub(1)) {
+        let shared = Arc::clone(&shared);
+        spawn(Box::new(move || shared.run()));
+    }
+    shared.run();
+    while shared.done.load(Ordering::Acquire) < parts {
+        std::hint::spin_loop();
+    }
+    let panic = shared
+        .panic
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    if let Some(payload) = panic {
+        resume_unwind(payload);
+    }
 }
 
 /// The spinners one caller started: they spin until `until` (nanoseconds on [`now`]'s clock),
@@ -97,10 +207,10 @@ fn now() -> u64 {
     u64::try_from(nanos).unwrap_or(u64::MAX)
 }
 
-/// Keeps the other threads of the pool of `caller` (its index there) spinning for `window`
-/// nanoseconds from now: the spinners it started are told to go on, or, if they stopped, new
-/// ones start.
-fn keep_awake(caller: usize, window: u64) {
+/// Keeps the threads of the current pool but the one of index `idle` (the caller's, if it is one
+/// of them) spinning for `window` nanoseconds from now: the spinners the calling thread started
+/// are told to go on, or, if they stopped, new ones start.
+fn keep_awake(idle: usize, window: u64) {
     if window == 0 {
         return;
     }
@@ -124,7 +234,7 @@ fn keep_awake(caller: usize, window: u64) {
         });
         *started = Some(Arc::clone(&spin));
         rayon::spawn_broadcast(move |context| {
-            if context.index() != caller {
+            if context.index() != idle {
                 spinner(&spin, context.index());
             }
         });
@@ -179,7 +289,9 @@ mod tests {
     use std::sync::atomic::Ordering;
     use std::time::{Duration, Instant};
 
-    use super::{divides, keep_awake, STARTED};
+    use std::sync::atomic::AtomicUsize;
+
+    use super::{divides, for_each_part, keep_awake, share_parts, STARTED};
 
     /// The spinners the current thread started that still run.
     fn running() -> usize {
@@ -255,13 +367,86 @@ mod tests {
     }
 
     #[test]
-    fn a_thread_outside_every_pool_starts_no_spinner() {
+    fn a_thread_outside_every_pool_divides_on_a_global_pool_of_two_threads_or_more() {
         std::thread::spawn(|| {
             assert!(rayon::current_thread_index().is_none());
-            divides();
-            assert!(STARTED.with(|s| s.borrow().is_none()));
+            let threads = rayon::current_num_threads();
+            assert_eq!(divides(), threads >= 2);
+            // It started spinners (on all of the pool's threads but one) if it divides.
+            assert_eq!(STARTED.with(|s| s.borrow().is_some()), threads >= 2);
         })
         .join()
         .unwrap();
+    }
+
+    /// Runs `share_parts` with `helpers` helpers on a pool of `threads`; how often each part ran.
+    fn shared_counts(parts: usize, helpers: usize, threads: usize) -> Vec<usize> {
+        let pool = pool(threads);
+        let counts: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
+        share_parts(
+            parts,
+            &|part| {
+                // Some parts take longer, so that helpers overlap with the caller.
+                if part % 3 == 0 {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                counts[part].fetch_add(1, Ordering::Relaxed);
+            },
+            helpers,
+            &|job| pool.spawn(job),
+        );
+        counts.iter().map(|c| c.load(Ordering::Relaxed)).collect()
+    }
+
+    #[test]
+    fn shared_parts_each_run_once_whatever_the_helpers() {
+        for parts in [0, 1, 2, 3, 17, 100] {
+            for (helpers, threads) in [(0, 1), (1, 1), (1, 2), (3, 4), (8, 3)] {
+                assert_eq!(
+                    shared_counts(parts, helpers, threads),
+                    vec![1; parts],
+                    "{parts} parts, {helpers} helpers, {threads} threads"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_part_that_panics_reaches_the_caller_after_the_others_ran() {
+        let pool = pool(3);
+        let counts: Vec<AtomicUsize> = (0..40).map(|_| AtomicUsize::new(0)).collect();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            share_parts(
+                40,
+                &|part| {
+                    std::thread::sleep(Duration::from_micros(100));
+                    counts[part].fetch_add(1, Ordering::Relaxed);
+                    assert!(part != 7, "part 7 fails");
+                },
+                2,
+                &|job| pool.spawn(job),
+            )
+        }));
+        let message = *outcome.unwrap_err().downcast::<&str>().unwrap();
+        assert_eq!(message, "part 7 fails");
+        // Every part ran before the panic reached here, and none after: the counts are final.
+        let seen: Vec<usize> = counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        assert_eq!(seen, vec![1; 40]);
+    }
+
+    #[test]
+    fn parts_run_once_from_inside_a_pool_and_from_outside_every_pool() {
+        let run = || {
+            let counts: Vec<AtomicUsize> = (0..33).map(|_| AtomicUsize::new(0)).collect();
+            for_each_part(33, &|part| {
+                counts[part].fetch_add(1, Ordering::Relaxed);
+            });
+            counts
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pool(3).install(run), vec![1; 33]);
+        assert_eq!(std::thread::spawn(run).join().unwrap(), vec![1; 33]);
     }
 }
