@@ -2,10 +2,12 @@
 //! so that another backend can sit beside it later.
 //!
 //! Parallel work is split into chunks whose size does not depend on the number of threads, so a
-//! result is the same bit for bit in a pool of one thread or of many; only the packed product
-//! kernel (`packed`) divides its work by the thread count, since none of its elements'
+//! result is the same bit for bit in a pool of one thread or of many; only the product kernels
+//! (`packed`, `dot`) divide their work by the thread count, since none of their elements'
 //! arithmetic depends on the division. Work below [`PAR_MIN`] elements never enters the rayon
-//! pool: handing a tiny op to the pool costs more than doing it.
+//! pool: handing a tiny op to the pool costs more than doing it. Work that does enters it
+//! through [`pool`], where the calling thread takes a share and the pool's threads spin
+//! between ops instead of sleeping.
 //! A loop of plain arithmetic may run on the widest vectors the CPU has, picked at run time
 //! ([`with_wide_vectors`]), with the same bits as on the build's own.
 
@@ -98,11 +100,11 @@ pub(crate) const PAR_MIN: usize = 1 << 15;
 pub(crate) const CHUNK: usize = 1 << 14;
 
 /// Runs `task(i, chunk)` on the rayon pool for each chunk `i` of `size` elements of `out` (the
-/// last one shorter).
+/// last one shorter), or on the calling thread alone if the pool has one thread.
 ///
 /// The elementwise, reduction and batched-product kernels go through here with their loops
-/// behind a `dyn` closure, so that rayon's splitting and joining is compiled once per element
-/// type instead of once per kernel and closure: those copies were a quarter of a training
+/// behind a `dyn` closure, so that the division is compiled once per element type instead of
+/// once per kernel and closure: those copies were a quarter of a training
 /// binary's code, and code counts in a process's resident memory. The indirect call costs one
 /// jump per chunk, and a kernel only comes here with work enough for the pool (at least
 /// [`PAR_MIN`] elements, or a batch of products above the small-product bound).
