@@ -584,7 +584,7 @@ fn zip_update_serial<T: Element, const N: usize, F>(
 #[cfg(test)]
 mod tests {
     use super::{map1, map1_widest, map2, map3, repeated_row, PAR_MIN, TILE};
-    use super::{transpose_tile, transpose_tile_by_element};
+    use super::{transpose_tile, transpose_tile_by_element, zip_update, CHUNK};
     use crate::element::Element;
     use crate::layout::Layout;
     use crate::shape::dims;
@@ -860,5 +860,49 @@ mod tests {
     fn a_tile_past_the_end_of_its_source_panics() {
         let src = vec![0.0f32; (TILE - 1) * 20 + TILE - 1];
         transpose_tile(&src, 0, 20, &mut [[0.0; TILE]; TILE]);
+    }
+
+    /// An update with two states, as Adam's, over `len` elements in a pool of `threads` (or on the
+    /// global pool from this thread, outside every pool, when 0); the three slices after it.
+    fn zip_updated(len: usize, threads: usize) -> [Vec<f32>; 3] {
+        let mut p: Vec<f32> = (0..len).map(|i| (i % 97) as f32 * 0.25 - 3.0).collect();
+        let g: Vec<f32> = (0..len).map(|i| (i % 31) as f32 * 0.5 - 7.0).collect();
+        let (mut m, mut v) = (vec![0.5f32; len], vec![0.25f32; len]);
+        let mut update = || {
+            zip_update(&mut p, &g, [&mut m, &mut v], &|p, g, [m, v]| {
+                *m = 0.9 * *m + 0.1 * g;
+                *v = 0.999 * *v + 0.001 * g * g;
+                *p -= 0.01 * *m / (v.sqrt() + 1e-8);
+            })
+        };
+        if threads == 0 {
+            update();
+        } else {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(update);
+        }
+        [p, m, v]
+    }
+
+    #[test]
+    fn a_parallel_update_gives_the_bits_of_the_serial_one() {
+        // Past PAR_MIN, with a last part shorter than CHUNK.
+        let len = 3 * CHUNK + 17;
+        assert!(len >= PAR_MIN);
+        let serial = zip_updated(len, 1);
+        for threads in [0, 2, 3] {
+            let parallel = zip_updated(len, threads);
+            for (k, (a, b)) in serial.iter().zip(&parallel).enumerate() {
+                let differ = a
+                    .iter()
+                    .zip(b)
+                    .filter(|(x, y)| x.to_bits() != y.to_bits())
+                    .count();
+                assert_eq!(differ, 0, "slice {k} on {threads} threads");
+            }
+        }
     }
 }

@@ -112,7 +112,7 @@ struct Parts {
     /// calls it, and [`share_parts`] returns, ending the task's borrow, only once every such
     /// part has run.
     task: *const (dyn Fn(usize) + Sync + 'static),
-    /// The first panic of a part that a helper ran.
+    /// The first panic of a part, kept until no part runs.
     panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
