@@ -173,6 +173,54 @@ fn matmul_does_not_depend_on_the_thread_count() -> Result {
     Ok(())
 }
 
+/// The large ops of a layer's step on `x`: parallel products of the dot kernel and of the
+/// crate (a transposed left operand), an elementwise op and a reduction.
+fn layer_ops(x: &Tensor<f32>, w: &Tensor<f32>) -> Vec<Tensor<f32>> {
+    let h = x.matmul(&w.t()).relu();
+    vec![h.sum(0, false), h.t().matmul(x), h.matmul(w)]
+}
+
+#[test]
+fn ops_called_from_many_threads_at_once_keep_their_bits() -> Result {
+    // Each caller starts the pool's other threads spinning and divides its ops among them, while
+    // the others do the same: the threads run each other's parts and spinners inside their own
+    // waits. Every result must still be the one-thread result, and the whole must end.
+    let w = Tensor::rand_normal([256, 784], 0.0f32, 0.05, &mut rng(25));
+    let inputs: Vec<Tensor<f32>> = (0..8)
+        .map(|i| Tensor::rand_normal([128, 784], 0.0f32, 1.0, &mut rng(30 + i)))
+        .collect();
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let expected: Vec<Vec<Tensor<f32>>> =
+        one.install(|| inputs.iter().map(|x| layer_ops(x, &w)).collect());
+    let check = |runs: Vec<Vec<Tensor<f32>>>, how: &str| {
+        for (i, (run, want)) in runs.iter().zip(&expected).enumerate() {
+            for (k, (a, b)) in run.iter().zip(want).enumerate() {
+                assert_same_bits(
+                    &format!("{how}: input {i}, result {k}"),
+                    &[b.clone(), a.clone()],
+                );
+            }
+        }
+    };
+    // Inside a pool: its threads each call ops, in rayon's own parallel loop.
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build()?;
+    let runs = pool.install(|| {
+        use rayon::prelude::*;
+        inputs.par_iter().map(|x| layer_ops(x, &w)).collect()
+    });
+    check(runs, "callers in one pool");
+    // From outside every pool: several threads of the program at once, on the global pool.
+    let runs = std::thread::scope(|scope| {
+        let handles: Vec<_> = inputs
+            .iter()
+            .map(|x| scope.spawn(|| layer_ops(x, &w)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    check(runs, "callers outside every pool");
+    Ok(())
+}
+
 #[test]
 fn random_tensors_depend_only_on_the_seed() -> Result {
     let runs = on_pools(|| Tensor::<f32>::rand_normal([1 << 16], 0.0, 1.0, &mut rng(99)))?;
