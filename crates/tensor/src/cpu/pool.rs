@@ -245,7 +245,7 @@ fn keep_awake(idle: usize, window: u64) {
 }
 
 /// The spinner of `spin` on pool thread `thread`: runs the pool's work as it comes until `spin`
-/// is over, or for [`LIFETIME`] (or the spin time, if longer) since it started.
+/// is over, or for [`LIFETIME_NANOS`] (or the spin time, if longer) since it started.
 fn spinner(spin: &Spin, thread: usize) {
     if SPINNING.get() || rayon::current_thread_index() != Some(thread) {
         // A spinner runs on this thread already, further up the stack (another caller's, or
@@ -290,10 +290,8 @@ fn spinner(spin: &Spin, thread: usize) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::Ordering;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::{Duration, Instant};
-
-    use std::sync::atomic::AtomicUsize;
 
     use super::{divides, for_each_part, keep_awake, share_parts, STARTED};
 
