@@ -367,6 +367,23 @@ mod tests {
     }
 
     #[test]
+    fn the_spin_time_set_is_the_one_read() {
+        assert_eq!(super::spin_time(), Duration::from_millis(1), "the default");
+        // A nanosecond more, which the tests running beside this one cannot tell apart.
+        super::set_spin_time(Duration::from_nanos(1_000_001));
+        assert_eq!(super::spin_time(), Duration::from_nanos(1_000_001));
+        super::set_spin_time(Duration::from_millis(1));
+    }
+
+    #[test]
+    fn a_spin_time_of_zero_starts_no_spinner() {
+        pool(2).install(|| {
+            keep_awake(rayon::current_thread_index().unwrap(), 0);
+            assert!(STARTED.with(|s| s.borrow().is_none()));
+        });
+    }
+
+    #[test]
     fn a_spinner_on_a_thread_other_than_its_own_stops_its_caller_s_spinners() {
         let spin = std::sync::Arc::new(super::Spin {
             until: std::sync::atomic::AtomicU64::new(u64::MAX),
