@@ -45,10 +45,11 @@ use gemm_common::Parallelism;
 use super::{dot, packed, pool, with_wide_vectors};
 use crate::element::Element;
 
-/// With AVX-512 kernels, products of fewer multiply-adds (m·n·k) than this, twice a 128³
-/// product, run on the calling thread: below it, splitting a product in two gained nothing
-/// reliable over one thread, because waking the second thread costs as much as the half it takes
-/// over. The measurement is under "Dividing a product among threads" in `benches/README.md`.
+/// With AVX-512 kernels, products the `gemm` crate divides itself need this many multiply-adds
+/// (m·n·k), twice a 128³ product, to be divided: below it, splitting a product in two gained
+/// nothing reliable over one thread, because waking the second thread costs as much as the half
+/// it takes over (the measurement is under "Dividing a product among threads" in
+/// `benches/README.md`). Products shendu divides itself start lower, at [`SHARED_MIN_MACS`].
 const PAR_MIN_MACS: usize = 1 << 22;
 
 /// The fewest multiply-adds a product needs to be divided among threads with the kernels this
@@ -64,6 +65,14 @@ fn par_min_macs() -> usize {
         PAR_MIN_MACS / 2
     }
 }
+
+/// The fewest multiply-adds a product needs to be divided among threads when shendu divides it
+/// itself (the dot kernel's parts, the column blocks), on every CPU: half of [`PAR_MIN_MACS`], a
+/// 128³ product. There the calling thread takes its share and the pool's threads spin between
+/// ops (`pool`), so a second thread costs no wake-up: with AVX-512 a divided 128³ product took
+/// 0.70–0.78 of one thread's time, from inside a pool and from outside (`benches/README.md`,
+/// thirteenth part of issue 12). The `gemm` crate's own division keeps [`par_min_macs`].
+const SHARED_MIN_MACS: usize = PAR_MIN_MACS / 2;
 
 /// Products of at most this many multiply-adds (m·n·k) use the plain loops of `small_gemm`:
 /// below it they were faster than the `gemm` crate in `benches/README.md`'s measurement.
@@ -221,7 +230,8 @@ pub(crate) fn gemm<T: Element>(
         return;
     }
     let out = OutPtr::new(out, n);
-    let parallel = parallel && macs >= par_min_macs() && pool::divides();
+    // Whether to divide the product, for a kernel that divides from `bound` multiply-adds.
+    let divides_from = |bound: usize| parallel && macs >= bound && pool::divides();
     if TypeId::of::<T>() == TypeId::of::<f32>()
         && a.col_stride == 1
         && b.row_stride == 1
@@ -230,13 +240,13 @@ pub(crate) fn gemm<T: Element>(
     {
         // SAFETY: as for the calls below, with the unit strides just checked; `available`
         // holds and m, n, k > 0.
-        unsafe { dot::gemm(m, n, k, out, a, b, parallel) };
+        unsafe { dot::gemm(m, n, k, out, a, b, divides_from(SHARED_MIN_MACS)) };
         return;
     }
     if m.min(n).min(k) >= PACKED_MIN_SIDE && uses_packed_kernel() {
         // SAFETY: as for the calls below; `with_isize_strides` has run, k > 0, and
         // `uses_packed_kernel` checked `packed::available`.
-        unsafe { packed::gemm(m, n, k, out, a, b, parallel) };
+        unsafe { packed::gemm(m, n, k, out, a, b, divides_from(par_min_macs())) };
         return;
     }
     let cols = column_block(n);
@@ -244,6 +254,17 @@ pub(crate) fn gemm<T: Element>(
     // gradient gᵀ·x) is copied into the crate's packed layout before use. Column blocks would
     // each pack the whole of it again; one call packs it once.
     let packs_a = k > 1 && a.col_stride != 1;
+    // A narrow product (one column block), or one whose A is packed, is left to the crate's own
+    // division, by rows. Not from a thread outside the pool, though, which the crate's division
+    // would leave asleep until the pool's threads are done, and which would then wait to be
+    // woken; there a packed A is packed once per column block, which took 0.72–0.99 of the time
+    // (`benches/README.md`, thirteenth part of issue 12).
+    let crate_divides = cols >= n || (packs_a && rayon::current_thread_index().is_some());
+    let parallel = divides_from(if crate_divides {
+        par_min_macs()
+    } else {
+        SHARED_MIN_MACS
+    });
     // SAFETY (all three calls): `out` comes from a unique borrow of exactly m·n elements at row
     // stride n (m·n checked above without overflow). The blocks of the last branch write
     // disjoint columns j..j + width of every row, with j + width ≤ n, so `out.at(j)` stays in the
@@ -251,12 +272,7 @@ pub(crate) fn gemm<T: Element>(
     // (n − 1)·col_stride that `fits` computed without overflow.
     if !parallel {
         unsafe { gemm_into(m, n, k, out, a, b, Parallelism::None) };
-    } else if cols >= n || (packs_a && rayon::current_thread_index().is_some()) {
-        // A narrow product (one column block), or one whose A is packed: left to the crate's own
-        // division, by rows. Not from a thread outside the pool, though, which the crate's
-        // division would leave asleep until the pool's threads are done, and which would then
-        // wait to be woken; there a packed A is packed once per column block, which took 0.72–0.99
-        // of the time (`benches/README.md`, thirteenth part of issue 12).
+    } else if crate_divides {
         let threads = Parallelism::Rayon(rayon::current_num_threads());
         unsafe { gemm_into(m, n, k, out, a, b, threads) };
     } else {
@@ -591,7 +607,7 @@ unsafe fn row_block<T: Element, const W: usize, const UNIT: bool>(
 mod tests {
     use std::mem::MaybeUninit;
 
-    use super::{column_block, gemm, MatRef, PAR_MIN_MACS};
+    use super::{column_block, gemm, MatRef, PAR_MIN_MACS, SHARED_MIN_MACS};
     use crate::element::Element;
 
     /// Whole numbers in -4..=4 from a fixed formula: products and sums of a few hundred of them
@@ -911,6 +927,20 @@ mod tests {
         let (a, b) = (small_ints(m * k, 3), small_ints(k * n, 4));
         check::<f32>(m, k, n, row_major(&a, 0, k), row_major(&b, 0, n));
         check::<f64>(m, k, n, row_major(&a, 0, k), row_major(&b, 0, n));
+    }
+
+    #[test]
+    fn products_that_divide_from_the_lower_bound_match_the_triple_loop() {
+        // Between the two bounds: 128³ in two column blocks, and a 64×256×128 x·Wᵀ, divided
+        // on the dot kernel where there is AVX-512.
+        for (m, k, n) in [(128, 128, 128), (64, 256, 128)] {
+            assert!((SHARED_MIN_MACS..PAR_MIN_MACS).contains(&(m * n * k)));
+            let (a, b) = (small_ints(m * k, 7), small_ints(k * n, 8));
+            let b_t = col_major(&b, 0, k);
+            check::<f32>(m, k, n, row_major(&a, 0, k), row_major(&b, 0, n));
+            check::<f32>(m, k, n, row_major(&a, 0, k), b_t);
+            check::<f64>(m, k, n, row_major(&a, 0, k), b_t);
+        }
     }
 
     #[test]
