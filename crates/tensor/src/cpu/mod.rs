@@ -144,7 +144,7 @@ unsafe impl<U: Send> Send for SharedMut<U> {}
 unsafe impl<U: Send> Sync for SharedMut<U> {}
 
 impl<U> SharedMut<U> {
-    /// The element `i` places on.
+    /// A pointer to element `i`.
     ///
     /// # Safety
     /// `i` is inside the slice the pointer came from.
