@@ -15,8 +15,9 @@
 //! ([`for_each_part`]): if it is one of the pool's threads, the others spin; if it is outside
 //! every pool (a program's main thread, on the global pool), all of them but the last. Handed
 //! to the pool whole, an op would leave a thread from outside asleep until the pool is done with
-//! it, and then wait for it to wake too: W3's step on two threads took 1.2–1.4 ms from `main`
-//! that way, against 0.65–0.84 ms inside the pool.
+//! it, and then wait for it to wake too: W3's step on two threads took 1.06–1.30 ms from `main`
+//! that way, and 0.76–0.94 ms once `main` took its share (three runs alternating the two builds,
+//! `benches/README.md`, thirteenth part of issue 12).
 //!
 //! A spinner is a job broadcast to each of those threads, which only that thread runs. A worker
 //! that waits inside a job (for the rest of a `join`, as in the `gemm` crate's own division) may
