@@ -268,7 +268,8 @@ pub(crate) fn gemm<T: Element>(
     // SAFETY (all three calls): `out` comes from a unique borrow of exactly m·n elements at row
     // stride n (m·n checked above without overflow). The blocks of the last branch write
     // disjoint columns j..j + width of every row, with j + width ≤ n, so `out.at(j)` stays in the
-    // slice; their `b` starts at column j < n, whose offset j·col_stride is at most the
+    // slice, and `for_each_part` runs each block once, so no two threads write one element;
+    // their `b` starts at column j < n, whose offset j·col_stride is at most the
     // (n − 1)·col_stride that `fits` computed without overflow.
     if !parallel {
         unsafe { gemm_into(m, n, k, out, a, b, Parallelism::None) };

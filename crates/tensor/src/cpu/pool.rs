@@ -3,7 +3,7 @@
 //! A training step alternates parallel ops (the products, an optimizer's update) with short
 //! serial ones (an activation, a loss). Between two parallel ops a rayon worker that finds no
 //! work spins for a few dozen rounds (tens of microseconds), then sleeps until new work wakes
-//! it. On a virtual machine, a sleeping worker's core halts, and waking it took 30–37 µs on a
+//! it. On a virtual machine, a sleeping worker's core halts, and waking it took 22–40 µs on a
 //! 2-vCPU Xeon: longer than half of W3's 128×256×128 product, which then ran slower on two
 //! threads than on one. OpenMP runtimes keep their threads spinning for a while after parallel
 //! work for this reason (`OMP_WAIT_POLICY`, `KMP_BLOCKTIME`).
@@ -51,7 +51,7 @@ const LIFETIME_NANOS: u64 = 10_000_000;
 /// spinning (looking for work) before they sleep; [`Duration::ZERO`] turns it off.
 ///
 /// Spinning keeps a step's parallel ops from waiting for sleeping threads to wake, which took
-/// 30–37 µs on a virtual machine; the threads use their cores meanwhile, as an OpenMP program's
+/// 22–40 µs on a virtual machine; the threads use their cores meanwhile, as an OpenMP program's
 /// do (1 ms here, 200 ms under Intel's OpenMP). A pool of N threads spins N − 1 of them, the
 /// calling thread being the N-th busy one. The setting holds for every pool and thread from the
 /// call on.
