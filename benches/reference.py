@@ -54,6 +54,7 @@ def w5(np, rng):
     emit("W5 add 2^24 vs a + b (new)", timed(lambda: a + b))
     emit("W5 relu 2^24 vs np.maximum(out=)", timed(lambda: np.maximum(a, 0, out=out)))
     emit("W5 tanh 2^24 vs np.tanh(out=)", timed(lambda: np.tanh(a, out=out)))
+    emit("W5 exp 2^24 vs np.exp(out=)", timed(lambda: np.exp(a, out=out)))
 
 
 def main():

@@ -2,9 +2,9 @@
 //! each returning a new tensor.
 //!
 //! `cargo bench --bench w5_elementwise`. Throughput counts the bytes moved per element (add: read
-//! two, write one = 12; relu and tanh: read one, write one = 8) in decimal units, so criterion's
-//! `GB/s` is the figure of `benches/README.md`. tanh is the one of the three that computes more
-//! than it moves. `examples/bench_table.rs` prints them beside NumPy's. A second group times
+//! two, write one = 12; relu, tanh, exp and sigmoid: read one, write one = 8) in decimal units,
+//! so criterion's `GB/s` is the figure of `benches/README.md`. tanh, exp and sigmoid compute more
+//! than they move. `examples/bench_table.rs` prints them beside NumPy's. A second group times
 //! copies of transposed views.
 
 use std::time::Duration;
@@ -32,6 +32,8 @@ fn w5(c: &mut Criterion) {
     group.throughput(Throughput::BytesDecimal(8 * N as u64));
     group.bench_function("relu/2^24", |bench| bench.iter(|| a.relu()));
     group.bench_function("tanh/2^24", |bench| bench.iter(|| a.tanh()));
+    group.bench_function("exp/2^24", |bench| bench.iter(|| a.exp()));
+    group.bench_function("sigmoid/2^24", |bench| bench.iter(|| a.sigmoid()));
     group.finish();
 }
 

@@ -78,11 +78,13 @@ fn measure(only: &str) -> Vec<Row> {
         let a = Tensor::<f32>::rand_uniform([n], -1.0, 1.0, &mut rng);
         let b = Tensor::<f32>::rand_uniform([n], -1.0, 1.0, &mut rng);
         let (add, relu, tanh) = (timed(|| &a + &b), timed(|| a.relu()), timed(|| a.tanh()));
+        let exp = timed(|| a.exp());
         let gb = |bytes: usize| (bytes * n) as f64;
         rows.push(Row("W5 add 2^24 vs np.add(out=)".into(), gb(12), add));
         rows.push(Row("W5 add 2^24 vs a + b (new)".into(), gb(12), add));
         rows.push(Row("W5 relu 2^24 vs np.maximum(out=)".into(), gb(8), relu));
         rows.push(Row("W5 tanh 2^24 vs np.tanh(out=)".into(), gb(8), tanh));
+        rows.push(Row("W5 exp 2^24 vs np.exp(out=)".into(), gb(8), exp));
     }
     rows
 }

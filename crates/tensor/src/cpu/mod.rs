@@ -202,19 +202,53 @@ unsafe fn avx2<R>(body: impl FnOnce() -> R) -> R {
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
-    use super::math::tanh_f32;
+    use super::math::{exp_f32, tanh_f32};
     use super::{avx2, avx512};
+    use crate::unary::sigmoid;
 
-    /// `tanh_f32` over `xs`, in a loop the compiler vectorises with the caller's features.
+    /// `f` over `xs`, in a loop the compiler vectorises with the caller's features.
     #[inline(always)]
-    fn tanh_all(xs: &[f32]) -> Vec<u32> {
-        xs.iter().map(|&x| tanh_f32(x).to_bits()).collect()
+    fn all(xs: &[f32], f: impl Fn(f32) -> f32) -> Vec<u32> {
+        xs.iter().map(|&x| f(x).to_bits()).collect()
+    }
+
+    /// The vectorized loops of one function against its value one element at a time, on every
+    /// vector width this CPU has.
+    #[inline(always)]
+    fn check(name: &str, xs: &[f32], f: impl Fn(f32) -> f32 + Copy) {
+        let one_at_a_time: Vec<u32> = xs
+            .iter()
+            .map(|&x| f(std::hint::black_box(x)).to_bits())
+            .collect();
+        assert_eq!(all(xs, f), one_at_a_time, "{name}, the build's own vectors");
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA, checked just above.
+            let wide = unsafe {
+                avx2(
+                    #[inline(always)]
+                    || all(xs, f),
+                )
+            };
+            assert_eq!(wide, one_at_a_time, "{name}, AVX2");
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            let wide = unsafe {
+                avx512(
+                    #[inline(always)]
+                    || all(xs, f),
+                )
+            };
+            assert_eq!(wide, one_at_a_time, "{name}, AVX-512");
+        }
     }
 
     #[test]
     fn each_vector_width_this_cpu_has_gives_the_bits_of_one_element_at_a_time() {
-        // A grid over tanh's range, its clamp at ±9.5 and its special values.
-        let mut xs: Vec<f32> = (-1300..=1300).map(|i| i as f32 / 100.0).collect();
+        // A grid over the functions' ranges (tanh's clamp at ±9.5, exp's at −104 and 89), and
+        // their special values.
+        let mut xs: Vec<f32> = (-11000..=11000).map(|i| i as f32 / 100.0).collect();
         xs.extend([
             0.0,
             -0.0,
@@ -222,33 +256,12 @@ mod tests {
             f32::INFINITY,
             f32::NEG_INFINITY,
             1e-40,
+            -1e-40,
             f32::MAX,
+            f32::MIN,
         ]);
-        let one_at_a_time: Vec<u32> = xs
-            .iter()
-            .map(|&x| tanh_f32(std::hint::black_box(x)).to_bits())
-            .collect();
-        assert_eq!(tanh_all(&xs), one_at_a_time, "the build's own vectors");
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU has AVX2 and FMA, checked just above.
-            let wide = unsafe {
-                avx2(
-                    #[inline(always)]
-                    || tanh_all(&xs),
-                )
-            };
-            assert_eq!(wide, one_at_a_time, "AVX2");
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
-            let wide = unsafe {
-                avx512(
-                    #[inline(always)]
-                    || tanh_all(&xs),
-                )
-            };
-            assert_eq!(wide, one_at_a_time, "AVX-512");
-        }
+        check("tanh", &xs, tanh_f32);
+        check("exp", &xs, exp_f32);
+        check("sigmoid", &xs, sigmoid::<f32>);
     }
 }

@@ -17,8 +17,10 @@
 //! tasks made of them, are cut by sizes alone, never by the pool, so one thread and many produce
 //! the same bits; a long fold runs in parallel over its blocks, however few outputs it has.
 
+use std::any::TypeId;
+
 use super::walk::Walk;
-use super::{par_for_each_chunk, CHUNK, PAR_MIN};
+use super::{par_for_each_chunk, with_wide_vectors, CHUNK, PAR_MIN};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::dims;
@@ -55,7 +57,14 @@ pub(crate) fn fold_slice<T: Element>(x: &[T], init: T, f: &(impl Fn(T, T) -> T +
     fold_slice(&partials, init, f)
 }
 
+#[inline(always)]
 fn fold_block<T: Element>(x: &[T], init: T, f: &impl Fn(T, T) -> T) -> T {
+    if x.len() < LANES {
+        // The lanes below would hold nothing but identities, and combining them before
+        // folding the slice in order gives the bits of folding it in order: a softmax row of
+        // 10 classes is two such folds.
+        return x.iter().fold(init, |a, &b| f(a, b));
+    }
     let mut acc = [init; LANES];
     let chunks = x.chunks_exact(LANES);
     let tail = chunks.remainder();
@@ -355,54 +364,97 @@ pub(crate) fn arg_best<T: Element>(
 /// when large; each row is computed in one fixed order.
 pub(crate) fn softmax_rows<T: Element>(rows: &[T], span: usize, log: bool) -> Buffer<T> {
     let mut out = output_buffer(rows.len());
-    let row_kernel = |x: &[T], y: &mut [T]| {
-        let max = fold_slice(x, T::neg_infinity(), &|a: T, b: T| {
+    if rows.len() >= PAR_MIN && rows.len() > span {
+        let per_task = (CHUNK / span).max(1) * span;
+        par_for_each_chunk(&mut out, per_task, &|t, y| {
+            softmax_each_row(&rows[t * per_task..][..y.len()], y, span, log);
+        });
+    } else {
+        softmax_each_row(rows, &mut out, span, log);
+    }
+    out
+}
+
+/// [`softmax_group`] over each row of `span` elements of `x`, into `y`.
+fn softmax_each_row<T: Element>(x: &[T], y: &mut [T], span: usize, log: bool) {
+    // The f32 exp is plain arithmetic, which wide vectors speed up; the f64 one is a call to
+    // libm, which they slow down (see `map1_widest`).
+    if TypeId::of::<T>() == TypeId::of::<f32>() {
+        with_wide_vectors(
+            #[inline(always)]
+            || softmax_groups(x, y, span, log),
+        );
+    } else {
+        softmax_groups(x, y, span, log);
+    }
+}
+
+/// Elements of the rows that [`softmax_group`] takes together: a few KiB, which stay in L1
+/// between its passes.
+const SOFTMAX_GROUP: usize = 1024;
+
+/// [`softmax_group`] over groups of whole rows of about [`SOFTMAX_GROUP`] elements (one row, if
+/// a row is longer).
+#[inline(always)]
+fn softmax_groups<T: Element>(x: &[T], y: &mut [T], span: usize, log: bool) {
+    let group = (SOFTMAX_GROUP / span).max(1) * span;
+    for (yg, xg) in y.chunks_mut(group).zip(x.chunks(group)) {
+        softmax_group(xg, yg, span, log);
+    }
+}
+
+/// Softmax (or log-softmax) of each row of `span` elements of `x` (at most [`SOFTMAX_GROUP`]
+/// rows), into `y`. The exponentials of all the rows are taken in one loop over the group,
+/// which vectorizes however short the rows: a row of 10 classes, alone, left most of the
+/// vector's lanes idle, and ran slower than libm's exp.
+#[inline(always)]
+fn softmax_group<T: Element>(x: &[T], y: &mut [T], span: usize, log: bool) {
+    let mut shifts = [T::zero(); SOFTMAX_GROUP];
+    for (shift, (yr, xr)) in shifts
+        .iter_mut()
+        .zip(y.chunks_mut(span).zip(x.chunks(span)))
+    {
+        // Shifted by the maximum whatever it is, as PyTorch does: a row holding +inf, or all
+        // -inf, becomes NaN (inf - inf), and a NaN anywhere in it spreads through the sum.
+        *shift = fold_slice(xr, T::neg_infinity(), &|a: T, b: T| {
             if b > a || b.is_nan() {
                 b
             } else {
                 a
             }
         });
-        // Shifted by the maximum whatever it is, as PyTorch does: a row holding +inf, or all
-        // -inf, becomes NaN (inf - inf), and a NaN anywhere in it spreads through the sum.
-        let shift = max;
-        for (o, &v) in y.iter_mut().zip(x) {
-            *o = (v - shift).exp();
+        for (o, &v) in yr.iter_mut().zip(xr) {
+            *o = v - *shift;
         }
-        let sum = fold_slice(y, T::zero(), &|a, b| a + b);
+    }
+    for o in y.iter_mut() {
+        *o = o.exp_accurate();
+    }
+    for (&shift, (yr, xr)) in shifts.iter().zip(y.chunks_mut(span).zip(x.chunks(span))) {
+        let sum = fold_slice(yr, T::zero(), &|a, b| a + b);
         if log {
             // (v − shift) − ln Σ, not v − (shift + ln Σ): the latter rounds ln Σ to the
             // spacing of a large shift.
             let log_sum = sum.ln();
-            for (o, &v) in y.iter_mut().zip(x) {
+            for (o, &v) in yr.iter_mut().zip(xr) {
                 *o = (v - shift) - log_sum;
             }
         } else {
             let inv = sum.recip();
-            for o in y.iter_mut() {
+            for o in yr.iter_mut() {
                 *o *= inv;
             }
         }
-    };
-    if rows.len() >= PAR_MIN && rows.len() > span {
-        let per_task = (CHUNK / span).max(1) * span;
-        par_for_each_chunk(&mut out, per_task, &|t, y| {
-            let x = &rows[t * per_task..][..y.len()];
-            for (yr, xr) in y.chunks_mut(span).zip(x.chunks(span)) {
-                row_kernel(xr, yr);
-            }
-        });
-    } else {
-        for (yr, xr) in out.chunks_mut(span).zip(rows.chunks(span)) {
-            row_kernel(xr, yr);
-        }
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{fold_columns, reduce, reduce_small_run, LANES, PAR_MIN, RUN};
+    use super::{
+        fold_columns, fold_slice, reduce, reduce_small_run, softmax_rows, LANES, PAR_MIN, RUN,
+        SOFTMAX_GROUP,
+    };
+    use crate::element::Element;
     use crate::layout::Layout;
     use crate::shape::{dims, Dims};
 
@@ -500,6 +552,64 @@ mod tests {
                             "{shape:?}, axes {first}..={last}"
                         );
                     }
+                }
+            }
+        }
+    }
+
+    /// Softmax or log-softmax of each row, one row at a time, written plainly; the sum of a
+    /// row is `fold_slice`'s, whose order defines it.
+    fn softmax_row_by_row<T: Element>(x: &[T], span: usize, log: bool) -> Vec<T> {
+        let mut y = Vec::with_capacity(x.len());
+        for row in x.chunks(span) {
+            let mut shift = T::neg_infinity();
+            for &v in row {
+                if v > shift || v.is_nan() {
+                    shift = v;
+                }
+            }
+            let exps: Vec<T> = row.iter().map(|&v| (v - shift).exp_accurate()).collect();
+            let sum = fold_slice(&exps, T::zero(), &|a, b| a + b);
+            if log {
+                y.extend(row.iter().map(|&v| (v - shift) - sum.ln()));
+            } else {
+                y.extend(exps.iter().map(|&e| e * sum.recip()));
+            }
+        }
+        y
+    }
+
+    /// Rows short and long, in groups of many rows, of one row, and across the parallel
+    /// tasks, with NaN and infinite rows among them: each row's bits as computed alone.
+    #[test]
+    fn softmax_groups_of_rows_give_each_row_its_own_bits() {
+        for span in [1, 3, 10, 17, SOFTMAX_GROUP - 1, SOFTMAX_GROUP + 1, 3000] {
+            for rows in [1, 2, 7, 300, PAR_MIN / span + 3] {
+                let mut x: Vec<f32> = (0..rows * span)
+                    .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.3)
+                    .collect();
+                if rows > 2 {
+                    x[span] = f32::NAN;
+                    x[2 * span] = f32::INFINITY;
+                }
+                for log in [false, true] {
+                    let bits = |v: &[f32]| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
+                    let grouped = softmax_rows(&x, span, log);
+                    assert_eq!(
+                        bits(&grouped),
+                        bits(&softmax_row_by_row(&x, span, log)),
+                        "span {span}, {rows} rows, log {log}"
+                    );
+                    let x64: Vec<f64> = x.iter().map(|&v| v.into()).collect();
+                    let grouped = softmax_rows(&x64, span, log);
+                    let alone = softmax_row_by_row(&x64, span, log);
+                    assert!(
+                        grouped
+                            .iter()
+                            .zip(&alone)
+                            .all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "f64: span {span}, {rows} rows, log {log}"
+                    );
                 }
             }
         }

@@ -313,7 +313,8 @@ impl Unary {
         match self {
             Unary::Neg | Unary::OpNeg => -x,
             Unary::Abs => x.abs(),
-            Unary::Exp => x.exp(),
+            // Within an ulp of f64's exp, checked over the f32 range in `cpu::math`.
+            Unary::Exp => shendu_tensor::Element::exp_accurate(x),
             Unary::Ln | Unary::Log => x.ln(),
             // Pinned to known values in elementwise.rs.
             Unary::Erf => shendu_tensor::Element::erf(x),
