@@ -134,7 +134,7 @@ mod tests {
         );
     }
 
-    /// Where eˣ leaves `f32`'s range, and its special values, as libm's `expf` gives them.
+    /// Where eˣ leaves `f32`'s range, and its special values: the f64 exp rounded to `f32`.
     #[test]
     fn f32_exp_overflows_underflows_and_keeps_the_special_values() {
         let cases = [
@@ -162,7 +162,8 @@ mod tests {
             1e-45,
         ];
         for x in cases {
-            assert_eq!(exp_f32(x).to_bits(), x.exp().to_bits(), "exp({x:e})");
+            let want = (x as f64).exp() as f32;
+            assert_eq!(exp_f32(x).to_bits(), want.to_bits(), "exp({x:e})");
         }
         assert!(exp_f32(f32::NAN).is_nan());
         assert!(exp_f32(-f32::NAN).is_nan());

@@ -409,6 +409,8 @@ fn softmax_groups<T: Element>(x: &[T], y: &mut [T], span: usize, log: bool) {
 /// vector's lanes idle, and ran slower than libm's exp.
 #[inline(always)]
 fn softmax_group<T: Element>(x: &[T], y: &mut [T], span: usize, log: bool) {
+    // Each row needs its maximum here; rows past the array would be left out of every loop.
+    debug_assert!(x.len() / span <= SOFTMAX_GROUP && x.len() == y.len());
     let mut shifts = [T::zero(); SOFTMAX_GROUP];
     for (shift, (yr, xr)) in shifts
         .iter_mut()
