@@ -585,7 +585,7 @@ mod tests {
     /// tasks, with NaN and infinite rows among them: each row's bits as computed alone.
     #[test]
     fn softmax_groups_of_rows_give_each_row_its_own_bits() {
-        for span in [1, 3, 10, 17, SOFTMAX_GROUP - 1, SOFTMAX_GROUP + 1, 3000] {
+        for span in [1, 3, 10, 16, 17, SOFTMAX_GROUP - 1, SOFTMAX_GROUP + 1, 3000] {
             for rows in [1, 2, 7, 300, PAR_MIN / span + 3] {
                 let mut x: Vec<f32> = (0..rows * span)
                     .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.3)
