@@ -1,17 +1,18 @@
 //! Reductions: over one axis or several (with `keepdim`), over the whole tensor, and the
-//! softmax family along an axis.
+//! softmax family along an axis with its gradients.
 //!
 //! Every reduction permutes the folded axes to the back and hands the view to one kernel
 //! (`cpu::reduce`), whose fixed blocking makes results identical for any thread count. Maximum
 //! and minimum propagate NaN; `argmax`/`argmin` return the first position of the extreme value.
 
 use crate::check::{fail, fmt_shape};
-use crate::cpu::reduce::{arg_best, reduce, reduce_small_run, softmax_rows};
+use crate::cpu::reduce::{arg_best, reduce, reduce_small_run, softmax_backward_rows, softmax_rows};
 use crate::cpu::PAR_MIN;
 use crate::element::Element;
 use crate::indices::Indices;
 use crate::layout::Layout;
 use crate::shape::{checked_numel, dims, Axes, Axis, Dims};
+use crate::storage::Buffer;
 use crate::tensor::Tensor;
 
 fn add<T: Element>(a: T, b: T) -> T {
@@ -347,15 +348,82 @@ impl<T: Element> Tensor<T> {
         self.softmax_along("log_softmax", axis, true)
     }
 
+    /// The gradient of [`Tensor::softmax`] along `axis`, from the softmax's output `self` (y)
+    /// and the gradient `grad` (g) with respect to it: `y ⊙ (g − Σ g ⊙ y)`, the sum along the
+    /// axis, as PyTorch's `_softmax_backward_data`. It takes one pass over each slice, where the
+    /// same formula written with tensor ops takes four and three temporaries; autograd's rule
+    /// uses it for first-order gradients.
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let y = Tensor::from_vec(vec![0.25f64, 0.75], [1, 2]);
+    /// let g = Tensor::from_vec(vec![1.0, 0.0], [1, 2]);
+    /// // Σ g ⊙ y = 0.25
+    /// assert_eq!(y.softmax_backward(&g, 1).to_vec(), vec![0.1875, -0.1875]);
+    /// ```
+    #[track_caller]
+    pub fn softmax_backward(&self, grad: &Tensor<T>, axis: impl Axis) -> Tensor<T> {
+        self.softmax_backward_along("softmax_backward", grad, axis, false)
+    }
+
+    /// The gradient of [`Tensor::log_softmax`] along `axis`, from the log-softmax's output
+    /// `self` (y) and the gradient `grad` (g) with respect to it: `g − exp(y) · Σ g`, the sum
+    /// along the axis, as PyTorch's `_log_softmax_backward_data`, in one pass over each slice
+    /// (see [`Tensor::softmax_backward`]).
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let y = Tensor::from_vec(vec![0.25f64.ln(), 0.75f64.ln()], [1, 2]);
+    /// let g = Tensor::from_vec(vec![-1.0, 0.0], [1, 2]); // of −y₀, a cross-entropy's term
+    /// let dx = y.log_softmax_backward(&g, 1).to_vec();
+    /// assert!((dx[0] - -0.75).abs() < 1e-15 && (dx[1] - 0.75).abs() < 1e-15);
+    /// ```
+    #[track_caller]
+    pub fn log_softmax_backward(&self, grad: &Tensor<T>, axis: impl Axis) -> Tensor<T> {
+        self.softmax_backward_along("log_softmax_backward", grad, axis, true)
+    }
+
     #[track_caller]
     fn softmax_along(&self, op: &str, axis: impl Axis, log: bool) -> Tensor<T> {
         let axis = axis.resolve(op, self.rank());
+        self.by_rows_along(axis, |rows, span| softmax_rows(rows, span, log))
+    }
+
+    #[track_caller]
+    fn softmax_backward_along(
+        &self,
+        op: &str,
+        grad: &Tensor<T>,
+        axis: impl Axis,
+        log: bool,
+    ) -> Tensor<T> {
+        let axis = axis.resolve(op, self.rank());
+        if grad.shape() != self.shape() {
+            fail(
+                op,
+                format!(
+                    "the gradient's shape {} does not match the output's shape {}",
+                    fmt_shape(grad.shape()),
+                    fmt_shape(self.shape())
+                ),
+            );
+        }
+        self.by_rows_along(axis, |y, span| {
+            let g = grad.move_axis_last(axis).contiguous();
+            softmax_backward_rows(y, g.as_slice().unwrap(), span, log)
+        })
+    }
+
+    /// A tensor of this one's shape, computed by `rows` from this one's elements laid out as
+    /// contiguous rows along `axis`, and the rows' length; the result's rows are laid out the
+    /// same way, and the axis is moved back.
+    fn by_rows_along(&self, axis: usize, rows: impl FnOnce(&[T], usize) -> Buffer<T>) -> Tensor<T> {
         if self.numel() == 0 {
             return self.contiguous();
         }
         let moved = self.move_axis_last(axis);
-        let rows = moved.contiguous();
-        let out = softmax_rows(rows.as_slice().unwrap(), self.shape()[axis], log);
+        let contiguous = moved.contiguous();
+        let out = rows(contiguous.as_slice().unwrap(), self.shape()[axis]);
         let result = Tensor::from_parts(out, Layout::contiguous(dims(moved.shape())));
         if axis + 1 == self.rank() {
             return result;

@@ -450,11 +450,83 @@ fn softmax_group<T: Element>(x: &[T], y: &mut [T], span: usize, log: bool) {
     }
 }
 
+/// The gradient of a softmax (or log-softmax) of rows of `span` elements, from its output `y`
+/// and the output's gradient `g`: `y ⊙ (g − Σ g ⊙ y)` for the softmax, `g − exp(y) · Σ g` for
+/// the log-softmax, each row in one fixed order, in parallel over rows when large.
+pub(crate) fn softmax_backward_rows<T: Element>(
+    y: &[T],
+    g: &[T],
+    span: usize,
+    log: bool,
+) -> Buffer<T> {
+    debug_assert_eq!(y.len(), g.len());
+    let mut out = output_buffer(y.len());
+    let each_row = |y: &[T], g: &[T], dx: &mut [T]| {
+        // As in `softmax_each_row`: wide vectors for the f32 exp only.
+        if TypeId::of::<T>() == TypeId::of::<f32>() {
+            with_wide_vectors(
+                #[inline(always)]
+                || softmax_backward_groups(y, g, dx, span, log),
+            );
+        } else {
+            softmax_backward_groups(y, g, dx, span, log);
+        }
+    };
+    if y.len() >= PAR_MIN && y.len() > span {
+        let per_task = (CHUNK / span).max(1) * span;
+        par_for_each_chunk(&mut out, per_task, &|t, dx| {
+            let at = t * per_task;
+            each_row(&y[at..][..dx.len()], &g[at..][..dx.len()], dx);
+        });
+    } else {
+        each_row(y, g, &mut out);
+    }
+    out
+}
+
+/// [`softmax_backward_rows`] over groups of whole rows of about [`SOFTMAX_GROUP`] elements, so
+/// that the log-softmax's exponentials run in one loop over many short rows, as in
+/// [`softmax_group`].
+#[inline(always)]
+fn softmax_backward_groups<T: Element>(y: &[T], g: &[T], dx: &mut [T], span: usize, log: bool) {
+    let group = (SOFTMAX_GROUP / span).max(1) * span;
+    for ((dxg, yg), gg) in dx
+        .chunks_mut(group)
+        .zip(y.chunks(group))
+        .zip(g.chunks(group))
+    {
+        if log {
+            for (d, &v) in dxg.iter_mut().zip(yg) {
+                *d = v.exp_accurate();
+            }
+            for (dr, gr) in dxg.chunks_mut(span).zip(gg.chunks(span)) {
+                let sum = fold_slice(gr, T::zero(), &|a, b| a + b);
+                for (d, &gv) in dr.iter_mut().zip(gr) {
+                    *d = gv - *d * sum;
+                }
+            }
+        } else {
+            for (d, (&v, &gv)) in dxg.iter_mut().zip(yg.iter().zip(gg)) {
+                *d = gv * v;
+            }
+            for (dr, (yr, gr)) in dxg
+                .chunks_mut(span)
+                .zip(yg.chunks(span).zip(gg.chunks(span)))
+            {
+                let sum = fold_slice(dr, T::zero(), &|a, b| a + b);
+                for (d, (&v, &gv)) in dr.iter_mut().zip(yr.iter().zip(gr)) {
+                    *d = v * (gv - sum);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{
-        fold_columns, fold_slice, reduce, reduce_small_run, softmax_rows, LANES, PAR_MIN, RUN,
-        SOFTMAX_GROUP,
+        fold_columns, fold_slice, reduce, reduce_small_run, softmax_backward_rows, softmax_rows,
+        LANES, PAR_MIN, RUN, SOFTMAX_GROUP,
     };
     use crate::element::Element;
     use crate::layout::Layout;
@@ -605,6 +677,67 @@ mod tests {
                     let x64: Vec<f64> = x.iter().map(|&v| v.into()).collect();
                     let grouped = softmax_rows(&x64, span, log);
                     let alone = softmax_row_by_row(&x64, span, log);
+                    assert!(
+                        grouped
+                            .iter()
+                            .zip(&alone)
+                            .all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "f64: span {span}, {rows} rows, log {log}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The softmax's (or log-softmax's) gradient of each row, one row at a time, written
+    /// plainly; a row's sum is `fold_slice`'s, whose order defines it.
+    fn softmax_backward_row_by_row<T: Element>(y: &[T], g: &[T], span: usize, log: bool) -> Vec<T> {
+        let mut dx = Vec::with_capacity(y.len());
+        for (yr, gr) in y.chunks(span).zip(g.chunks(span)) {
+            if log {
+                let sum = fold_slice(gr, T::zero(), &|a, b| a + b);
+                dx.extend(
+                    yr.iter()
+                        .zip(gr)
+                        .map(|(&v, &gv)| gv - v.exp_accurate() * sum),
+                );
+            } else {
+                let products: Vec<T> = yr.iter().zip(gr).map(|(&v, &gv)| gv * v).collect();
+                let sum = fold_slice(&products, T::zero(), &|a, b| a + b);
+                dx.extend(yr.iter().zip(gr).map(|(&v, &gv)| v * (gv - sum)));
+            }
+        }
+        dx
+    }
+
+    /// The gradient's groups of rows and parallel tasks, as the forward's above, with NaN and
+    /// infinite gradients among the rows: each row's bits as computed alone.
+    #[test]
+    fn softmax_backward_groups_of_rows_give_each_row_its_own_bits() {
+        for span in [1, 3, 10, 16, 17, SOFTMAX_GROUP - 1, SOFTMAX_GROUP + 1, 3000] {
+            for rows in [1, 2, 7, 300, PAR_MIN / span + 3] {
+                let x: Vec<f32> = (0..rows * span)
+                    .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.3)
+                    .collect();
+                let mut g: Vec<f32> = (0..rows * span)
+                    .map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.01)
+                    .collect();
+                if rows > 2 {
+                    g[span] = f32::NAN;
+                    g[2 * span] = f32::INFINITY;
+                }
+                for log in [false, true] {
+                    let y = softmax_rows(&x, span, log);
+                    let bits = |v: &[f32]| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(
+                        bits(&softmax_backward_rows(&y, &g, span, log)),
+                        bits(&softmax_backward_row_by_row(&y, &g, span, log)),
+                        "span {span}, {rows} rows, log {log}"
+                    );
+                    let y64: Vec<f64> = y.iter().map(|&v| v.into()).collect();
+                    let g64: Vec<f64> = g.iter().map(|&v| v.into()).collect();
+                    let grouped = softmax_backward_rows(&y64, &g64, span, log);
+                    let alone = softmax_backward_row_by_row(&y64, &g64, span, log);
                     assert!(
                         grouped
                             .iter()

@@ -250,6 +250,15 @@ fn one_hot_of_a_class_out_of_range() {
 }
 
 #[test]
+#[should_panic(
+    expected = "log_softmax_backward: the gradient's shape [4] does not match the output's shape \
+                [2, 3]"
+)]
+fn a_softmax_gradient_of_the_wrong_shape() {
+    let _ = m23().log_softmax_backward(&Tensor::zeros([4]), 0);
+}
+
+#[test]
 fn messages_name_the_callers_line() {
     let (a, b) = (m23(), Tensor::<f32>::zeros([4]));
     let labels = Indices::from(vec![2, 0]);
@@ -266,6 +275,7 @@ fn messages_name_the_callers_line() {
         (panic_message(|| a.item()), line!()),
         (panic_message(|| a.permute(&[1, 1])), line!()),
         (panic_message(|| a.softmax(-3)), line!()),
+        (panic_message(|| a.softmax_backward(&b, 1)), line!()),
         (panic_message(|| a.var(4, Correction(1), false)), line!()),
         (panic_message(|| a.clone().add_(&b)), line!()),
         (panic_message(|| a.broadcast_to([3])), line!()),

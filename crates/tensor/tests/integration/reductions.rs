@@ -394,6 +394,118 @@ fn softmax_with_infinities_and_nan_follows_pytorch() {
     assert_same(&x.log_softmax(1), &[nan, nan, -ln2, -ln2]);
 }
 
+/// Σ g ⊙ f(x) for the softmax (or log-softmax) f along `axis`: the scalar whose gradient in x
+/// `softmax_backward` (or `log_softmax_backward`) computes.
+fn projected_softmax(x: &Tensor<f64>, g: &Tensor<f64>, axis: usize, log: bool) -> f64 {
+    let y = if log {
+        x.log_softmax(axis)
+    } else {
+        x.softmax(axis)
+    };
+    y.mul(g).sum_all().item()
+}
+
+#[test]
+fn softmax_gradients_match_finite_differences_along_every_axis() {
+    let values = |seed: usize, scale: f64| -> Vec<f64> {
+        (0..60)
+            .map(|i| (((i * 37 + seed) % 61) as f64 - 30.0) * scale)
+            .collect()
+    };
+    let x = Tensor::from_vec(values(5, 0.1), [3, 4, 5]);
+    let g = Tensor::from_vec(values(11, 0.05), [3, 4, 5]);
+    let h = 1e-6;
+    for axis in 0..3 {
+        for log in [false, true] {
+            let dx = if log {
+                x.log_softmax(axis).log_softmax_backward(&g, axis)
+            } else {
+                x.softmax(axis).softmax_backward(&g, axis)
+            };
+            let base = x.to_vec();
+            for (j, &analytic) in dx.to_vec().iter().enumerate() {
+                let at = |delta: f64| {
+                    let mut shifted = base.clone();
+                    shifted[j] += delta;
+                    projected_softmax(&Tensor::from_vec(shifted, [3, 4, 5]), &g, axis, log)
+                };
+                let numeric = (at(h) - at(-h)) / (2.0 * h);
+                assert!(
+                    (analytic - numeric).abs() <= 1e-8,
+                    "axis {axis}, log {log}, element {j}: {analytic} against {numeric}"
+                );
+            }
+            // f32 gives the f64 values rounded, to its precision.
+            let (x32, g32) = (x.cast::<f32>(), g.cast::<f32>());
+            let dx32 = if log {
+                x32.log_softmax(axis).log_softmax_backward(&g32, axis)
+            } else {
+                x32.softmax(axis).softmax_backward(&g32, axis)
+            };
+            assert_near(&dx32, &dx.to_vec(), 1e-6);
+        }
+    }
+}
+
+#[test]
+fn softmax_gradients_at_infinities_and_nan_follow_pytorch() {
+    // The values of torch._softmax_backward_data and torch._log_softmax_backward_data (PyTorch
+    // 2.15, f64) at the same output and gradient rows.
+    let (inf, nan, ln2) = (f64::INFINITY, f64::NAN, LN_2);
+    // (output of log_softmax, gradient, expected)
+    let log_rows = [
+        (
+            vec![-inf, -ln2, -inf, -ln2],
+            vec![1.0, 0.0, 0.0, 0.0],
+            vec![1.0, -0.5, 0.0, -0.5],
+        ),
+        (
+            vec![-ln2, -ln2, -inf, -inf],
+            vec![inf, 0.0, 0.0, 0.0],
+            vec![nan, -inf, nan, nan],
+        ),
+        (
+            vec![-ln2, -ln2, -inf, -inf],
+            vec![nan, 0.0, 0.0, 0.0],
+            vec![nan; 4],
+        ),
+        (vec![nan; 4], vec![1.0, 0.0, 0.0, 0.0], vec![nan; 4]),
+    ];
+    for (y, g, want) in &log_rows {
+        let (y, g) = (
+            Tensor::from_vec(y.clone(), [4]),
+            Tensor::from_vec(g.clone(), [4]),
+        );
+        assert_same(&y.log_softmax_backward(&g, 0), want);
+    }
+    // (output of softmax, gradient, expected)
+    let rows = [
+        (
+            vec![0.0, 0.5, 0.0, 0.5],
+            vec![1.0, 2.0, 3.0, 4.0],
+            vec![-0.0, -0.5, 0.0, 0.5],
+        ),
+        (
+            vec![0.0, 0.5, 0.0, 0.5],
+            vec![inf, 0.0, 0.0, 0.0],
+            vec![nan; 4],
+        ),
+        (
+            vec![0.5, 0.5, 0.0, 0.0],
+            vec![inf, 0.0, 0.0, 0.0],
+            vec![nan, -inf, nan, nan],
+        ),
+        (vec![nan; 4], vec![1.0, 0.0, 0.0, 0.0], vec![nan; 4]),
+    ];
+    for (y, g, want) in &rows {
+        let (y, g) = (
+            Tensor::from_vec(y.clone(), [4]),
+            Tensor::from_vec(g.clone(), [4]),
+        );
+        assert_same(&y.softmax_backward(&g, 0), want);
+    }
+}
+
 #[test]
 fn log_sum_exp_with_infinities_follows_pytorch() {
     // Unlike softmax, PyTorch's logsumexp shifts by 0 where the maximum is infinite, so +inf
