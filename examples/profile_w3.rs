@@ -165,17 +165,18 @@ fn run(threads: usize, steps: usize) {
         "",
         laid_out * 1e3
     );
-    // nn's Linear records one `linear` node (product, bias and their rules); a model written
-    // with `matmul` records `matmul` nodes. Either way, these are the step's products.
-    let products: f64 = ["linear", "matmul"]
+    // nn's Linear records one `linear` node (product, bias and their rules), or with the ReLU
+    // that follows it in an Mlp one `linear_relu` node; a model written with `matmul` records
+    // `matmul` nodes. Either way, these are the step's products.
+    let products: f64 = ["linear", "linear_relu", "matmul"]
         .iter()
         .filter_map(|name| report.op(name))
         .map(|o| per_step(o.forward + o.backward))
         .sum();
     println!();
     println!(
-        "products in the step: {products:.4} ms (the linear and matmul nodes' forward and \
-         backward, bias and accumulation included); floor {:.4} ms: {:.2}× the floor, {:.2}× \
+        "products in the step: {products:.4} ms (the linear, linear_relu and matmul nodes' \
+         forward and backward, bias, ReLU and accumulation included); floor {:.4} ms: {:.2}× the floor, {:.2}× \
          the products laid out as in the step",
         floor * 1e3,
         products / (floor * 1e3),

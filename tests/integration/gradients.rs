@@ -459,6 +459,32 @@ fn case(kind: OpKind) -> Case {
                 }),
             |x, _| x[0].linear(&x[1], x.get(2)),
         ),
+        // As for `linear`, at inputs whose pre-activations all lie 1e-3 or more from the ReLU's
+        // kink at 0, a thousand finite-difference steps away.
+        K::LinearRelu => case_of(
+            (vec(1..=DIM, 0..=2), 1..=DIM, 1..=DIM, any::<bool>())
+                .prop_flat_map(|(leading, inputs, outputs, with_bias)| {
+                    let x_shape: Vec<usize> = leading.into_iter().chain([inputs]).collect();
+                    (
+                        st::tensor_of_shape(&x_shape, -2.0..2.0),
+                        st::tensor_of_shape(&[outputs, inputs], -2.0..2.0),
+                        st::tensor_of_shape(&[outputs], -2.0..2.0),
+                        Just(with_bias),
+                    )
+                })
+                .prop_filter("a pre-activation near the kink", |(x, w, b, with_bias)| {
+                    let mut z = x.matmul(&w.t());
+                    if *with_bias {
+                        z.add_(b);
+                    }
+                    z.to_vec().iter().all(|v: &f64| v.abs() >= 1e-3)
+                })
+                .prop_map(|(x, w, b, with_bias)| match with_bias {
+                    true => (vec![x, w, b], true),
+                    false => (vec![x, w], false),
+                }),
+            |x, _| x[0].linear_relu(&x[1], x.get(2)),
+        ),
 
         // Source and target shapes: two groupings of one list of factors, the second shuffled.
         K::Reshape => case_of(

@@ -54,8 +54,11 @@ pub(crate) enum Op<T: Element> {
     },
     /// Both operands of rank ≥ 2 with equal batch axes (broadcasting is recorded before).
     Matmul,
-    /// Inputs: x `[n, in]`, weight `[out, in]` and, if present, bias `[out]`.
-    Linear,
+    /// Inputs: x `[n, in]`, weight `[out, in]` and, if present, bias `[out]`; followed by a ReLU
+    /// if `relu`.
+    Linear {
+        relu: bool,
+    },
     Movement(Movement),
     Index(Indexing),
     Custom(Rc<dyn CustomOp<T>>),
@@ -75,7 +78,8 @@ impl<T: Element> Op<T> {
             Op::Softmax { log: false, .. } => OpKind::Softmax.method_name(),
             Op::Softmax { log: true, .. } => OpKind::LogSoftmax.method_name(),
             Op::Matmul => OpKind::Matmul.method_name(),
-            Op::Linear => OpKind::Linear.method_name(),
+            Op::Linear { relu: false } => OpKind::Linear.method_name(),
+            Op::Linear { relu: true } => OpKind::LinearRelu.method_name(),
             Op::Movement(m) => m.kind().method_name(),
             Op::Index(i) => i.kind().method_name(),
         }
@@ -113,7 +117,7 @@ pub(crate) fn backward<T: Element>(
         }
         Op::Softmax { axis, log } => reduce::softmax_backward(*axis, *log, output, grad),
         Op::Matmul => matmul::backward(inputs, grad),
-        Op::Linear => matmul::linear_backward(inputs, grad),
+        Op::Linear { relu } => matmul::linear_backward(*relu, inputs, output, grad),
         Op::Movement(m) => movement::backward(m, inputs, grad),
         Op::Index(i) => index::backward(i, inputs, grad),
         Op::Custom(custom) => {
@@ -186,7 +190,7 @@ op_kinds! {
     Sum sum, SumAll sum_all, Mean mean, MeanAll mean_all, Max max, MaxAll max_all, Min min,
     MinAll min_all, Var var, VarAll var_all, LogSumExp log_sum_exp, Softmax softmax,
     LogSoftmax log_softmax,
-    Matmul matmul, Linear linear,
+    Matmul matmul, Linear linear, LinearRelu linear_relu,
     Reshape reshape, Flatten flatten, Transpose transpose, T t, Permute permute,
     BroadcastTo broadcast_to, Squeeze squeeze, Unsqueeze unsqueeze, Narrow narrow,
     Select select, Concat concat, Stack stack, Split split, Chunk chunk,

@@ -78,10 +78,22 @@ impl<T: Element> Module<T> for Linear<T> {
     }
 }
 
-impl<T: Element> Forward<T> for Linear<T> {
-    /// x·Wᵀ + b for `x` of shape `[…, in]`.
+impl<T: Element> Linear<T> {
+    /// relu(x·Wᵀ + b) for `x` of shape `[…, in]`, recorded as one node
+    /// ([`Var::linear_relu`]): the values and gradients of [`Forward::forward`] followed by
+    /// [`Var::relu`], bit for bit, in one pass over the product's output and with one
+    /// activation fewer kept on the tape. [`Mlp`](crate::Mlp) takes it for its ReLU layers.
     #[track_caller]
-    fn forward(&self, x: &Var<T>) -> Var<T> {
+    pub fn forward_relu(&self, x: &Var<T>) -> Var<T> {
+        self.check_input(x);
+        let tape = x.tape();
+        let bias = self.bias.as_ref().map(|b| b.on(&tape));
+        x.linear_relu(&self.weight.on(&tape), bias.as_ref())
+    }
+
+    /// Panics, naming the layer and the caller's line, unless `x` ends in `in` features.
+    #[track_caller]
+    fn check_input(&self, x: &Var<T>) {
         if x.shape().last() != Some(&self.in_features()) {
             fail(
                 &format!("Linear({} -> {})", self.in_features(), self.out_features()),
@@ -93,6 +105,14 @@ impl<T: Element> Forward<T> for Linear<T> {
                 ),
             );
         }
+    }
+}
+
+impl<T: Element> Forward<T> for Linear<T> {
+    /// x·Wᵀ + b for `x` of shape `[…, in]`.
+    #[track_caller]
+    fn forward(&self, x: &Var<T>) -> Var<T> {
+        self.check_input(x);
         let tape = x.tape();
         let bias = self.bias.as_ref().map(|b| b.on(&tape));
         x.linear(&self.weight.on(&tape), bias.as_ref())

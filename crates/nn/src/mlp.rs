@@ -75,6 +75,17 @@ impl<T: Element> Mlp<T> {
         self.activation
     }
 
+    /// One layer's output: the activation of `layer`'s output if `activated`. A ReLU goes into the
+    /// layer's own node ([`Linear::forward_relu`]), with the same bits as the two ops.
+    #[track_caller]
+    fn layer_forward(&self, activated: bool, layer: &Linear<T>, x: &Var<T>) -> Var<T> {
+        match (activated, self.activation) {
+            (false, _) => layer.forward(x),
+            (true, Activation::Relu) => layer.forward_relu(x),
+            (true, activation) => activation.forward(&layer.forward(x)),
+        }
+    }
+
     /// The output of every layer for `x`, after its activation (the last one's is the model's
     /// output): what a picture of each neuron's response needs.
     #[track_caller]
@@ -83,12 +94,7 @@ impl<T: Element> Mlp<T> {
         let mut outputs: Vec<Var<T>> = Vec::with_capacity(self.layers.len());
         for (i, layer) in self.layers.iter().enumerate() {
             let input = outputs.last().unwrap_or(x);
-            let z = layer.forward(input);
-            outputs.push(if i < last {
-                self.activation.forward(&z)
-            } else {
-                z
-            });
+            outputs.push(self.layer_forward(i < last, layer, input));
         }
         outputs
     }
@@ -124,10 +130,7 @@ impl<T: Element> Forward<T> for Mlp<T> {
         let last = self.layers.len() - 1;
         let mut h = x.clone();
         for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(&h);
-            if i < last {
-                h = self.activation.forward(&h);
-            }
+            h = self.layer_forward(i < last, layer, &h);
         }
         h
     }

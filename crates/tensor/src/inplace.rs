@@ -10,6 +10,7 @@ use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::dims;
 use crate::tensor::Tensor;
+use crate::unary::relu;
 
 impl<T: Element> Tensor<T> {
     /// The elements in row-major order, to write in place: the mutable twin of
@@ -98,6 +99,27 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn scaled_add_(&mut self, other: &Tensor<T>, alpha: T) {
         self.update_with("scaled_add_", other, |a, b| a + alpha * b);
+    }
+
+    /// `self = relu(self + bias)`, with `bias` broadcast to `self`'s shape, in one pass: the
+    /// epilogue of a dense layer followed by a ReLU (autograd's `Var::linear_relu`). The result
+    /// has the bits of `add_` then [`Tensor::relu`].
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let mut z = Tensor::from_vec(vec![1.0f32, -2.0, -3.0, 4.0], [2, 2]);
+    /// z.add_relu_(&Tensor::from_vec(vec![0.5, 2.5], [2]));
+    /// assert_eq!(z.to_vec(), vec![1.5, 0.5, 0.0, 6.5]);
+    /// ```
+    #[track_caller]
+    pub fn add_relu_(&mut self, bias: &Tensor<T>) {
+        self.update_with("add_relu_", bias, |a, b| relu(a + b));
+    }
+
+    /// `self = relu(self)` in place, with the bits of [`Tensor::relu`].
+    pub fn relu_(&mut self) {
+        // The shared kernel of in-place updates (parallel when large), with a source it ignores.
+        self.update_with("relu_", &Tensor::scalar(T::zero()), |a, _| relu(a));
     }
 
     /// Sets every element to `value`.

@@ -139,7 +139,7 @@ impl<T: Element> Tensor<T> {
 
     /// max(x, 0); NaN stays NaN.
     pub fn relu(&self) -> Tensor<T> {
-        self.map(|x| if x < T::zero() { T::zero() } else { x })
+        self.map(relu)
     }
 
     /// x for x ≥ 0, slope · x below.
@@ -197,5 +197,15 @@ impl<T: Element> Tensor<T> {
     /// xᵖ for a fixed real power p.
     pub fn powf(&self, p: T) -> Tensor<T> {
         self.map(move |x| x.powf(p))
+    }
+}
+
+/// max(x, 0), NaN kept, −0 kept: the one definition of the element's ReLU, shared by
+/// [`Tensor::relu`] and the in-place updates that fuse it ([`Tensor::add_relu_`]).
+pub(crate) fn relu<T: Element>(x: T) -> T {
+    if x < T::zero() {
+        T::zero()
+    } else {
+        x
     }
 }

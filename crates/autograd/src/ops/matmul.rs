@@ -33,10 +33,25 @@ pub(crate) fn backward<T: Element>(inputs: &[Var<T>], g: &Var<T>) -> InputGrads<
     ]
 }
 
-/// The rule of [`Var::linear`] on a 2-D input x `[n, in]`, weight w `[out, in]` and, if there
-/// are three inputs, bias b `[out]`: dx = G·w, dw = Gᵀ·x (contiguous, in the weight's own
-/// layout) and db = Σ over the rows of G.
-pub(crate) fn linear_backward<T: Element>(inputs: &[Var<T>], g: &Var<T>) -> InputGrads<T> {
+/// The rule of [`Var::linear`] (and of [`Var::linear_relu`], if `relu`) on a 2-D input x
+/// `[n, in]`, weight w `[out, in]` and, if there are three inputs, bias b `[out]`, with output y:
+/// G is the output's gradient g, or with `relu` g where y > 0 and 0 elsewhere; then dx = G·w,
+/// dw = Gᵀ·x (contiguous, in the weight's own layout) and db = Σ over the rows of G.
+pub(crate) fn linear_backward<T: Element>(
+    relu: bool,
+    inputs: &[Var<T>],
+    y: &Var<T>,
+    g: &Var<T>,
+) -> InputGrads<T> {
+    // Through the ReLU first: its gradient needs only the output, which is ≤ 0 exactly where
+    // the input is (NaN passing the gradient on, as in `Var::relu`).
+    let relu_grad;
+    let g = if relu {
+        relu_grad = y.relu_backward(g);
+        &relu_grad
+    } else {
+        g
+    };
     let (x, w) = (&inputs[0], &inputs[1]);
     let mut grads: InputGrads<T> = smallvec![
         if_tracked(x, || g.matmul(w)),
@@ -124,11 +139,39 @@ impl<T: Element> Var<T> {
     /// ```
     #[track_caller]
     pub fn linear(&self, weight: &Var<T>, bias: Option<&Var<T>>) -> Var<T> {
+        self.dense("linear", weight, bias, false)
+    }
+
+    /// `relu(self · weightᵀ + bias)`, a dense layer and its ReLU as one node: the values and
+    /// gradients of [`Var::linear`] then [`Var::relu`], bit for bit, with the bias and the
+    /// activation applied to the product's fresh output in one pass, and one activation fewer
+    /// kept on the tape (the rule needs only the output: where it is ≤ 0 the gradient is 0).
+    /// nn's `Mlp` records its ReLU layers with it.
+    ///
+    /// ```
+    /// # use shendu_autograd::Tape;
+    /// # use shendu_tensor::Tensor;
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.constant(Tensor::from_vec(vec![1.0, 2.0], [1, 2]));
+    /// let w = tape.var(Tensor::from_vec(vec![1.0, 0.0, 0.0, -1.0], [2, 2]));
+    /// let y = x.linear_relu(&w, None);
+    /// assert_eq!(y.value().to_vec(), vec![1.0, 0.0]); // relu([1, −2])
+    /// let grads = y.sum_all().backward();
+    /// assert_eq!(grads[&w].to_vec(), vec![1.0, 2.0, 0.0, 0.0]);
+    /// ```
+    #[track_caller]
+    pub fn linear_relu(&self, weight: &Var<T>, bias: Option<&Var<T>>) -> Var<T> {
+        self.dense("linear_relu", weight, bias, true)
+    }
+
+    /// [`Var::linear`], followed by a ReLU if `relu`; `op` names it in errors.
+    #[track_caller]
+    fn dense(&self, op: &str, weight: &Var<T>, bias: Option<&Var<T>>, relu: bool) -> Var<T> {
         let (x_shape, w_shape) = (self.shape(), weight.shape());
         let in_features = match w_shape {
             [_, i] if x_shape.last() == Some(i) => *i,
             _ => fail(
-                "linear",
+                op,
                 format!(
                     "an input of shape {x_shape:?} and a weight of shape {w_shape:?}: the weight \
                      must be [out, in] and the input [..., in]"
@@ -140,7 +183,7 @@ impl<T: Element> Var<T> {
             && b.shape() != [out_features]
         {
             fail(
-                "linear",
+                op,
                 format!(
                     "a bias of shape {:?} for a weight of shape {w_shape:?}: the bias must be \
                      [{out_features}]",
@@ -158,7 +201,7 @@ impl<T: Element> Var<T> {
                 .try_fold(1usize, |n, &d| n.checked_mul(d))
                 .unwrap_or_else(|| {
                     fail(
-                        "linear",
+                        op,
                         format!("an input of shape {x_shape:?} has more rows than usize holds"),
                     )
                 });
@@ -166,17 +209,26 @@ impl<T: Element> Var<T> {
             out_shape.push(out_features);
             return self
                 .reshape([rows, in_features])
-                .linear(weight, bias)
+                .dense(op, weight, bias, relu)
                 .reshape(out_shape);
         }
         let mut value = self.value.matmul(&weight.value.t());
         let inputs: SmallVec<[&Var<T>; 3]> = match bias {
             Some(b) => {
-                value.add_(&b.value);
+                if relu {
+                    value.add_relu_(&b.value);
+                } else {
+                    value.add_(&b.value);
+                }
                 smallvec![self, weight, b]
             }
-            None => smallvec![self, weight],
+            None => {
+                if relu {
+                    value.relu_();
+                }
+                smallvec![self, weight]
+            }
         };
-        Var::record(&inputs, value, || Op::Linear)
+        Var::record(&inputs, value, || Op::Linear { relu })
     }
 }

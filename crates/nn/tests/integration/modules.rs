@@ -149,6 +149,39 @@ fn a_cloned_parameter_is_another_parameter() {
 }
 
 #[test]
+fn an_mlp_records_its_relu_layers_fused_with_the_bits_of_the_two_ops() {
+    let model = Mlp::<f32>::new(&[5, 16, 8, 3], Activation::Relu, &mut rng());
+    let x = Tensor::rand_normal([7, 5], 0.0, 1.0, &mut rng());
+    // The same layers, each Linear followed by a separate relu op.
+    let apart = |tape: &shendu_autograd::Tape<f32>, m: &Mlp<f32>| {
+        let mut h = tape.constant(x.clone());
+        for (i, layer) in m.layers().iter().enumerate() {
+            h = layer.forward(&h);
+            if i + 1 < m.layers().len() {
+                h = h.relu();
+            }
+        }
+        h.square().sum_all()
+    };
+    let (fused_loss, fused) =
+        model.value_and_grad(|tape, m| m.forward(&tape.constant(x.clone())).square().sum_all());
+    let (apart_loss, apart) = model.value_and_grad(apart);
+    assert_eq!(fused_loss.to_bits(), apart_loss.to_bits());
+    let mut compared = 0;
+    model.visit(&mut Visit::new(&mut |name, e| {
+        if let Entry::Param(p) = e {
+            let bits = |g: &Tensor<f32>| g.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fused[p.id()]), bits(&apart[p.id()]), "{name}");
+            compared += 1;
+        }
+    }));
+    assert_eq!(compared, 6);
+    // Some units are off for some rows, so the ReLU's mask is exercised.
+    let hidden = model.forward_layers(&shendu_autograd::Tape::new().constant(x.clone()));
+    assert!(hidden[0].value().to_vec().contains(&0.0));
+}
+
+#[test]
 fn a_layer_names_itself_both_shapes_and_the_callers_line() {
     let model = Mlp::<f32>::new(&[3, 4, 2], Activation::Relu, &mut rng());
     let x = Tensor::<f32>::ones([5, 7]);

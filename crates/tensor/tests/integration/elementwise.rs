@@ -366,6 +366,52 @@ fn relu_leaky_relu_keep_nan_and_the_sign_of_slope() {
 }
 
 #[test]
+fn add_relu_in_place_has_the_bits_of_add_then_relu() {
+    // Rows against a broadcast bias, with the edges: −0, NaN, ±inf, and a sum that cancels.
+    let z = t64(
+        &[
+            -2.0,
+            -0.0,
+            3.0,
+            f64::NAN,
+            -f64::INFINITY,
+            f64::INFINITY,
+            1.5,
+            -1.5,
+            0.0,
+            1e300,
+            -1e-300,
+            2.0,
+        ],
+        &[3, 4],
+    );
+    let bias = t64(&[0.0, -0.0, -3.0, 1.0], &[4]);
+    let mut fused = z.clone();
+    fused.add_relu_(&bias);
+    assert_bits(&fused.to_vec(), &z.add(&bias).relu().to_vec());
+    // −0 + −0 = −0, which the ReLU keeps, as PyTorch's `relu(-0.0)` does.
+    assert_eq!(fused.to_vec()[1].to_bits(), (-0.0f64).to_bits());
+    let mut kept = z.clone();
+    kept.relu_();
+    assert_bits(&kept.to_vec(), &z.relu().to_vec());
+    // A view of the old values is left as it was (copy-on-write).
+    assert!(z.to_vec()[0] == -2.0);
+    // f32, over enough elements for the parallel kernel.
+    let n = 1 << 18;
+    let z32: Tensor<f32> = Tensor::from_vec(
+        (0..n)
+            .map(|i| ((i * 37 % 1001) as f32 - 500.0) * 0.01)
+            .collect(),
+        [n / 256, 256],
+    );
+    let bias32: Tensor<f32> =
+        Tensor::from_vec((0..256).map(|j| (j as f32 - 128.0) * 0.02).collect(), [256]);
+    let mut fused32 = z32.clone();
+    fused32.add_relu_(&bias32);
+    assert_bits(&fused32.to_vec(), &z32.add(&bias32).relu().to_vec());
+}
+
+#[test]
 fn gelu_at_known_points() {
     // x·Φ(x) with the exact normal CDF.
     let g = t64(&[0.0, 1.0, -1.0, 2.0, -3.0, 10.0, -10.0], &[7]).gelu();
