@@ -309,4 +309,20 @@ fn linear_names_the_op_the_shapes_and_the_line() {
     let line = line!() + 1;
     let message = panic_message(|| scalar.linear(&w, None));
     assert_mentions(&message, &["linear", "[]", "[4, 3]", &at(file!(), line)]);
+
+    // The fused layer names itself, through the path for inputs of rank 3 too.
+    let x3 = tape.var(Tensor::<f64>::ones([2, 5, 3]));
+    let line = line!() + 1;
+    let message = panic_message(|| x3.linear_relu(&w, Some(&b)));
+    assert_mentions(
+        &message,
+        &["linear_relu", "bias", "[3]", "[4]", &at(file!(), line)],
+    );
+    let w = tape.var(Tensor::<f64>::ones([4, 2]));
+    let line = line!() + 1;
+    let message = panic_message(|| x.linear_relu(&w, None));
+    assert_mentions(
+        &message,
+        &["linear_relu", "[5, 3]", "[4, 2]", &at(file!(), line)],
+    );
 }
