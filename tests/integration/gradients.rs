@@ -173,6 +173,25 @@ fn separated_values(
         .boxed()
 }
 
+/// A dense layer's operands: x of rank 1 to 3 (`[…, in]`), a weight `[out, in]` and, half the
+/// time, a bias `[out]`; the parameter says whether there is a bias.
+fn dense_operands() -> impl Strategy<Value = (Vec<Tensor<f64>>, bool)> {
+    (vec(1..=DIM, 0..=2), 1..=DIM, 1..=DIM, any::<bool>())
+        .prop_flat_map(|(leading, inputs, outputs, with_bias)| {
+            let x_shape: Vec<usize> = leading.into_iter().chain([inputs]).collect();
+            (
+                st::tensor_of_shape(&x_shape, -2.0..2.0),
+                st::tensor_of_shape(&[outputs, inputs], -2.0..2.0),
+                st::tensor_of_shape(&[outputs], -2.0..2.0),
+                Just(with_bias),
+            )
+        })
+        .prop_map(|(x, w, b, with_bias)| match with_bias {
+            true => (vec![x, w, b], true),
+            false => (vec![x, w], false),
+        })
+}
+
 /// One input, no parameters.
 fn one(values: BoxedStrategy<Tensor<f64>>) -> impl Strategy<Value = (Vec<Tensor<f64>>, ())> {
     values.prop_map(|t| (vec![t], ()))
@@ -442,47 +461,17 @@ fn case(kind: OpKind) -> Case {
 
         // x of rank 1 to 3 ([…, in]), weight [out, in], and a bias [out] half the time; `arg`
         // makes transposed (and otherwise strided) operands.
-        K::Linear => case_of(
-            (vec(1..=DIM, 0..=2), 1..=DIM, 1..=DIM, any::<bool>())
-                .prop_flat_map(|(leading, inputs, outputs, with_bias)| {
-                    let x_shape: Vec<usize> = leading.into_iter().chain([inputs]).collect();
-                    (
-                        st::tensor_of_shape(&x_shape, -2.0..2.0),
-                        st::tensor_of_shape(&[outputs, inputs], -2.0..2.0),
-                        st::tensor_of_shape(&[outputs], -2.0..2.0),
-                        Just(with_bias),
-                    )
-                })
-                .prop_map(|(x, w, b, with_bias)| match with_bias {
-                    true => (vec![x, w, b], true),
-                    false => (vec![x, w], false),
-                }),
-            |x, _| x[0].linear(&x[1], x.get(2)),
-        ),
+        K::Linear => case_of(dense_operands(), |x, _| x[0].linear(&x[1], x.get(2))),
         // As for `linear`, at inputs whose pre-activations all lie 1e-3 or more from the ReLU's
         // kink at 0, a thousand finite-difference steps away.
         K::LinearRelu => case_of(
-            (vec(1..=DIM, 0..=2), 1..=DIM, 1..=DIM, any::<bool>())
-                .prop_flat_map(|(leading, inputs, outputs, with_bias)| {
-                    let x_shape: Vec<usize> = leading.into_iter().chain([inputs]).collect();
-                    (
-                        st::tensor_of_shape(&x_shape, -2.0..2.0),
-                        st::tensor_of_shape(&[outputs, inputs], -2.0..2.0),
-                        st::tensor_of_shape(&[outputs], -2.0..2.0),
-                        Just(with_bias),
-                    )
-                })
-                .prop_filter("a pre-activation near the kink", |(x, w, b, with_bias)| {
-                    let mut z = x.matmul(&w.t());
-                    if *with_bias {
-                        z.add_(b);
-                    }
-                    z.to_vec().iter().all(|v: &f64| v.abs() >= 1e-3)
-                })
-                .prop_map(|(x, w, b, with_bias)| match with_bias {
-                    true => (vec![x, w, b], true),
-                    false => (vec![x, w], false),
-                }),
+            dense_operands().prop_filter("a pre-activation near the kink", |(x, _)| {
+                let mut z = x[0].matmul(&x[1].t());
+                if let Some(b) = x.get(2) {
+                    z.add_(b);
+                }
+                z.to_vec().iter().all(|v: &f64| v.abs() >= 1e-3)
+            }),
             |x, _| x[0].linear_relu(&x[1], x.get(2)),
         ),
 

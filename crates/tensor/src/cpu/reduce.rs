@@ -653,38 +653,52 @@ mod tests {
         y
     }
 
-    /// Rows short and long, in groups of many rows, of one row, and across the parallel
-    /// tasks, with NaN and infinite rows among them: each row's bits as computed alone.
+    /// Rows short and long, in groups of many rows and of one row, and enough of them for the
+    /// parallel tasks: (elements of a row, rows).
+    fn row_shapes() -> impl Iterator<Item = (usize, usize)> {
+        [1, 3, 10, 16, 17, SOFTMAX_GROUP - 1, SOFTMAX_GROUP + 1, 3000]
+            .into_iter()
+            .flat_map(|span| [1, 2, 7, 300, PAR_MIN / span + 3].map(|rows| (span, rows)))
+    }
+
+    /// `len` values spread over a few dozen units, in an order that repeats every `period`.
+    fn spread(len: usize, period: usize, scale: f32) -> Vec<f32> {
+        (0..len)
+            .map(|i| ((i * 37 % period) as f32 - (period / 2) as f32) * scale)
+            .collect()
+    }
+
+    /// Asserts that `got` and `want` hold the same bits, element by element.
+    #[track_caller]
+    fn assert_same_bits<T: Element>(got: &[T], want: &[T], what: &str) {
+        let bits = |v: &[T]| {
+            v.iter()
+                .map(|e| e.to_f64_exact().to_bits())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(bits(got), bits(want), "{what}");
+    }
+
+    fn widen(v: &[f32]) -> Vec<f64> {
+        v.iter().map(|&e| e.into()).collect()
+    }
+
+    /// With NaN and infinite rows among them: each row's bits as computed alone, in f32 and f64.
     #[test]
     fn softmax_groups_of_rows_give_each_row_its_own_bits() {
-        for span in [1, 3, 10, 16, 17, SOFTMAX_GROUP - 1, SOFTMAX_GROUP + 1, 3000] {
-            for rows in [1, 2, 7, 300, PAR_MIN / span + 3] {
-                let mut x: Vec<f32> = (0..rows * span)
-                    .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.3)
-                    .collect();
-                if rows > 2 {
-                    x[span] = f32::NAN;
-                    x[2 * span] = f32::INFINITY;
-                }
-                for log in [false, true] {
-                    let bits = |v: &[f32]| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
-                    let grouped = softmax_rows(&x, span, log);
-                    assert_eq!(
-                        bits(&grouped),
-                        bits(&softmax_row_by_row(&x, span, log)),
-                        "span {span}, {rows} rows, log {log}"
-                    );
-                    let x64: Vec<f64> = x.iter().map(|&v| v.into()).collect();
-                    let grouped = softmax_rows(&x64, span, log);
-                    let alone = softmax_row_by_row(&x64, span, log);
-                    assert!(
-                        grouped
-                            .iter()
-                            .zip(&alone)
-                            .all(|(a, b)| a.to_bits() == b.to_bits()),
-                        "f64: span {span}, {rows} rows, log {log}"
-                    );
-                }
+        for (span, rows) in row_shapes() {
+            let mut x = spread(rows * span, 101, 0.3);
+            if rows > 2 {
+                x[span] = f32::NAN;
+                x[2 * span] = f32::INFINITY;
+            }
+            for log in [false, true] {
+                let what = format!("span {span}, {rows} rows, log {log}");
+                let alone = softmax_row_by_row(&x, span, log);
+                assert_same_bits(&softmax_rows(&x, span, log), &alone, &what);
+                let x = widen(&x);
+                let alone = softmax_row_by_row(&x, span, log);
+                assert_same_bits(&softmax_rows(&x, span, log), &alone, &what);
             }
         }
     }
@@ -714,38 +728,21 @@ mod tests {
     /// infinite gradients among the rows: each row's bits as computed alone.
     #[test]
     fn softmax_backward_groups_of_rows_give_each_row_its_own_bits() {
-        for span in [1, 3, 10, 16, 17, SOFTMAX_GROUP - 1, SOFTMAX_GROUP + 1, 3000] {
-            for rows in [1, 2, 7, 300, PAR_MIN / span + 3] {
-                let x: Vec<f32> = (0..rows * span)
-                    .map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.3)
-                    .collect();
-                let mut g: Vec<f32> = (0..rows * span)
-                    .map(|i| ((i * 53 % 97) as f32 - 48.0) * 0.01)
-                    .collect();
-                if rows > 2 {
-                    g[span] = f32::NAN;
-                    g[2 * span] = f32::INFINITY;
-                }
-                for log in [false, true] {
-                    let y = softmax_rows(&x, span, log);
-                    let bits = |v: &[f32]| v.iter().map(|e| e.to_bits()).collect::<Vec<_>>();
-                    assert_eq!(
-                        bits(&softmax_backward_rows(&y, &g, span, log)),
-                        bits(&softmax_backward_row_by_row(&y, &g, span, log)),
-                        "span {span}, {rows} rows, log {log}"
-                    );
-                    let y64: Vec<f64> = y.iter().map(|&v| v.into()).collect();
-                    let g64: Vec<f64> = g.iter().map(|&v| v.into()).collect();
-                    let grouped = softmax_backward_rows(&y64, &g64, span, log);
-                    let alone = softmax_backward_row_by_row(&y64, &g64, span, log);
-                    assert!(
-                        grouped
-                            .iter()
-                            .zip(&alone)
-                            .all(|(a, b)| a.to_bits() == b.to_bits()),
-                        "f64: span {span}, {rows} rows, log {log}"
-                    );
-                }
+        for (span, rows) in row_shapes() {
+            let x = spread(rows * span, 101, 0.3);
+            let mut g = spread(rows * span, 97, 0.01);
+            if rows > 2 {
+                g[span] = f32::NAN;
+                g[2 * span] = f32::INFINITY;
+            }
+            for log in [false, true] {
+                let what = format!("span {span}, {rows} rows, log {log}");
+                let y = softmax_rows(&x, span, log);
+                let alone = softmax_backward_row_by_row(&y, &g, span, log);
+                assert_same_bits(&softmax_backward_rows(&y, &g, span, log), &alone, &what);
+                let (y, g) = (widen(&y), widen(&g));
+                let alone = softmax_backward_row_by_row(&y, &g, span, log);
+                assert_same_bits(&softmax_backward_rows(&y, &g, span, log), &alone, &what);
             }
         }
     }
