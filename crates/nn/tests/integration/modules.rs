@@ -163,8 +163,13 @@ fn an_mlp_records_its_relu_layers_fused_with_the_bits_of_the_two_ops() {
         }
         h.square().sum_all()
     };
-    let (fused_loss, fused) =
-        model.value_and_grad(|tape, m| m.forward(&tape.constant(x.clone())).square().sum_all());
+    let (fused_loss, fused) = model.value_and_grad(|tape, m| {
+        let layers = m.forward_layers(&tape.constant(x.clone()));
+        let node = |v: &Var<f32>| v.to_string().rsplit("grad_fn=").next().unwrap().to_string();
+        assert_eq!(node(&layers[0]), "linear_relu)");
+        assert_eq!(node(&layers[2]), "linear)");
+        m.forward(&tape.constant(x.clone())).square().sum_all()
+    });
     let (apart_loss, apart) = model.value_and_grad(apart);
     assert_eq!(fused_loss.to_bits(), apart_loss.to_bits());
     let mut compared = 0;
