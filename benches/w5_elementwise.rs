@@ -5,7 +5,7 @@
 //! two, write one = 12; relu, tanh, exp and sigmoid: read one, write one = 8) in decimal units,
 //! so criterion's `GB/s` is the figure of `benches/README.md`. tanh, exp and sigmoid compute more
 //! than they move. `examples/bench_table.rs` prints them beside NumPy's. A second group times
-//! copies of transposed views.
+//! copies of transposed views, a third the softmax's rows and their fused gradients.
 
 use std::time::Duration;
 
@@ -57,5 +57,30 @@ fn transposed_copy(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, w5, transposed_copy);
+/// Softmax rows as a classifier's loss has them (W3's 128 × 10 logits) and as a wide output
+/// (256 × 1000): the log-softmax forward, and the one-pass gradients that autograd's rule calls
+/// on every `backward` (`log_softmax_backward`, `softmax_backward`). Throughput counts elements.
+fn softmax_rows(c: &mut Criterion) {
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut group = c.benchmark_group("softmax_rows_f32");
+    group.sample_size(50);
+    for (rows, cols) in [(128, 10), (256, 1000)] {
+        let x = Tensor::<f32>::rand_normal([rows, cols], 0.0, 1.0, &mut rng);
+        let g = Tensor::<f32>::rand_normal([rows, cols], 0.0, 1.0, &mut rng);
+        let (log_p, p) = (x.log_softmax(1), x.softmax(1));
+        group.throughput(Throughput::Elements((rows * cols) as u64));
+        group.bench_function(format!("log_softmax/{rows}x{cols}"), |bench| {
+            bench.iter(|| x.log_softmax(1))
+        });
+        group.bench_function(format!("log_softmax_backward/{rows}x{cols}"), |bench| {
+            bench.iter(|| log_p.log_softmax_backward(&g, 1))
+        });
+        group.bench_function(format!("softmax_backward/{rows}x{cols}"), |bench| {
+            bench.iter(|| p.softmax_backward(&g, 1))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, w5, transposed_copy, softmax_rows);
 criterion_main!(benches);
