@@ -239,13 +239,15 @@ pub(crate) fn gemm<T: Element>(
         && dot::available()
     {
         // SAFETY: as for the calls below, with the unit strides just checked; `available`
-        // holds and m, n, k > 0.
+        // holds and m, n, k > 0. Whether it divides the product is no part of the contract:
+        // its parts write disjoint rows or columns of `out`, which it holds alone for the call.
         unsafe { dot::gemm(m, n, k, out, a, b, divides_from(SHARED_MIN_MACS)) };
         return;
     }
     if m.min(n).min(k) >= PACKED_MIN_SIDE && uses_packed_kernel() {
         // SAFETY: as for the calls below; `with_isize_strides` has run, k > 0, and
-        // `uses_packed_kernel` checked `packed::available`.
+        // `uses_packed_kernel` checked `packed::available`. Dividing the product, or not, is
+        // no part of the contract, as for the dot kernel above.
         unsafe { packed::gemm(m, n, k, out, a, b, divides_from(par_min_macs())) };
         return;
     }
