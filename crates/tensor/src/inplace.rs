@@ -177,13 +177,21 @@ impl<T: Element> Tensor<T> {
                 );
             }
         }
+        let states = states.map(|s| s.as_mut_slice());
+        // An optimizer's gradient has its parameter's shape and is contiguous: it is read
+        // where it lies, without the view and the reference count of a broadcast.
+        if src.shape() == self.shape()
+            && let Some(values) = src.as_slice()
+        {
+            zip_update(self.as_mut_slice(), values, states, &f);
+            return;
+        }
         let mut src = src.with_layout(src.layout.broadcast_to("zip_mut_with", self.shape()));
         if !src.is_contiguous() {
             src = src.contiguous();
         }
         let (values, layout) = src.parts();
         let values = &values[layout.offset()..layout.offset() + layout.numel()];
-        let states = states.map(|s| s.as_mut_slice());
         zip_update(self.as_mut_slice(), values, states, &f);
     }
 }
