@@ -4,7 +4,8 @@
 //! A reduction's gradient is the output gradient broadcast back over the reduced axes (through
 //! `broadcast_to`, so that gradients of gradients fold it again). `max` and `min` split the
 //! gradient evenly between tied extremes (and a NaN extreme, which ties with nothing, gives NaN,
-//! as PyTorch's `amax` does); `mean` and `var` are composites of `sum`.
+//! as PyTorch's `amax` does); `mean` is one node whose rule is `sum`'s scaled, and `var` a
+//! composite of `mean` and `sum`.
 
 use shendu_tensor::{Axes, Axis, Correction, Dims, Element, Tensor};
 use smallvec::smallvec;
@@ -43,6 +44,25 @@ fn extremum_grad<T: Element>(
     let hits = x.value.eq(&extreme);
     let share = x.constant(hits.div(&hits.sum(axes, true)));
     &with_kept_axes(g, x, axes, keepdim).broadcast_to(x.shape()) * &share
+}
+
+/// The gradient of `sum` over `axes`: the output gradient `g` spread back over `x`'s shape.
+fn sum_grad<T: Element>(x: &Var<T>, g: &Var<T>, axes: &[usize], keepdim: bool) -> Var<T> {
+    // Leading axes summed away broadcast straight back (NumPy prepends axes); others need their
+    // size-1 place restored first.
+    let leading = axes.iter().enumerate().all(|(i, &a)| a == i);
+    let g = if keepdim || leading {
+        g.clone()
+    } else {
+        g.reshape(keepdim_shape(x.shape(), axes))
+    };
+    g.broadcast_to(x.shape())
+}
+
+/// 1/count for a mean over `axes` of `shape`, the factor `Tensor::mean` scales its sums by.
+fn mean_scale<T: Element>(shape: &[usize], axes: &[usize]) -> T {
+    let count = axes.iter().fold(1usize, |n, &a| n.saturating_mul(shape[a]));
+    T::from_usize(count).unwrap().recip()
 }
 
 /// Calls a table's forward; the closure's argument types come from this signature.
@@ -146,16 +166,17 @@ reductions! {
         /// Σ of all elements, as a rank-0 var.
         all: fn sum_all as SumAll,
         value: |x, axes, keepdim| x.sum(axes, keepdim),
+        grad: |x, _y, g, axes, keepdim| sum_grad(x, g, axes, keepdim),
+    }
+    /// The mean over `axes`. One node, whose rule scales the output gradient by 1/count and then
+    /// spreads it as `sum`'s does: the values and gradients of `sum` then `mul_scalar`, bit for
+    /// bit, at one node's cost.
+    fn mean as Mean {
+        /// The mean of all elements, as a rank-0 var.
+        all: fn mean_all as MeanAll,
+        value: |x, axes, keepdim| x.mean(axes, keepdim),
         grad: |x, _y, g, axes, keepdim| {
-            // Leading axes summed away broadcast straight back (NumPy prepends axes); others
-            // need their size-1 place restored first.
-            let leading = axes.iter().enumerate().all(|(i, &a)| a == i);
-            let g = if keepdim || leading {
-                g.clone()
-            } else {
-                g.reshape(keepdim_shape(x.shape(), axes))
-            };
-            g.broadcast_to(x.shape())
+            sum_grad(x, &g.mul_scalar(mean_scale(x.shape(), axes)), axes, keepdim)
         },
     }
     /// The maximum over `axes`; tied maxima share the gradient evenly.
@@ -230,22 +251,6 @@ impl<T: Element> Var<T> {
     fn reduce(&self, op: Reduce, axes: Dims, keepdim: bool) -> Var<T> {
         let value = op.apply(&self.value, &axes, keepdim);
         Var::record(&[self], value, || Op::Reduce { op, axes, keepdim })
-    }
-
-    /// The mean over `axes`.
-    #[track_caller]
-    pub fn mean(&self, axes: impl Axes, keepdim: bool) -> Var<T> {
-        let axes = axes.resolve_all("mean", self.rank());
-        let count: usize = axes.iter().map(|&a| self.shape()[a]).product();
-        self.sum(&axes[..], keepdim)
-            .mul_scalar(T::from_usize(count).unwrap().recip())
-    }
-
-    /// The mean of all elements, as a rank-0 var.
-    #[track_caller]
-    pub fn mean_all(&self) -> Var<T> {
-        self.sum_all()
-            .mul_scalar(T::from_usize(self.numel()).unwrap().recip())
     }
 
     /// Variance over `axes`, Σ(x − mean)² / (N − correction) (see `Tensor::var`).

@@ -262,16 +262,16 @@ fn len_counts_recorded_nodes_and_constants_cost_none() {
     assert_eq!(tape.len(), 6);
     let _ = &x + &y;
     assert_eq!(tape.len(), 8);
-    // mean_all is a sum and a scale.
+    // mean_all is one node, its sum and scale together.
     let m = y.mean_all();
-    assert_eq!(tape.len(), 10);
+    assert_eq!(tape.len(), 9);
     // matrix · constant vector: the matmul node and the reshape back to 1-D.
     let _ = y.matmul(&d);
-    assert_eq!(tape.len(), 12);
+    assert_eq!(tape.len(), 11);
 
     // A first-order backward records nothing.
     let _ = m.backward();
-    assert_eq!(tape.len(), 12);
+    assert_eq!(tape.len(), 11);
 }
 
 #[test]
@@ -382,5 +382,68 @@ fn tapes_one_after_another_start_empty_whatever_their_element_type() {
         let y = tape.var(Tensor::from_vec(vec![2.0f32], [1]));
         let grads = y.powf(3.0).sum_all().backward(); // 3·y² = 12
         assert_eq!(grads[&y].to_vec(), vec![12.0]);
+    }
+}
+
+#[test]
+fn mean_is_one_node_with_the_bits_of_sum_then_mul_scalar() {
+    // 1/3 and 1/7 do not divide exactly, so a different order of scaling and summing would show
+    // in the last bit; the values span magnitudes so that the sum rounds.
+    let data: Vec<f64> = (0..21)
+        .map(|i| (i as f64 * 0.37).sin() * 10f64.powi(i % 5 - 2))
+        .collect();
+    let bits = |t: &Tensor<f64>| t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for (axes, keepdim) in [(vec![0], false), (vec![1], true), (vec![0, 1], false)] {
+        let fused = Tape::new();
+        let x = fused.var(t(&data, &[3, 7]));
+        let before = fused.len();
+        let mean = x.mean(&axes[..], keepdim);
+        assert_eq!(
+            fused.len(),
+            before + 1,
+            "mean over {axes:?} recorded one node"
+        );
+        let composite = Tape::new();
+        let x2 = composite.var(t(&data, &[3, 7]));
+        let count: usize = axes.iter().map(|&a| [3, 7][a]).product();
+        let reference = x2.sum(&axes[..], keepdim).mul_scalar(1.0 / count as f64);
+        assert_eq!(
+            bits(mean.value()),
+            bits(reference.value()),
+            "mean over {axes:?}"
+        );
+        // First order through a weight that is not uniform, then second order through
+        // grad_graph, which records the rule's own ops.
+        let weights = Tensor::from_vec(
+            (0..mean.numel()).map(|i| 1.0 + i as f64 / 3.0).collect(),
+            mean.shape(),
+        );
+        let loss = (&mean * &fused.constant(weights.clone()))
+            .square()
+            .sum_all();
+        let loss2 = (&reference * &composite.constant(weights))
+            .square()
+            .sum_all();
+        assert_eq!(bits(&loss.backward()[&x]), bits(&loss2.backward()[&x2]));
+        let fused = Tape::new();
+        let x = fused.var(t(&data, &[3, 7]));
+        let [dx] = <[_; 1]>::try_from(
+            x.mean(&axes[..], keepdim)
+                .square()
+                .sum_all()
+                .grad_graph(&[&x]),
+        )
+        .unwrap();
+        let composite = Tape::new();
+        let x2 = composite.var(t(&data, &[3, 7]));
+        let reference = x2.sum(&axes[..], keepdim).mul_scalar(1.0 / count as f64);
+        let [dx2] = <[_; 1]>::try_from(reference.square().sum_all().grad_graph(&[&x2])).unwrap();
+        let second = (&dx * &dx).sum_all().backward();
+        let second2 = (&dx2 * &dx2).sum_all().backward();
+        assert_eq!(
+            bits(&second[&x]),
+            bits(&second2[&x2]),
+            "second order over {axes:?}"
+        );
     }
 }
