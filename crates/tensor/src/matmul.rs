@@ -3,18 +3,20 @@
 //! 1-D · 1-D is a dot product; a 1-D left operand is treated as a row vector and a 1-D right
 //! operand as a column vector, the added axis removed from the result; operands of rank ≥ 3 are
 //! stacks of matrices whose leading (batch) axes broadcast. Every operand goes to the kernel as
-//! strides, so a transposed view costs no copy.
+//! strides, so a transposed view costs no copy. `linear` is a dense layer's product with its bias
+//! and activation.
 
 use std::mem::MaybeUninit;
 
 use crate::check::{fail, fmt_shape};
 use crate::cpu::gemm::{gemm, MatRef};
-use crate::cpu::par_for_each_chunk;
+use crate::cpu::{par_for_each_chunk, PAR_MIN};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::{broadcast_shapes, dims, try_numel, Dims};
 use crate::storage::{uninit_buffer, Buffer};
 use crate::tensor::Tensor;
+use crate::unary;
 
 /// Below this many multiply-adds per matrix, a batch is spread over the pool matrix by matrix
 /// instead of letting each product use the pool on its own.
@@ -138,6 +140,134 @@ impl<T: Element> Tensor<T> {
         // SAFETY: `gemm` writes every element of its output.
         let out = unsafe { out.assume_init() };
         Tensor::from_parts(out, Layout::contiguous(dims(&[m, n])))
+    }
+}
+
+impl<T: Element> Tensor<T> {
+    /// A dense layer's output, x·Wᵀ + b, for a weight stored `[out, in]` (as PyTorch's
+    /// `nn.functional.linear`) and an input `[..., in]`: the leading axes of the input are rows of
+    /// one product, and the result is `[..., out]`. `bias`, if any, is `[out]`.
+    ///
+    /// The values are those of `self.matmul(&weight.t())` then `add_(bias)`, bit for bit. A small
+    /// layer's output gets its bias in one tight pass over its rows, with no op of its own.
+    ///
+    /// ```
+    /// # use shendu_tensor::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0f32, 2.0], [1, 2]);
+    /// let w = Tensor::from_vec(vec![1.0, 0.0, 1.0, 1.0, -1.0, -1.0], [3, 2]); // 2 → 3
+    /// let b = Tensor::from_vec(vec![0.5, 0.0, 1.0], [3]);
+    /// assert_eq!(x.linear(&w, Some(&b)).to_vec(), vec![1.5, 3.0, -2.0]);
+    /// assert_eq!(x.linear_relu(&w, Some(&b)).to_vec(), vec![1.5, 3.0, 0.0]);
+    /// ```
+    #[track_caller]
+    pub fn linear(&self, weight: &Tensor<T>, bias: Option<&Tensor<T>>) -> Tensor<T> {
+        self.dense("linear", weight, bias, false)
+    }
+
+    /// relu(x·Wᵀ + b): [`Tensor::linear`] and then [`Tensor::relu`], bit for bit, in one call.
+    #[track_caller]
+    pub fn linear_relu(&self, weight: &Tensor<T>, bias: Option<&Tensor<T>>) -> Tensor<T> {
+        self.dense("linear_relu", weight, bias, true)
+    }
+
+    /// [`Tensor::linear`], followed by a ReLU if `relu`; `op` names it in errors.
+    #[track_caller]
+    fn dense(
+        &self,
+        op: &str,
+        weight: &Tensor<T>,
+        bias: Option<&Tensor<T>>,
+        relu: bool,
+    ) -> Tensor<T> {
+        let (x_shape, w_shape) = (self.shape(), weight.shape());
+        let (out_features, in_features) = match *w_shape {
+            [out, inner] if x_shape.last() == Some(&inner) => (out, inner),
+            _ => fail(
+                op,
+                format!(
+                    "an input of shape {} and a weight of shape {}: the weight must be [out, in] \
+                     and the input [..., in]",
+                    fmt_shape(x_shape),
+                    fmt_shape(w_shape)
+                ),
+            ),
+        };
+        if let Some(b) = bias
+            && b.shape() != [out_features]
+        {
+            fail(
+                op,
+                format!(
+                    "a bias of shape {} for a weight of shape {}: the bias must be [{out_features}]",
+                    fmt_shape(b.shape()),
+                    fmt_shape(w_shape)
+                ),
+            );
+        }
+        if self.rank() != 2 {
+            // Checked: with in = 0 the input holds no element, so its leading axes alone may
+            // multiply past usize.
+            let leading = &x_shape[..x_shape.len() - 1];
+            let rows = leading
+                .iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(d))
+                .unwrap_or_else(|| {
+                    fail(
+                        op,
+                        format!(
+                            "an input of shape {} has more rows than usize holds",
+                            fmt_shape(x_shape)
+                        ),
+                    )
+                });
+            let mut out_shape: Dims = leading.iter().copied().collect();
+            out_shape.push(out_features);
+            return self
+                .reshape([rows, in_features])
+                .dense(op, weight, bias, relu)
+                .reshape(out_shape);
+        }
+        let mut value = self.matmul_2d(&weight.t());
+        if value.numel() >= PAR_MIN {
+            // Large enough for the in-place updates to divide the pass among threads.
+            match (bias, relu) {
+                (Some(b), true) => value.add_relu_(b),
+                (Some(b), false) => value.add_(b),
+                (None, true) => value.relu_(),
+                (None, false) => {}
+            }
+            return value;
+        }
+        // A small layer's output: one tight pass over its rows while they are in L1, without the
+        // broadcast bookkeeping of an in-place op, a fixed cost that a small model's step pays
+        // for each of its layers.
+        let contiguous_bias;
+        let bias = match bias.map(|b| (b, b.as_slice())) {
+            None => None,
+            Some((_, Some(slice))) => Some(slice),
+            Some((b, None)) => {
+                contiguous_bias = b.contiguous();
+                contiguous_bias.as_slice()
+            }
+        };
+        let out = value.as_mut_slice();
+        match (bias, relu) {
+            (Some(bias), false) => {
+                for row in out.chunks_exact_mut(bias.len().max(1)) {
+                    row.iter_mut().zip(bias).for_each(|(y, &b)| *y += b);
+                }
+            }
+            (Some(bias), true) => {
+                for row in out.chunks_exact_mut(bias.len().max(1)) {
+                    row.iter_mut()
+                        .zip(bias)
+                        .for_each(|(y, &b)| *y = unary::relu(*y + b));
+                }
+            }
+            (None, true) => out.iter_mut().for_each(|y| *y = unary::relu(*y)),
+            (None, false) => {}
+        }
+        value
     }
 }
 

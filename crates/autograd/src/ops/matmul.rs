@@ -13,7 +13,6 @@
 use shendu_tensor::{broadcast_shapes, Dims, Element};
 use smallvec::{smallvec, SmallVec};
 
-use crate::error::fail;
 use crate::op::{if_tracked, InputGrads, Op};
 use crate::var::Var;
 
@@ -139,7 +138,7 @@ impl<T: Element> Var<T> {
     /// ```
     #[track_caller]
     pub fn linear(&self, weight: &Var<T>, bias: Option<&Var<T>>) -> Var<T> {
-        self.dense("linear", weight, bias, false)
+        self.dense(weight, bias, false)
     }
 
     /// `relu(self · weightᵀ + bias)`, a dense layer and its ReLU as one node: the values and
@@ -161,74 +160,33 @@ impl<T: Element> Var<T> {
     /// ```
     #[track_caller]
     pub fn linear_relu(&self, weight: &Var<T>, bias: Option<&Var<T>>) -> Var<T> {
-        self.dense("linear_relu", weight, bias, true)
+        self.dense(weight, bias, true)
     }
 
-    /// [`Var::linear`], followed by a ReLU if `relu`; `op` names it in errors.
+    /// [`Var::linear`], followed by a ReLU if `relu`. The tensor op computes the value and checks
+    /// the shapes, naming the method and the caller's line.
     #[track_caller]
-    fn dense(&self, op: &str, weight: &Var<T>, bias: Option<&Var<T>>, relu: bool) -> Var<T> {
-        let (x_shape, w_shape) = (self.shape(), weight.shape());
-        let in_features = match w_shape {
-            [_, i] if x_shape.last() == Some(i) => *i,
-            _ => fail(
-                op,
-                format!(
-                    "an input of shape {x_shape:?} and a weight of shape {w_shape:?}: the weight \
-                     must be [out, in] and the input [..., in]"
-                ),
-            ),
+    fn dense(&self, weight: &Var<T>, bias: Option<&Var<T>>, relu: bool) -> Var<T> {
+        let bias_value = bias.map(|b| &b.value);
+        let value = if relu {
+            self.value.linear_relu(&weight.value, bias_value)
+        } else {
+            self.value.linear(&weight.value, bias_value)
         };
-        let out_features = w_shape[0];
-        if let Some(b) = bias
-            && b.shape() != [out_features]
-        {
-            fail(
-                op,
-                format!(
-                    "a bias of shape {:?} for a weight of shape {w_shape:?}: the bias must be \
-                     [{out_features}]",
-                    b.shape()
-                ),
-            );
-        }
-        if self.rank() != 2 {
-            // Leading axes are rows of one product, as in PyTorch.
-            // Checked: with in = 0 the input holds no element, so its leading axes alone may
-            // multiply past usize.
-            let leading = &x_shape[..x_shape.len() - 1];
-            let rows = leading
-                .iter()
-                .try_fold(1usize, |n, &d| n.checked_mul(d))
-                .unwrap_or_else(|| {
-                    fail(
-                        op,
-                        format!("an input of shape {x_shape:?} has more rows than usize holds"),
-                    )
-                });
-            let mut out_shape: Dims = leading.iter().copied().collect();
-            out_shape.push(out_features);
-            return self
-                .reshape([rows, in_features])
-                .dense(op, weight, bias, relu)
-                .reshape(out_shape);
-        }
-        let mut value = self.value.matmul(&weight.value.t());
-        let inputs: SmallVec<[&Var<T>; 3]> = match bias {
-            Some(b) => {
-                if relu {
-                    value.add_relu_(&b.value);
-                } else {
-                    value.add_(&b.value);
-                }
-                smallvec![self, weight, b]
-            }
-            None => {
-                if relu {
-                    value.relu_();
-                }
-                smallvec![self, weight]
-            }
+        let record = |x: &Var<T>, value| {
+            let mut inputs: SmallVec<[&Var<T>; 3]> = smallvec![x, weight];
+            inputs.extend(bias);
+            Var::record(&inputs, value, || Op::Linear { relu })
         };
-        Var::record(&inputs, value, || Op::Linear { relu })
+        if self.rank() == 2 {
+            return record(self, value);
+        }
+        // Leading axes are rows of one product, as in PyTorch: the node sees the input as a
+        // matrix (the value checked that its rows fit usize), and a reshape restores them.
+        let [out_features, in_features] = [weight.shape()[0], weight.shape()[1]];
+        let rows = self.shape()[..self.rank() - 1].iter().product::<usize>();
+        let out_shape = value.shape().to_vec();
+        let rows_of_x = self.reshape([rows, in_features]);
+        record(&rows_of_x, value.reshape([rows, out_features])).reshape(out_shape)
     }
 }

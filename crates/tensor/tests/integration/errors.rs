@@ -259,6 +259,24 @@ fn a_softmax_gradient_of_the_wrong_shape() {
 }
 
 #[test]
+#[should_panic(
+    expected = "linear: an input of shape [2, 3] and a weight of shape [3, 2]: the weight \
+                           must be [out, in] and the input [..., in]"
+)]
+fn a_linear_weight_of_the_wrong_shape() {
+    let _ = m23().linear(&Tensor::zeros([3, 2]), None);
+}
+
+#[test]
+#[should_panic(
+    expected = "linear_relu: a bias of shape [4] for a weight of shape [2, 3]: the bias \
+                           must be [2]"
+)]
+fn a_linear_bias_of_the_wrong_shape() {
+    let _ = m23().linear_relu(&m23(), Some(&Tensor::zeros([4])));
+}
+
+#[test]
 fn messages_name_the_callers_line() {
     let (a, b) = (m23(), Tensor::<f32>::zeros([4]));
     let labels = Indices::from(vec![2, 0]);
@@ -270,6 +288,8 @@ fn messages_name_the_callers_line() {
         (panic_message(|| a.sum(5, false)), line!()),
         (panic_message(|| a.reshape([7])), line!()),
         (panic_message(|| a.matmul(&b)), line!()),
+        (panic_message(|| a.linear(&b, None)), line!()),
+        (panic_message(|| a.linear_relu(&m23().t(), Some(&b))), line!()),
         (panic_message(|| a.narrow(0, 1, 5)), line!()),
         (panic_message(|| Tensor::from_vec(vec![1.0f32], [2])), line!()),
         (panic_message(|| a.item()), line!()),

@@ -270,3 +270,185 @@ proptest! {
         check_matmul::<f32>(&a, &b, 1e-5)?;
     }
 }
+
+/// A value for a dense layer's operands: mostly ordinary, sometimes an edge (±0, ±inf, NaN, huge
+/// or tiny), so that the bias and the ReLU meet them.
+fn dense_value() -> BoxedStrategy<f64> {
+    prop_oneof![
+        8 => -4.0..4.0f64,
+        1 => prop::sample::select(vec![
+            0.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            -f64::INFINITY,
+            1e300,
+            -1e-300,
+        ]),
+    ]
+    .boxed()
+}
+
+/// A dense layer's operands: an input `[..., in]` of rank 1 to 3 (as a transposed view when it is
+/// a matrix and `transposed`), a weight `[out, in]` (stored as such or as the transpose of an
+/// `[in, out]` tensor), and a bias `[out]` that is contiguous, a strided view, or absent. Up to 40
+/// rows of up to 24 by 24, so that products fall on both sides of the small kernels' bound.
+#[derive(Clone, Debug)]
+struct Dense {
+    leading: Vec<usize>,
+    inner: usize,
+    outer: usize,
+    x: Vec<f64>,
+    w: Vec<f64>,
+    b: Vec<f64>,
+    transposed: bool,
+    bias: Option<bool>,
+}
+
+fn dense() -> BoxedStrategy<Dense> {
+    let leading = prop_oneof![
+        Just(vec![]),
+        (0usize..=40).prop_map(|m| vec![m]),
+        (0usize..=5, 0usize..=8).prop_map(|(a, b)| vec![a, b]),
+    ];
+    (leading, 0usize..=24, 0usize..=24)
+        .prop_flat_map(|(leading, inner, outer)| {
+            let rows: usize = leading.iter().product();
+            (
+                Just(leading),
+                Just(inner),
+                Just(outer),
+                prop::collection::vec(dense_value(), rows * inner),
+                prop::collection::vec(dense_value(), outer * inner),
+                prop::collection::vec(dense_value(), 2 * outer),
+                any::<bool>(),
+                prop::option::of(any::<bool>()),
+            )
+        })
+        .prop_map(|(leading, inner, outer, x, w, b, transposed, bias)| Dense {
+            leading,
+            inner,
+            outer,
+            x,
+            w,
+            b,
+            transposed,
+            bias,
+        })
+        .boxed()
+}
+
+impl Dense {
+    /// The operands in `T`: (x, w, bias).
+    fn operands<T: Element>(&self) -> (Tensor<T>, Tensor<T>, Option<Tensor<T>>) {
+        let cast = |v: &[f64]| v.iter().map(|&v| T::from_f64_lossy(v)).collect::<Vec<T>>();
+        let mut x_shape = self.leading.clone();
+        x_shape.push(self.inner);
+        let x = if self.transposed && self.leading.len() == 1 {
+            // The same values, stored column by column.
+            let m = self.leading[0];
+            let mut by_columns = vec![T::zero(); m * self.inner];
+            for i in 0..m {
+                for p in 0..self.inner {
+                    by_columns[p * m + i] = T::from_f64_lossy(self.x[i * self.inner + p]);
+                }
+            }
+            Tensor::from_vec(by_columns, [self.inner, m]).t()
+        } else {
+            Tensor::from_vec(cast(&self.x), x_shape)
+        };
+        let (out, inner) = (self.outer, self.inner);
+        let w = if self.transposed {
+            let mut by_columns = vec![T::zero(); out * inner];
+            for o in 0..out {
+                for p in 0..inner {
+                    by_columns[p * out + o] = T::from_f64_lossy(self.w[o * inner + p]);
+                }
+            }
+            Tensor::from_vec(by_columns, [inner, out]).t()
+        } else {
+            Tensor::from_vec(cast(&self.w), [out, inner])
+        };
+        let bias = self.bias.map(|strided| {
+            if strided {
+                // Every other element of a [2·out] tensor.
+                Tensor::from_vec(cast(&self.b), [out, 2]).select(1, 0)
+            } else {
+                Tensor::from_vec(cast(&self.b[..out]), [out])
+            }
+        });
+        (x, w, bias)
+    }
+}
+
+/// `linear` and `linear_relu` against the ops they stand for (the rows' product, the bias added,
+/// the ReLU), bit for bit.
+fn check_linear<T: Element>(case: &Dense) -> Result<(), TestCaseError> {
+    let (x, w, bias) = case.operands::<T>();
+    let rows: usize = case.leading.iter().product();
+    let mut out_shape = case.leading.clone();
+    out_shape.push(case.outer);
+    // A matrix goes to the product as it lies (a transposed view too), as `linear` passes it.
+    let matrix = if x.rank() == 2 {
+        x.clone()
+    } else {
+        x.reshape([rows, case.inner])
+    };
+    let product = matrix.matmul(&w.t());
+    let biased = match &bias {
+        Some(b) => product.add(b),
+        None => product,
+    };
+    let separate = biased.reshape(out_shape);
+    for (got, want) in [
+        (x.linear(&w, bias.as_ref()), separate.clone()),
+        (x.linear_relu(&w, bias.as_ref()), separate.relu()),
+    ] {
+        prop_assert_eq!(got.shape(), want.shape());
+        let (got, want) = (got.to_vec(), want.to_vec());
+        let differs = got.iter().zip(&want).position(|(&g, &w)| !same_bits(g, w));
+        prop_assert!(
+            differs.is_none(),
+            "element {:?}: {:?} against {:?}",
+            differs,
+            differs.map(|i| got[i]),
+            differs.map(|i| want[i])
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config(200))]
+
+    /// A dense layer's product with its bias and ReLU has the bits of the separate ops, in every
+    /// layout, small products (bias and ReLU applied as each element is stored) and large alike.
+    #[test]
+    fn linear_has_the_bits_of_the_product_then_the_bias_then_the_relu(case in dense()) {
+        check_linear::<f32>(&case)?;
+        check_linear::<f64>(&case)?;
+    }
+}
+
+#[test]
+fn linear_of_a_batch_and_of_one_row() {
+    // 2 → 3 with rows [1, 2] and [−1, 0]: x·Wᵀ = [1, 3, −3] and [−1, −1, 1].
+    let w = t32(&[1.0, 0.0, 1.0, 1.0, -1.0, -1.0], &[3, 2]);
+    let b = t32(&[0.5, 0.0, 1.0], &[3]);
+    let x = t32(&[1.0, 2.0, -1.0, 0.0], &[2, 2]);
+    assert_eq!(
+        x.linear(&w, Some(&b)).to_vec(),
+        vec![1.5, 3.0, -2.0, -0.5, -1.0, 2.0]
+    );
+    assert_eq!(
+        x.linear_relu(&w, None).to_vec(),
+        vec![1.0, 3.0, 0.0, 0.0, 0.0, 1.0]
+    );
+    // One row as a vector, and a batch of batches.
+    let one = t32(&[1.0, 2.0], &[2]).linear(&w, Some(&b));
+    assert_eq!(one.shape(), &[3]);
+    assert_eq!(one.to_vec(), vec![1.5, 3.0, -2.0]);
+    let stacked = x.reshape([2, 1, 2]).linear(&w, Some(&b));
+    assert_eq!(stacked.shape(), &[2, 1, 3]);
+    assert_eq!(stacked.to_vec(), vec![1.5, 3.0, -2.0, -0.5, -1.0, 2.0]);
+}
