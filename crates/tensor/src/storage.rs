@@ -40,19 +40,24 @@ const POOL_MIN_BYTES: usize = 64 << 10;
 /// ([`POOL_MID_PER_LEN`], [`POOL_MID_MAX_BYTES`]). The allocator hands such buffers out from
 /// the top of its heap and gives the pages back when they are freed, so an inference loop
 /// whose activations are this size faulted in their pages again on every call (16 page faults
-/// and two `brk` calls per W4 forward); a few kept here are enough to stop that. Fewer are kept
-/// than of the large ones so that the buffers a training step frees are not all held until the
-/// next step. (A reading of W3's peak RSS at 10.3 MiB with four a length turned out to be within
-/// the allocator's layout noise: with four a length and 2 MiB, or two and 1 MiB, it read the
-/// same as with these bounds; `benches/README.md`, eleventh part of issue 12.)
+/// and two `brk` calls per W4 forward); a few kept here are enough to stop that.
+///
+/// The bounds below hold every mid-sized buffer a small model's training step frees (W3: its
+/// activations, their gradients, the first layer's weight gradient), so that none goes back to
+/// the allocator between steps. Given back, such a buffer raised glibc's mmap threshold and the
+/// next ones came from its heap, in holes that depend on every allocation before them: W3's
+/// peak RSS then moved by half a MiB and more with changes that touched no memory use, while
+/// with these bounds no buffer of 16 KiB or more that a tensor owns is freed after the first step
+/// (`benches/README.md`, sixteenth part of issue 12).
 const POOL_MID_BYTES: usize = 1 << 20;
 
-/// How many mid-sized buffers of one length the pool keeps: an activation and the output of the
-/// op applied to it.
-const POOL_MID_PER_LEN: usize = 2;
+/// How many mid-sized buffers of one length the pool keeps: an activation, its gradient and the
+/// temporaries of their rules.
+const POOL_MID_PER_LEN: usize = 4;
 
-/// The most memory the pool keeps in mid-sized buffers, of one element type.
-const POOL_MID_MAX_BYTES: usize = 512 << 10;
+/// The most memory the pool keeps in mid-sized buffers, of one element type: 4 MiB, beside the
+/// 256 MiB it may keep of large ones.
+const POOL_MID_MAX_BYTES: usize = 4 << 20;
 
 /// Buffers of at most this many bytes (256 `f32`) are recycled through the cache of the thread
 /// that drops them ([`SmallCache`]).
@@ -585,7 +590,7 @@ mod tests {
     }
 
     #[test]
-    fn the_pool_keeps_two_mid_sized_buffers_of_a_length_and_a_bounded_sum() {
+    fn the_pool_keeps_a_few_mid_sized_buffers_of_a_length_and_a_bounded_sum() {
         // A pool of this test's own (the process-wide one is shared by every test running).
         let pool = BufferPool::<f64>::new();
         let fresh = |len: usize| Arc::<[f64]>::from(vec![1.5; len]);
@@ -594,19 +599,23 @@ mod tests {
             let state = guard.as_ref().expect("a pool that has been given buffers");
             (state.by_len.get(&len).map_or(0, Vec::len), state.mid_bytes)
         };
-        // Three mid-sized buffers of one length: two are kept.
+        // One more mid-sized buffer of a length than the pool keeps: the rest are kept.
         let mid = POOL_MIN_BYTES / size_of::<f64>();
-        for _ in 0..3 {
+        for _ in 0..=POOL_MID_PER_LEN {
             pool.give(fresh(mid));
         }
-        assert_eq!(count(&pool, mid), (POOL_MID_PER_LEN, 2 * POOL_MIN_BYTES));
-        // Other mid-sized lengths until the sum is reached: none is kept past it.
-        for extra in 1..=8 {
+        assert_eq!(
+            count(&pool, mid),
+            (POOL_MID_PER_LEN, POOL_MID_PER_LEN * POOL_MIN_BYTES)
+        );
+        // Other mid-sized lengths, more than the sum holds: none is kept past it.
+        let lengths = POOL_MID_MAX_BYTES / POOL_MIN_BYTES + 1;
+        for extra in 1..=lengths {
             pool.give(fresh(mid + extra));
         }
         let (_, mid_bytes) = count(&pool, mid);
         assert!(mid_bytes <= POOL_MID_MAX_BYTES, "{mid_bytes} bytes");
-        assert!(mid_bytes + (mid + 8) * size_of::<f64>() > POOL_MID_MAX_BYTES);
+        assert!(mid_bytes + (mid + lengths) * size_of::<f64>() > POOL_MID_MAX_BYTES);
         // A large buffer is outside that sum, and four of a length are kept.
         let large = POOL_MID_BYTES / size_of::<f64>();
         for _ in 0..5 {
@@ -616,7 +625,10 @@ mod tests {
         // Taking one back takes it out of the sums.
         let taken = pool.take_pooled(mid).expect("a kept buffer");
         assert_eq!(taken.len(), mid);
-        assert_eq!(count(&pool, mid), (1, mid_bytes - POOL_MIN_BYTES));
+        assert_eq!(
+            count(&pool, mid),
+            (POOL_MID_PER_LEN - 1, mid_bytes - POOL_MIN_BYTES)
+        );
     }
 
     #[test]
