@@ -85,15 +85,13 @@ impl<T: Element> Linear<T> {
     /// activation fewer kept on the tape. [`Mlp`](crate::Mlp) takes it for its ReLU layers.
     #[track_caller]
     pub fn forward_relu(&self, x: &Var<T>) -> Var<T> {
-        self.check_input(x);
-        let tape = x.tape();
-        let bias = self.bias.as_ref().map(|b| b.on(&tape));
-        x.linear_relu(&self.weight.on(&tape), bias.as_ref())
+        self.dense(x, true)
     }
 
-    /// Panics, naming the layer and the caller's line, unless `x` ends in `in` features.
+    /// x·Wᵀ + b, followed by a ReLU if `relu`, with the parameters entered on `x`'s tape. Panics,
+    /// naming the layer and the caller's line, unless `x` ends in `in` features.
     #[track_caller]
-    fn check_input(&self, x: &Var<T>) {
+    fn dense(&self, x: &Var<T>, relu: bool) -> Var<T> {
         if x.shape().last() != Some(&self.in_features()) {
             fail(
                 &format!("Linear({} -> {})", self.in_features(), self.out_features()),
@@ -105,6 +103,16 @@ impl<T: Element> Linear<T> {
                 ),
             );
         }
+        let tape = x.tape();
+        // The bias enters the tape before the weight: the parameters' nodes keep the order in
+        // which `Gradients` has always listed them.
+        let bias = self.bias.as_ref().map(|b| b.on(&tape));
+        let weight = self.weight.on(&tape);
+        if relu {
+            x.linear_relu(&weight, bias.as_ref())
+        } else {
+            x.linear(&weight, bias.as_ref())
+        }
     }
 }
 
@@ -112,9 +120,6 @@ impl<T: Element> Forward<T> for Linear<T> {
     /// x·Wᵀ + b for `x` of shape `[…, in]`.
     #[track_caller]
     fn forward(&self, x: &Var<T>) -> Var<T> {
-        self.check_input(x);
-        let tape = x.tape();
-        let bias = self.bias.as_ref().map(|b| b.on(&tape));
-        x.linear(&self.weight.on(&tape), bias.as_ref())
+        self.dense(x, false)
     }
 }

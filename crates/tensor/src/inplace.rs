@@ -5,7 +5,7 @@
 //! taken earlier therefore never sees the update.
 
 use crate::check::{fail, fmt_shape};
-use crate::cpu::map::{update, zip_update};
+use crate::cpu::map::{update, update_rows, zip_update};
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::dims;
@@ -50,6 +50,16 @@ impl<T: Element> Tensor<T> {
     /// `self[i] = f(self[i], other[i])` with `other` broadcast to `self`'s shape.
     #[track_caller]
     fn update_with(&mut self, op: &str, other: &Tensor<T>, f: impl Fn(T, T) -> T + Sync) {
+        // A contiguous source of this shape, or of its last axes (a layer's bias, a scalar), is
+        // read where it lies: no broadcast view, no reference count, no search for its rows, a
+        // fixed cost that a small model's step paid for each of its layers.
+        if other.numel() > 0
+            && self.shape().ends_with(other.shape())
+            && let Some(row) = other.as_slice()
+        {
+            update_rows(self.as_mut_slice(), row, f);
+            return;
+        }
         let mut other = other.with_layout(other.layout.broadcast_to(op, self.shape()));
         // A transposed source (the gradient of a weight used as `w.t()`) is read a cache miss
         // per element; a tiled copy first and a straight loop after are several times faster.

@@ -10,13 +10,12 @@ use std::mem::MaybeUninit;
 
 use crate::check::{fail, fmt_shape};
 use crate::cpu::gemm::{gemm, MatRef};
-use crate::cpu::{par_for_each_chunk, PAR_MIN};
+use crate::cpu::par_for_each_chunk;
 use crate::element::Element;
 use crate::layout::Layout;
 use crate::shape::{broadcast_shapes, dims, try_numel, Dims};
 use crate::storage::{uninit_buffer, Buffer};
 use crate::tensor::Tensor;
-use crate::unary;
 
 /// Below this many multiply-adds per matrix, a batch is spread over the pool matrix by matrix
 /// instead of letting each product use the pool on its own.
@@ -148,8 +147,8 @@ impl<T: Element> Tensor<T> {
     /// `nn.functional.linear`) and an input `[..., in]`: the leading axes of the input are rows of
     /// one product, and the result is `[..., out]`. `bias`, if any, is `[out]`.
     ///
-    /// The values are those of `self.matmul(&weight.t())` then `add_(bias)`, bit for bit. A small
-    /// layer's output gets its bias in one tight pass over its rows, with no op of its own.
+    /// The values are those of `self.matmul(&weight.t())` then `add_(bias)`, bit for bit: the
+    /// bias (and the ReLU) go onto the product's fresh output in place, in one pass.
     ///
     /// ```
     /// # use shendu_tensor::Tensor;
@@ -228,43 +227,10 @@ impl<T: Element> Tensor<T> {
                 .reshape(out_shape);
         }
         let mut value = self.matmul_2d(&weight.t());
-        if value.numel() >= PAR_MIN {
-            // Large enough for the in-place updates to divide the pass among threads.
-            match (bias, relu) {
-                (Some(b), true) => value.add_relu_(b),
-                (Some(b), false) => value.add_(b),
-                (None, true) => value.relu_(),
-                (None, false) => {}
-            }
-            return value;
-        }
-        // A small layer's output: one tight pass over its rows while they are in L1, without the
-        // broadcast bookkeeping of an in-place op, a fixed cost that a small model's step pays
-        // for each of its layers.
-        let contiguous_bias;
-        let bias = match bias.map(|b| (b, b.as_slice())) {
-            None => None,
-            Some((_, Some(slice))) => Some(slice),
-            Some((b, None)) => {
-                contiguous_bias = b.contiguous();
-                contiguous_bias.as_slice()
-            }
-        };
-        let out = value.as_mut_slice();
         match (bias, relu) {
-            (Some(bias), false) => {
-                for row in out.chunks_exact_mut(bias.len().max(1)) {
-                    row.iter_mut().zip(bias).for_each(|(y, &b)| *y += b);
-                }
-            }
-            (Some(bias), true) => {
-                for row in out.chunks_exact_mut(bias.len().max(1)) {
-                    row.iter_mut()
-                        .zip(bias)
-                        .for_each(|(y, &b)| *y = unary::relu(*y + b));
-                }
-            }
-            (None, true) => out.iter_mut().for_each(|y| *y = unary::relu(*y)),
+            (Some(b), true) => value.add_relu_(b),
+            (Some(b), false) => value.add_(b),
+            (None, true) => value.relu_(),
             (None, false) => {}
         }
         value

@@ -462,21 +462,7 @@ pub(crate) fn update<T: Element>(
         return;
     }
     if let Some(row) = repeated_row(layout) {
-        // A bias added to every row of a batch: each row of `dst` meets the same slice.
-        let src = &src[layout.offset()..layout.offset() + row];
-        fill_chunks(dst, |start, chunk| {
-            // A chunk may start and end mid-row: it is cut where the rows end, and each piece
-            // zips with the matching part of the row (no index arithmetic per element).
-            let (mut done, mut col) = (0, start % row);
-            while done < chunk.len() {
-                let len = (row - col).min(chunk.len() - done);
-                for (d, &x) in chunk[done..done + len].iter_mut().zip(&src[col..col + len]) {
-                    *d = f(*d, x);
-                }
-                done += len;
-                col = 0;
-            }
-        });
+        update_rows(dst, &src[layout.offset()..layout.offset() + row], f);
         return;
     }
     let walk = Walk::new(layout.shape(), [layout.strides()], [layout.offset()]);
@@ -487,6 +473,31 @@ pub(crate) fn update<T: Element>(
                 *d = f(*d, src[o + i * s]);
             }
         })
+    });
+}
+
+/// `dst[i] = f(dst[i], row[i % row.len()])`: [`update`] with a source that repeats one contiguous
+/// row over `dst`'s leading axes, as a bias added to every row of a batch (or a scalar to every
+/// element). `row` is not empty and its length divides `dst`'s.
+pub(crate) fn update_rows<T: Element>(dst: &mut [T], row: &[T], f: impl Fn(T, T) -> T + Sync) {
+    if let [x] = *row {
+        // A scalar: one straight loop, not pieces of one element.
+        fill_chunks(dst, |_, chunk| chunk.iter_mut().for_each(|d| *d = f(*d, x)));
+        return;
+    }
+    let width = row.len();
+    fill_chunks(dst, |start, chunk| {
+        // A chunk may start and end mid-row: it is cut where the rows end, and each piece zips
+        // with the matching part of the row (no index arithmetic per element).
+        let (mut done, mut col) = (0, start % width);
+        while done < chunk.len() {
+            let len = (width - col).min(chunk.len() - done);
+            for (d, &x) in chunk[done..done + len].iter_mut().zip(&row[col..col + len]) {
+                *d = f(*d, x);
+            }
+            done += len;
+            col = 0;
+        }
     });
 }
 

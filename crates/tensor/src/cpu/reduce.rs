@@ -364,28 +364,35 @@ pub(crate) fn arg_best<T: Element>(
 /// when large; each row is computed in one fixed order.
 pub(crate) fn softmax_rows<T: Element>(rows: &[T], span: usize, log: bool) -> Buffer<T> {
     let mut out = output_buffer(rows.len());
-    if rows.len() >= PAR_MIN && rows.len() > span {
-        let per_task = (CHUNK / span).max(1) * span;
-        par_for_each_chunk(&mut out, per_task, &|t, y| {
-            softmax_each_row(&rows[t * per_task..][..y.len()], y, span, log);
-        });
-    } else {
-        softmax_each_row(rows, &mut out, span, log);
-    }
+    by_row_parts(
+        &mut out,
+        span,
+        #[inline(always)]
+        |at, y| softmax_groups(&rows[at..][..y.len()], y, span, log),
+    );
     out
 }
 
-/// [`softmax_group`] over each row of `span` elements of `x`, into `y`.
-fn softmax_each_row<T: Element>(x: &[T], y: &mut [T], span: usize, log: bool) {
-    // The f32 exp is plain arithmetic, which wide vectors speed up; the f64 one is a call to
-    // libm, which they slow down (see `map1_widest`).
-    if TypeId::of::<T>() == TypeId::of::<f32>() {
-        with_wide_vectors(
-            #[inline(always)]
-            || softmax_groups(x, y, span, log),
-        );
+/// Runs `part(at, out_part)` over parts of `out` made of whole rows of `span` elements, `at`
+/// being the part's first element: in parallel when `out` is large, and for `f32` on the widest
+/// vectors the CPU has. The softmax family's f32 exp is plain arithmetic, which wide vectors
+/// speed up; the f64 one is a call to libm, which they slow down (see `map1_widest`).
+fn by_row_parts<T: Element>(out: &mut [T], span: usize, part: impl Fn(usize, &mut [T]) + Sync) {
+    let run = |at: usize, out: &mut [T]| {
+        if TypeId::of::<T>() == TypeId::of::<f32>() {
+            with_wide_vectors(
+                #[inline(always)]
+                || part(at, out),
+            );
+        } else {
+            part(at, out);
+        }
+    };
+    if out.len() >= PAR_MIN && out.len() > span {
+        let per_task = (CHUNK / span).max(1) * span;
+        par_for_each_chunk(out, per_task, &|t, out| run(t * per_task, out));
     } else {
-        softmax_groups(x, y, span, log);
+        run(0, out);
     }
 }
 
@@ -461,26 +468,12 @@ pub(crate) fn softmax_backward_rows<T: Element>(
 ) -> Buffer<T> {
     debug_assert_eq!(y.len(), g.len());
     let mut out = output_buffer(y.len());
-    let each_row = |y: &[T], g: &[T], dx: &mut [T]| {
-        // As in `softmax_each_row`: wide vectors for the f32 exp only.
-        if TypeId::of::<T>() == TypeId::of::<f32>() {
-            with_wide_vectors(
-                #[inline(always)]
-                || softmax_backward_groups(y, g, dx, span, log),
-            );
-        } else {
-            softmax_backward_groups(y, g, dx, span, log);
-        }
-    };
-    if y.len() >= PAR_MIN && y.len() > span {
-        let per_task = (CHUNK / span).max(1) * span;
-        par_for_each_chunk(&mut out, per_task, &|t, dx| {
-            let at = t * per_task;
-            each_row(&y[at..][..dx.len()], &g[at..][..dx.len()], dx);
-        });
-    } else {
-        each_row(y, g, &mut out);
-    }
+    by_row_parts(
+        &mut out,
+        span,
+        #[inline(always)]
+        |at, dx| softmax_backward_groups(&y[at..][..dx.len()], &g[at..][..dx.len()], dx, span, log),
+    );
     out
 }
 
