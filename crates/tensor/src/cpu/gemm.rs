@@ -11,11 +11,16 @@
 //! cores that was 10–40% faster than the crate's own division at mid sizes (n = 256, and x·Wᵀ
 //! with a transposed weight, whose packing the crate does on one thread), and on par at n = 2048.
 //! A product whose left operand is a transposed view, as a weight's gradient gᵀ·x is, goes
-//! whole to the crate's own division instead: the crate copies such an operand into its packed
-//! layout, once per call, so column blocks would copy it once per block. The choice depends on
-//! the operands' layout alone, and the crate never splits the inner dimension, so the bits of a
-//! result still do not depend on the thread count. See "Dividing a product among threads" in
-//! `benches/README.md`.
+//! whole to the crate's own division instead: the crate packs such an operand once per call, so
+//! column blocks would pack it once per block. The choice depends on the operands' layout alone,
+//! and the crate never splits the inner dimension, so the bits of a result still do not depend
+//! on the thread count. See "Dividing a product among threads" in `benches/README.md`.
+//!
+//! Where the dot kernel takes x·Wᵀ, a left operand whose rows are not contiguous (a transposed
+//! view, as gᵀ in a weight's gradient gᵀ·x) is first copied into a buffer of the tensor pool, so
+//! that the crate reads it where it lies. The crate would otherwise copy it into memory of its
+//! own, allocated on every call, and in a training loop those short-lived blocks fragmented the
+//! heap (see [`gemm`]).
 //!
 //! On a CPU with AVX2 but no AVX-512, products whose sides are all at least
 //! [`PACKED_MIN_SIDE`] run on shendu's own packed kernel (`packed`) instead of the crate's; it
@@ -42,8 +47,9 @@ use std::any::TypeId;
 
 use gemm_common::Parallelism;
 
-use super::{dot, packed, pool, with_wide_vectors};
+use super::{dot, map, packed, pool, with_wide_vectors};
 use crate::element::Element;
+use crate::storage::{uninit_buffer, Buffer};
 
 /// With AVX-512 kernels, products the `gemm` crate divides itself need this many multiply-adds
 /// (m·n·k), twice a 128³ product, to be divided: below it, splitting a product in two gained
@@ -140,7 +146,17 @@ pub(crate) struct MatRef<'a, T> {
     pub col_stride: usize,
 }
 
-impl<T: Copy> MatRef<'_, T> {
+impl<'a, T: Copy> MatRef<'a, T> {
+    /// The row-major matrix with rows of `cols` elements that fills `data`.
+    fn rows_of(data: &'a [T], cols: usize) -> Self {
+        MatRef {
+            data,
+            offset: 0,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
     /// Element (i, j), without a bounds check: the small-product loops read every element of
     /// both operands once per row or column of the other, and the checks were a sixth of a small
     /// model's step.
@@ -251,17 +267,37 @@ pub(crate) fn gemm<T: Element>(
         unsafe { packed::gemm(m, n, k, out, a, b, divides_from(par_min_macs())) };
         return;
     }
+    // The crate would copy a left operand whose rows are not contiguous (a transposed view, as
+    // gᵀ in a weight's gradient gᵀ·x) into memory it allocates on every call. Between a training
+    // step's other allocations those blocks left holes that the heap grew past, step after step:
+    // W3's RSS rose by 0.6–1.5 MiB over its first ten steps on an AMD EPYC (Zen 4), and not at
+    // all with the copy made here instead, into a buffer of the tensor pool that the next step
+    // takes again (`benches/README.md`, seventeenth part of issue 12). The crate then reads A
+    // where it lies. Only where the dot kernel takes x·Wᵀ, though: elsewhere the crate also
+    // copies the transposed weight of every x·Wᵀ on each call, so the heap fragments anyway,
+    // and the copy of gᵀ only added its buffers to it (W3's RSS rose by 0.6 MiB with AVX2 on the
+    // same EPYC). Copying Wᵀ here too, or giving x·Wᵀ to the packed kernel, stopped that, but
+    // made W4 5–7% slower with AVX2.
+    let a_rows_apart = k > 1 && a.col_stride != 1;
+    let a_is_copied = a_rows_apart && TypeId::of::<T>() == TypeId::of::<f32>() && dot::available();
+    let rows_of_a;
+    let a = match a_is_copied.then(|| contiguous_rows(m, k, a)) {
+        Some(Some(copy)) => {
+            rows_of_a = copy;
+            MatRef::rows_of(&rows_of_a, k)
+        }
+        _ => a,
+    };
     let cols = column_block(n);
-    // A left operand whose rows are not contiguous (a transposed view, as in a weight's
-    // gradient gᵀ·x) is copied into the crate's packed layout before use. Column blocks would
-    // each pack the whole of it again; one call packs it once.
-    let packs_a = k > 1 && a.col_stride != 1;
-    // A narrow product (one column block), or one whose A is packed, is left to the crate's own
-    // division, by rows. Not from a thread outside the pool, though, which the crate's division
-    // would leave asleep until the pool's threads are done, and which would then wait to be
-    // woken; there a packed A is packed once per column block, which took 0.72–0.99 of the time
+    // A narrow product (one column block), or one whose A has no contiguous rows, is left to the
+    // crate's own division, by rows. The crate packs such an A once per call, where column blocks
+    // would pack it once per block; and where A was copied above, the crate's division was still
+    // 5–15% faster than column blocks on two threads at W3's gradient shapes (128×128×256,
+    // 784×128×256). Not from a thread outside the pool, though, which the crate's division would
+    // leave asleep until the pool's threads are done, and which would then wait to be woken;
+    // there a packed A is packed once per column block, which took 0.72–0.99 of the time
     // (`benches/README.md`, thirteenth part of issue 12).
-    let crate_divides = cols >= n || (packs_a && rayon::current_thread_index().is_some());
+    let crate_divides = cols >= n || (a_rows_apart && rayon::current_thread_index().is_some());
     let parallel = divides_from(if crate_divides {
         par_min_macs()
     } else {
@@ -288,6 +324,32 @@ pub(crate) fn gemm<T: Element>(
             unsafe { gemm_into(m, cols.min(n - j), k, out.at(j), a, b, Parallelism::None) };
         });
     }
+}
+
+/// `matrix`, of `rows × cols` elements (`cols > 0`), copied into a row-major buffer of the tensor
+/// pool; `None` if `rows · cols` overflows, as it may for a broadcast view, which the crate then
+/// reads as it is.
+fn contiguous_rows<T: Element>(rows: usize, cols: usize, matrix: MatRef<T>) -> Option<Buffer<T>> {
+    let mut out = uninit_buffer::<T>(rows.checked_mul(cols)?);
+    let MatRef {
+        data,
+        offset,
+        row_stride,
+        col_stride,
+    } = matrix;
+    if row_stride == 1 {
+        // A transposed view: a matrix whose columns are contiguous, copied tile by tile.
+        map::transposed(&data[offset..], rows, cols, col_stride, &mut out, &|x| x);
+    } else {
+        for (i, row) in out.chunks_mut(cols).enumerate() {
+            for (j, slot) in row.iter_mut().enumerate() {
+                slot.write(data[offset + i * row_stride + j * col_stride]);
+            }
+        }
+    }
+    // SAFETY: both branches write each of the rows · cols elements: `transposed` every element
+    // of a `rows × cols` output, the loop every (i, j).
+    Some(unsafe { out.assume_init() })
 }
 
 /// The packed kernel takes products whose three dimensions are all at least this. It ran
@@ -949,9 +1011,9 @@ mod tests {
     #[test]
     fn transposed_operands_in_both_parallel_branches() {
         // (256, 384, 48): one column block. (160, 200, 200): column blocks, but for a transposed
-        // a, which the crate packs, and which is left whole to its own division. (128, 784, 64):
-        // x·Wᵀ on the dot kernel where there is AVX-512, divided by columns. Each operand sits
-        // at an offset in its buffer.
+        // a, which is left whole to the crate's own division (and copied first where the dot
+        // kernel takes x·Wᵀ). (128, 784, 64): x·Wᵀ on the dot kernel where there is AVX-512,
+        // divided by columns. Each operand sits at an offset in its buffer.
         for (m, k, n) in [(256, 384, 48), (160, 200, 200), (128, 784, 64)] {
             assert!(m * n * k >= PAR_MIN_MACS);
             let (a, b) = (small_ints(m * k + 7, 5), small_ints(k * n + 2, 6));
@@ -961,6 +1023,60 @@ mod tests {
                 check::<f32>(m, k, n, a, b);
                 check::<f64>(m, k, n, a, b);
             }
+        }
+    }
+
+    #[test]
+    fn contiguous_rows_copies_every_layout() {
+        // The copy `gemm` makes of a left operand, on any CPU: a transposed view at an offset
+        // (tile by tile, with edge tiles), a view with no unit stride (element by element), and
+        // a broadcast (stride 0).
+        let (rows, cols) = (37, 70);
+        let data = small_ints(3 * rows * cols + 11, 8);
+        let strided = |row_stride, col_stride| MatRef {
+            data: &data[..],
+            offset: 11,
+            row_stride,
+            col_stride,
+        };
+        for matrix in [
+            strided(1, rows + 2),
+            strided(3 * cols - 1, 2),
+            strided(1, 0),
+        ] {
+            assert!(matrix.fits(rows, cols));
+            let copy = super::contiguous_rows(rows, cols, matrix).unwrap();
+            assert_eq!(&copy[..], &dense(&matrix, rows, cols)[..]);
+        }
+        let huge = MatRef {
+            data: &data[..1],
+            offset: 0,
+            row_stride: 0,
+            col_stride: 0,
+        };
+        assert!(super::contiguous_rows(usize::MAX, 2, huge).is_none());
+    }
+
+    #[test]
+    fn left_operands_copied_into_rows_match_the_triple_loop() {
+        // Products past the small loops whose A has no contiguous rows, so that `gemm` copies it
+        // before the crate reads it: a transposed view at an offset (copied tile by tile, with
+        // edge tiles), a view with no unit stride (element by element), and a column broadcast
+        // along the inner dimension (stride 0). Sides stay below the packed kernel's bound.
+        let (m, k, n) = (37, 70, 45);
+        let data = small_ints(3 * m * k + 11, 8);
+        let b_data = small_ints(k * n + 3, 9);
+        let b = row_major(&b_data, 3, n);
+        let strided = |row_stride, col_stride| MatRef {
+            data: &data[..],
+            offset: 11,
+            row_stride,
+            col_stride,
+        };
+        for a in [strided(1, m + 2), strided(3 * k - 1, 2), strided(1, 0)] {
+            assert!(a.fits(m, k));
+            check::<f32>(m, k, n, a, b);
+            check::<f64>(m, k, n, a, b);
         }
     }
 

@@ -132,7 +132,7 @@ const TILE: usize = 16;
 /// cache line at a time into a small buffer ([`transpose_tile`], in registers where the CPU has
 /// AVX) and written out a line at a time, `f` applied on the way. (Writing the output in place
 /// with a large power-of-two row length thrashes a few cache sets.)
-fn transposed<T: Element>(
+pub(crate) fn transposed<T: Element>(
     src: &[T],
     rows: usize,
     cols: usize,
