@@ -1059,10 +1059,11 @@ mod tests {
 
     #[test]
     fn left_operands_copied_into_rows_match_the_triple_loop() {
-        // Products past the small loops whose A has no contiguous rows, so that `gemm` copies it
-        // before the crate reads it: a transposed view at an offset (copied tile by tile, with
-        // edge tiles), a view with no unit stride (element by element), and a column broadcast
-        // along the inner dimension (stride 0). Sides stay below the packed kernel's bound.
+        // Products past the small loops whose A has no contiguous rows, which `gemm` copies
+        // before the crate reads it where the dot kernel takes x·Wᵀ (f32, AVX-512), and the
+        // crate packs elsewhere: a transposed view at an offset (copied tile by tile, with edge
+        // tiles), a view with no unit stride (element by element), and a broadcast along the
+        // inner dimension (stride 0). Sides stay below the packed kernel's bound.
         let (m, k, n) = (37, 70, 45);
         let data = small_ints(3 * m * k + 11, 8);
         let b_data = small_ints(k * n + 3, 9);
