@@ -10,7 +10,7 @@
 //! swapped. The transpose's own rule then hands the weight a contiguous gradient, which an
 //! optimizer's in-place update reads straight through instead of a cache miss per element.
 
-use shendu_tensor::{broadcast_shapes, Dims, Element, Tensor};
+use shendu_tensor::{broadcast_shapes, Dims, Element};
 use smallvec::{smallvec, SmallVec};
 
 use crate::op::{if_tracked, InputGrads, Op};
@@ -56,15 +56,12 @@ pub(crate) fn linear_backward<T: Element>(
         // A first-order sweep records nothing, so the rule needs no ops of the tape: the same
         // tensor ops, without a var and its checks around each (an eighth of this rule in a
         // small model's layer).
-        let tensor = |input: &Var<T>, rule: &dyn Fn() -> Tensor<T>| {
-            input.is_tracked().then(|| g.constant(rule()))
-        };
         let mut grads: InputGrads<T> = smallvec![
-            tensor(x, &|| g.value.matmul(&w.value)),
-            tensor(w, &|| g.value.t().matmul(&x.value)),
+            if_tracked(x, || g.constant(g.value.matmul(&w.value))),
+            if_tracked(w, || g.constant(g.value.t().matmul(&x.value))),
         ];
         if let Some(b) = inputs.get(2) {
-            grads.push(tensor(b, &|| g.value.sum(0, false)));
+            grads.push(if_tracked(b, || g.constant(g.value.sum(0, false))));
         }
         return grads;
     }

@@ -270,8 +270,8 @@ pub(crate) fn gemm<T: Element>(
     // The crate would copy a left operand whose rows are not contiguous (a transposed view, as
     // gᵀ in a weight's gradient gᵀ·x) into memory it allocates on every call. Between a training
     // step's other allocations those blocks left holes that the heap grew past, step after step:
-    // W3's RSS rose by 0.6–1.5 MiB over its first ten steps on an AMD EPYC (Zen 4), and not at
-    // all with the copy made here instead, into a buffer of the tensor pool that the next step
+    // W3's RSS rose by 0.6 MiB on one thread and 0.9–1.1 on two over its first dozen steps on an
+    // AMD EPYC (Zen 4), and not at all with the copy made here instead, into a buffer of the tensor pool that the next step
     // takes again (`benches/README.md`, seventeenth part of issue 12). The crate then reads A
     // where it lies. Only where the dot kernel takes x·Wᵀ, though: elsewhere the crate also
     // copies the transposed weight of every x·Wᵀ on each call, so the heap fragments anyway,
