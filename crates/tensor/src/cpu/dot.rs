@@ -14,12 +14,15 @@
 //! is a thread's copy of one tile's rows of A (see `block`), kept from call to call, so the worker
 //! threads of a parallel product leave no freed buffers behind in their heaps.
 //!
-//! The arithmetic of element (i, j) depends on `k` alone: lane `l` of its accumulator is the
-//! in-order fused multiply-add chain, from zero, over the positions `p ≡ l (mod LANES)`; the lanes
-//! are then added in halves (`lane_sum`, in the tests). So a product may be divided among threads
-//! in any way, and its operands may sit anywhere in memory, without changing a bit; the tests
-//! check every element against that arithmetic written plainly. The sums differ in their last
-//! bits from the crate's, which adds each element's products in order.
+//! It runs on 512-bit vectors of 16 lanes with AVX-512F, and on 256-bit vectors of 8 lanes on
+//! CPUs with AVX2 and FMA alone (or in a build without the `avx512` feature). The arithmetic of
+//! element (i, j) depends on `k` and the number of lanes alone: lane `l` of its accumulator is the
+//! in-order fused multiply-add chain, from zero, over the positions `p ≡ l (mod lanes)`; the
+//! lanes are then added in halves (`lane_sum`, in the tests). So a product may be divided among
+//! threads in any way, and its operands may sit anywhere in memory, without changing a bit; the
+//! tests check every element against that arithmetic written plainly, for each vector width the
+//! CPU runs. The sums differ in their last bits from the crate's, which adds each element's
+//! products in order.
 //!
 //! It is for `f32` alone: an `f64` instance (8 lanes) ran at 36–43 GFLOP/s on an Intel Xeon with
 //! AVX-512, 1.2–1.7 times the crate's time from 32 rows of A on, and was dropped.
@@ -29,24 +32,33 @@ use std::any::TypeId;
 use super::gemm::{MatRef, OutPtr};
 use crate::element::Element;
 
-/// Whether this CPU and build run the kernel: x86-64 with AVX-512F, in a build with the `avx512`
-/// feature (the one that gives the `gemm` crate's AVX-512 kernels too), so that a build without it
-/// runs none of the AVX-512 code.
+/// Whether this CPU and build run the kernel (see [`lanes`]).
 pub(crate) fn available() -> bool {
-    #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+    lanes().is_some()
+}
+
+/// The lanes of the widest vectors the kernel runs on here: 16 on x86-64 with AVX-512F in a
+/// build with the `avx512` feature (the one that gives the `gemm` crate's AVX-512 kernels too, so
+/// that a build without it runs none of the AVX-512 code), 8 with AVX2 and FMA, else none.
+pub(crate) fn lanes() -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx512f")
+        if cfg!(feature = "avx512") && std::arch::is_x86_feature_detected!("avx512f") {
+            return Some(16);
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Some(8);
+        }
     }
-    #[cfg(not(all(target_arch = "x86_64", feature = "avx512")))]
-    {
-        false
-    }
+    None
 }
 
 /// `out = a · b` for an `m × k` by `k × n` product in which `a`'s rows and `b`'s columns are
-/// contiguous (`a.col_stride == 1`, `b.row_stride == 1`). It writes every element of `out` and
-/// reads none, so they may be uninitialized. With `parallel`, parts of the output's rows (or of
-/// its columns) are shared among the current rayon pool's threads.
+/// contiguous (`a.col_stride == 1`, `b.row_stride == 1`), on the widest vectors of [`lanes`]. It
+/// writes every element of `out` and reads none, so they may be uninitialized. With `parallel`,
+/// parts of the output's rows (or of its columns) are shared among the current rayon pool's
+/// threads.
 ///
 /// # Panics
 /// If `T` is not `f32`, the one type the kernel is for.
@@ -64,19 +76,44 @@ pub(crate) unsafe fn gemm<T: Element>(
     b: MatRef<T>,
     parallel: bool,
 ) {
+    // SAFETY: the caller's contract; `lanes` names vectors this CPU and build run.
+    unsafe {
+        match lanes() {
+            Some(16) => gemm_on::<T, 16>(m, n, k, out, a, b, parallel),
+            Some(8) => gemm_on::<T, 8>(m, n, k, out, a, b, parallel),
+            _ => unreachable!("the dot kernel is only called where `available` holds"),
+        }
+    }
+}
+
+/// [`gemm`] on vectors of `LANES` lanes, 16 or 8: the tests run the narrower ones too on a CPU
+/// that has both.
+///
+/// # Safety
+/// As for [`gemm`], with vectors of `LANES` lanes that this CPU and build run (`LANES` at most
+/// [`lanes`]).
+pub(crate) unsafe fn gemm_on<T: Element, const LANES: usize>(
+    m: usize,
+    n: usize,
+    k: usize,
+    out: OutPtr<'_, T>,
+    a: MatRef<T>,
+    b: MatRef<T>,
+    parallel: bool,
+) {
     debug_assert!(a.col_stride == 1 || k == 1);
     debug_assert!(b.row_stride == 1 || k == 1);
     assert!(
         TypeId::of::<T>() == TypeId::of::<f32>(),
         "the dot kernel is for f32"
     );
-    #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+    #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: the offsets lie inside their slices (`fits`), so `add` stays in the
         // allocations. The casts change no address and no element type: `T` is `f32`, as
         // asserted. The rest is the caller's contract, passed on.
         unsafe {
-            let product = f32x16::Product {
+            let product = x86::Product {
                 m,
                 n,
                 k,
@@ -87,10 +124,15 @@ pub(crate) unsafe fn gemm<T: Element>(
                 c: out.ptr.cast(),
                 ldc: out.row_stride,
             };
-            f32x16::gemm(product, parallel);
+            match LANES {
+                #[cfg(feature = "avx512")]
+                16 => x86::gemm::<x86::F32x16>(product, parallel),
+                8 => x86::gemm::<x86::F32x8>(product, parallel),
+                _ => unreachable!("no dot kernel on vectors of {LANES} lanes"),
+            }
         }
     }
-    #[cfg(not(all(target_arch = "x86_64", feature = "avx512")))]
+    #[cfg(not(target_arch = "x86_64"))]
     {
         let _ = (m, n, k, out, a, b, parallel);
         unreachable!("the dot kernel is only called where `available` holds");
@@ -100,9 +142,9 @@ pub(crate) unsafe fn gemm<T: Element>(
 /// The sum of an accumulator's lanes, in the order the kernel adds them: lane l + lane l + L/2
 /// for each l < L/2, then the same halving of those L/2 sums, down to one. Each step adds lanes
 /// half the remaining width apart, so a rotation of the lanes (what loading from the start of a
-/// cache line does; see `tile` in `f32x16`) leaves every pair, and with it the sum, unchanged.
-/// It is the kernel's arithmetic written plainly, for the tests.
-#[cfg(all(test, target_arch = "x86_64", feature = "avx512"))]
+/// vector's place in memory does; see `tile` in `x86`) leaves every pair, and with it the sum,
+/// unchanged. It is the kernel's arithmetic written plainly, for the tests.
+#[cfg(all(test, target_arch = "x86_64"))]
 fn lane_sum<T: Element>(lanes: &[T]) -> T {
     let mut lanes = lanes.to_vec();
     while lanes.len() > 1 {
@@ -112,20 +154,73 @@ fn lane_sum<T: Element>(lanes: &[T]) -> T {
     lanes[0]
 }
 
-/// The kernel, on 512-bit vectors of 16 `f32`.
-#[cfg(all(target_arch = "x86_64", feature = "avx512"))]
-mod f32x16 {
+/// The kernel for x86-64, written once over [`x86::Vector`], for each vector width.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
     use std::arch::x86_64::*;
     use std::cell::Cell;
     use std::mem::MaybeUninit;
 
     use crate::cpu::pool;
 
-    /// Output rows of a register tile (rows of A).
-    const ROWS: usize = 6;
-    /// Output columns of a register tile (rows of Bᵀ): 6 × 4 accumulators, 4 vectors of Bᵀ and
-    /// one of A take 29 of the 32 vector registers.
+    /// Output columns of a register tile (rows of Bᵀ), whatever the vectors: one [`Vector::sums`]
+    /// call sums the accumulators of a tile's row into one 128-bit vector of four.
     const COLS: usize = 4;
+
+    /// A vector of `f32` lanes, and the few things the kernel does with one. The functions are
+    /// inlined into [`block`], whose instances are compiled with the vector's instructions
+    /// enabled (in [`Vector::block_any`]), so they run only where those instructions may.
+    pub(super) trait Vector: Copy {
+        /// Lanes of the vector.
+        const LANES: usize;
+        /// Output rows of a register tile (rows of A).
+        const ROWS: usize;
+        /// Which lanes a masked load reads.
+        type Mask: Copy;
+
+        /// `block_any::<Self, ROWS>` with the vector's instructions enabled.
+        ///
+        /// # Safety
+        /// As for `gemm`, with the vector's instructions on the CPU.
+        unsafe fn block_any(product: Product);
+
+        /// All lanes zero.
+        ///
+        /// # Safety
+        /// The vector's instructions are on the CPU (true inside `block_any`), as for the rest.
+        unsafe fn zero() -> Self;
+
+        /// The `LANES` elements from `at`.
+        ///
+        /// # Safety
+        /// As for `zero`; `at` is valid for reads of `LANES` elements.
+        unsafe fn load(at: *const f32) -> Self;
+
+        /// Lanes `from .. to` (`from < to ≤ LANES`) of a masked load.
+        ///
+        /// # Safety
+        /// As for `zero`.
+        unsafe fn mask(from: usize, to: usize) -> Self::Mask;
+
+        /// The lanes of `mask` from `at`, and zeros in the others, which are not read.
+        ///
+        /// # Safety
+        /// As for `zero`; the lanes of `mask` are valid for reads.
+        unsafe fn load_masked(at: *const f32, mask: Self::Mask) -> Self;
+
+        /// `self · x + acc`, lane by lane, each rounded once.
+        ///
+        /// # Safety
+        /// As for `zero`.
+        unsafe fn mul_add(self, x: Self, acc: Self) -> Self;
+
+        /// The lane sums of four accumulators, as `[Σa, Σb, Σc, Σd]`, in the order of
+        /// `lane_sum`.
+        ///
+        /// # Safety
+        /// As for `zero`.
+        unsafe fn sums(sums: &[Self; COLS]) -> __m128;
+    }
 
     /// A product by raw pointers: `a` is `m × k`, row-major with row stride `lda`; `b` is
     /// `k × n`, its column j starting at `b + j·ldb`; `c` is the `m × n` output, row-major with
@@ -178,8 +273,8 @@ mod f32x16 {
     #[repr(align(64))]
     struct Line(#[allow(dead_code)] [u8; 64]);
 
-    /// Bytes in a cache line, and in a vector of the kernel.
-    pub(super) const LINE: usize = size_of::<Line>();
+    /// Bytes in a cache line.
+    const LINE: usize = size_of::<Line>();
 
     thread_local! {
         /// A thread's copy of a tile's rows of A, kept from call to call (see `block`).
@@ -207,14 +302,11 @@ mod f32x16 {
         A_ROWS.set(scratch);
     }
 
-    /// Lanes of a vector.
-    const LANES: usize = 16;
-
     /// See [`super::gemm`].
     ///
     /// # Safety
-    /// As for [`super::gemm`], with AVX-512F on the CPU.
-    pub(super) unsafe fn gemm(product: Product, parallel: bool) {
+    /// As for [`super::gemm`], with `V`'s instructions on the CPU.
+    pub(super) unsafe fn gemm<V: Vector>(product: Product, parallel: bool) {
         let Product { m, n, .. } = product;
         let threads = if parallel {
             rayon::current_num_threads()
@@ -223,19 +315,19 @@ mod f32x16 {
         };
         if threads == 1 {
             // SAFETY: the caller's contract.
-            unsafe { block_any(product) };
+            unsafe { V::block_any(product) };
             return;
         }
         // Each thread reads its part of one operand and all of the other: the parts are cut
         // from the larger one. They may follow the thread count: no element's arithmetic
         // depends on them.
         if m > n {
-            let height = m.div_ceil(threads).next_multiple_of(ROWS);
+            let height = m.div_ceil(threads).next_multiple_of(V::ROWS);
             pool::for_each_part(m.div_ceil(height), &|part| {
                 let row = part * height;
                 // SAFETY: the part's rows lie inside the product's, and no other part writes
                 // them.
-                unsafe { block_any(product.rows(row, height.min(m - row))) }
+                unsafe { V::block_any(product.rows(row, height.min(m - row))) }
             });
         } else {
             let width = n.div_ceil(threads).next_multiple_of(COLS);
@@ -243,58 +335,63 @@ mod f32x16 {
                 let col = part * width;
                 // SAFETY: the part's columns lie inside the product's, and no other part
                 // writes them.
-                unsafe { block_any(product.columns(col, width.min(n - col))) }
+                unsafe { V::block_any(product.columns(col, width.min(n - col))) }
             });
         }
     }
 
-    /// `block` over whole tiles of `ROWS` rows, then the rows left over in one tile of just
-    /// that many: a tile of `ROWS` would repeat one of them in its empty places, which left a
-    /// product of 8 rows at two thirds of the speed of one of 4.
+    /// Where `at` lies inside the `V`-sized, `V`-aligned piece of memory that holds it, in
+    /// elements.
+    fn shift<V: Vector>(at: *const f32) -> usize {
+        at as usize % (V::LANES * size_of::<f32>()) / size_of::<f32>()
+    }
+
+    /// `block` over whole tiles of `ROWS` rows (`V::ROWS`, at most 6), then the rows left over in
+    /// one tile of just that many: a tile of `ROWS` would repeat one of them in its empty places,
+    /// which left a product of 8 rows at two thirds of the speed of one of 4 (with 16 lanes).
     ///
     /// # Safety
-    /// As for `gemm`.
-    unsafe fn block_any(product: Product) {
+    /// As for `gemm`, with `V`'s instructions on the CPU.
+    #[inline(always)]
+    unsafe fn block_any<V: Vector, const ROWS: usize>(product: Product) {
+        const { assert!(ROWS <= 6, "the rows left over are matched up to 5") };
         let whole = product.m - product.m % ROWS;
-        // SAFETY: the caller's contract, with AVX-512F on the CPU; the rows from `whole` on
-        // are the product's last ones.
+        // SAFETY: the caller's contract; the rows from `whole` on are the product's last ones,
+        // fewer than ROWS, so each arm's tile holds them all. The guards are constants: the arms
+        // no remainder reaches fall away in each instance.
         unsafe {
             if whole > 0 {
-                block::<ROWS>(product.rows(0, whole));
+                block::<V, ROWS>(product.rows(0, whole));
             }
             let rest = product.rows(whole, product.m - whole);
             match rest.m {
                 0 => {}
-                1 => block::<1>(rest),
-                2 => block::<2>(rest),
-                3 => block::<3>(rest),
-                4 => block::<4>(rest),
-                5 => block::<5>(rest),
+                1 => block::<V, 1>(rest),
+                2 if ROWS > 2 => block::<V, 2>(rest),
+                3 if ROWS > 3 => block::<V, 3>(rest),
+                4 if ROWS > 4 => block::<V, 4>(rest),
+                5 if ROWS > 5 => block::<V, 5>(rest),
                 _ => unreachable!("fewer than ROWS rows are left"),
             }
         }
     }
 
-    /// Where `ptr` lies inside its cache line, in elements.
-    fn shift(ptr: *const f32) -> usize {
-        ptr as usize % LINE / size_of::<f32>()
-    }
-
-    /// The `m × n` output at `c`, tile by tile: rows of A in the outer loop, so that a
-    /// tile's rows of A stay in L1 while the rows of Bᵀ pass by from L2.
+    /// The `m × n` output at `c`, tile by tile, on tiles of `R` rows: rows of A in the outer
+    /// loop, so that a tile's rows of A stay in L1 while the rows of Bᵀ pass by from L2.
     ///
     /// A vector load that straddles two cache lines costs about two, and with both
     /// operands straddling the kernel ran at two thirds of its speed. When every column
-    /// of B starts at the same place in its cache line (its stride is a whole number of
-    /// lines), the tiles load from the start of that line: each load then reads exactly
-    /// one line of B, and of A too once A's rows sit at the same place in their lines,
-    /// as they do after `block` copies them to its scratch (the rows of a tile are
-    /// reused across all of B, so the copy costs a fraction of their reads).
+    /// of B starts at the same place in its vector-sized piece of memory (its stride is a
+    /// whole number of vectors), the tiles load from the start of that piece: each load then
+    /// lies inside one line of B, and of A too once A's rows sit at the same place, as they
+    /// do after `block` copies them to its scratch (the rows of a tile are reused across all
+    /// of B, so the copy costs a fraction of their reads).
     ///
     /// # Safety
-    /// As for `gemm`.
-    #[target_feature(enable = "avx512f")]
-    unsafe fn block<const R: usize>(product: Product) {
+    /// As for `gemm`, with `V`'s instructions on the CPU; `m ≤ R` or `m` is a multiple of `R`
+    /// (see `block_any`).
+    #[inline(always)]
+    unsafe fn block<V: Vector, const R: usize>(product: Product) {
         let Product {
             m,
             n,
@@ -309,12 +406,12 @@ mod f32x16 {
         // Along more than one row a stride fits in its operand, so times 4 it cannot
         // overflow; a single row's stride is never multiplied.
         let lined = |len: usize, stride: usize| {
-            len == 1 || (stride * size_of::<f32>()).is_multiple_of(LINE)
+            len == 1 || (stride * size_of::<f32>()).is_multiple_of(V::LANES * size_of::<f32>())
         };
-        let start = if lined(n, ldb) { shift(b) } else { 0 };
-        let copy_a = !(lined(m, lda) && shift(a) == start);
-        // Each copied row: `start` elements of padding, then the row, in whole lines.
-        let stride = (start + k).next_multiple_of(LANES);
+        let start = if lined(n, ldb) { shift::<V>(b) } else { 0 };
+        let copy_a = !(lined(m, lda) && shift::<V>(a) == start);
+        // Each copied row: `start` elements of padding, then the row, in whole vectors.
+        let stride = (start + k).next_multiple_of(V::LANES);
         let scratch_len = if copy_a { R * stride } else { 0 };
         let mut scratch_lines = take_scratch(scratch_len);
         let scratch: *mut f32 = scratch_lines.as_mut_ptr().cast();
@@ -323,8 +420,10 @@ mod f32x16 {
             // An edge tile repeats its last row (or column) in the places past the
             // edge, so every pointer is one of the operands' rows; those results
             // are not stored.
-            let mut a_rows: [*const f32; R] =
-                std::array::from_fn(|r| a.wrapping_add((i + r.min(rows - 1)) * lda));
+            let mut a_rows = [a; R];
+            for (r, row) in a_rows.iter_mut().enumerate() {
+                *row = a.wrapping_add((i + r.min(rows - 1)) * lda);
+            }
             if copy_a {
                 for (r, row) in a_rows.iter_mut().enumerate().take(rows) {
                     // SAFETY: row i + r of A holds k elements; the scratch holds
@@ -340,11 +439,13 @@ mod f32x16 {
             }
             for j in (0..n).step_by(COLS) {
                 let cols = COLS.min(n - j);
-                let b_rows: [*const f32; COLS] =
-                    std::array::from_fn(|s| b.wrapping_add((j + s.min(cols - 1)) * ldb));
+                let mut b_rows = [b; COLS];
+                for (s, row) in b_rows.iter_mut().enumerate() {
+                    *row = b.wrapping_add((j + s.min(cols - 1)) * ldb);
+                }
                 // SAFETY: each pointer starts k contiguous elements of a row of A or
-                // a column of B; start < LANES.
-                let sums = unsafe { tile(k, start, &a_rows, &b_rows) };
+                // a column of B; start < V::LANES; `V`'s instructions are on the CPU.
+                let sums = unsafe { tile::<V, R>(k, start, &a_rows, &b_rows) };
                 for (r, sum) in sums.iter().enumerate().take(rows) {
                     // SAFETY: (i + r, j + s) lies in the m × n output for r < rows
                     // and s < cols; `row` holds COLS elements, the width of a sum.
@@ -368,19 +469,18 @@ mod f32x16 {
     /// elements: row r of the result holds those of A's row r.
     ///
     /// The vectors are loaded from `start` elements before each row, so that a row
-    /// starting `start` elements into a cache line is read line by line. Lane l then
-    /// holds the positions p ≡ l − start (mod LANES), a rotation of the lanes that the
-    /// sum in halves does not see (`lane_sum`). The first and last loads are masked to
-    /// the row: their masked-off lanes are not read and load as zeros, whose products
+    /// starting `start` elements into a vector-sized piece of memory is read piece by piece.
+    /// Lane l then holds the positions p ≡ l − start (mod LANES), a rotation of the lanes
+    /// that the sum in halves does not see (`lane_sum`). The first and last loads are masked
+    /// to the row: their masked-off lanes are not read and load as zeros, whose products
     /// (0 · 0) leave every sum as it was, a sum of zero included (a chain from +0 never
     /// holds −0).
     ///
     /// # Safety
-    /// AVX-512F is present; every pointer is valid for reads of `k` elements;
-    /// `start < LANES`.
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    unsafe fn tile<const R: usize>(
+    /// `V`'s instructions are on the CPU; every pointer is valid for reads of `k` elements;
+    /// `start < V::LANES`.
+    #[inline(always)]
+    unsafe fn tile<V: Vector, const R: usize>(
         k: usize,
         start: usize,
         a: &[*const f32; R],
@@ -389,107 +489,265 @@ mod f32x16 {
         let a = a.map(|row| row.wrapping_sub(start));
         let b = b.map(|row| row.wrapping_sub(start));
         let end = start + k;
-        let mut sums = [[_mm512_setzero_ps(); COLS]; R];
-        let below = |lanes: usize| ((1u32 << lanes) - 1) as __mmask16;
+        // SAFETY (all calls below): `V`'s instructions are on the CPU; the lanes each step
+        // loads are named by its comment.
+        let mut sums = [[unsafe { V::zero() }; COLS]; R];
         let mut p = 0;
         if start > 0 {
-            let mask = below(end.min(LANES)) & !below(start);
-            // SAFETY: the lanes of `mask` lie in start .. start + k.
+            let mask = unsafe { V::mask(start, end.min(V::LANES)) };
+            // Lanes start .. min(start + k, LANES) of the first vector: inside the rows.
             unsafe { step(&mut sums, &a, &b, 0, Some(mask)) };
-            p = LANES;
+            p = V::LANES;
         }
-        while p + LANES <= end {
-            // SAFETY: start ≤ p and p + LANES ≤ start + k.
+        while p + V::LANES <= end {
+            // start ≤ p and p + LANES ≤ start + k.
             unsafe { step(&mut sums, &a, &b, p, None) };
-            p += LANES;
+            p += V::LANES;
         }
         if p < end {
-            // SAFETY: the lanes of the mask lie in p .. start + k, and start ≤ p.
-            unsafe { step(&mut sums, &a, &b, p, Some(below(end - p))) };
+            let mask = unsafe { V::mask(0, end - p) };
+            // Lanes p .. start + k, and start ≤ p.
+            unsafe { step(&mut sums, &a, &b, p, Some(mask)) };
         }
-        std::array::from_fn(|r| row_sum(&sums[r]))
+        let mut out = [unsafe { _mm_setzero_ps() }; R];
+        for (row, sum) in sums.iter().zip(&mut out) {
+            *sum = unsafe { V::sums(row) };
+        }
+        out
     }
 
     /// One step of `tile`: the vectors at position `p` of every row (from `start` before
-    /// it), all lanes or those of `mask`, multiplied into `sums`.
+    /// it), all lanes or those of `mask`, multiplied into `sums`. A tile's rows of A are
+    /// loaded first and held while the rows of Bᵀ pass, one vector at a time: R + 1
+    /// registers besides the accumulators.
     ///
     /// # Safety
-    /// AVX-512F is present; the lanes loaded (all, or those of `mask`) lie inside the
-    /// rows. Masked-off lanes are not read and load as zeros.
-    #[target_feature(enable = "avx512f")]
-    #[inline]
-    unsafe fn step<const R: usize>(
-        sums: &mut [[__m512; COLS]; R],
+    /// `V`'s instructions are on the CPU; the lanes loaded (all, or those of `mask`) lie
+    /// inside the rows. Masked-off lanes are not read and load as zeros.
+    #[inline(always)]
+    unsafe fn step<V: Vector, const R: usize>(
+        sums: &mut [[V; COLS]; R],
         a: &[*const f32; R],
         b: &[*const f32; COLS],
         p: usize,
-        mask: Option<__mmask16>,
+        mask: Option<V::Mask>,
     ) {
-        let load = |row: *const f32| {
+        // SAFETY: the lanes read lie inside the row (the caller's contract); a masked load
+        // touches only the lanes of its mask.
+        let load = |row: *const f32| unsafe {
             let at = row.wrapping_add(p);
-            // SAFETY: the lanes read lie inside the row (the caller's contract); a
-            // masked load touches only the lanes of its mask.
-            unsafe {
-                match mask {
-                    None => _mm512_loadu_ps(at),
-                    Some(mask) => _mm512_maskz_loadu_ps(mask, at),
-                }
+            match mask {
+                None => V::load(at),
+                Some(mask) => V::load_masked(at, mask),
             }
         };
-        let bs: [__m512; COLS] = std::array::from_fn(|s| load(b[s]));
-        for (r, row) in sums.iter_mut().enumerate() {
-            let x = load(a[r]);
-            for (s, sum) in row.iter_mut().enumerate() {
-                *sum = _mm512_fmadd_ps(x, bs[s], *sum);
+        let mut xs = [sums[0][0]; R];
+        for (x, row) in xs.iter_mut().zip(a) {
+            *x = load(*row);
+        }
+        for (s, column) in b.iter().enumerate() {
+            let y = load(*column);
+            for (x, row) in xs.iter().zip(sums.iter_mut()) {
+                // SAFETY: `V`'s instructions are on the CPU.
+                row[s] = unsafe { x.mul_add(y, row[s]) };
             }
         }
     }
 
-    /// The lane sums of four accumulators, as `[Σa, Σb, Σc, Σd]`, in the order of `lane_sum`.
+    /// 512-bit vectors of 16 `f32`, with AVX-512F.
+    #[cfg(feature = "avx512")]
+    #[derive(Clone, Copy)]
+    pub(super) struct F32x16(__m512);
+
+    /// `block_any` with AVX-512F: tiles of 6 rows (6 × 4 accumulators, 6 vectors of A and one
+    /// of Bᵀ take 31 of the 32 vector registers).
+    ///
+    /// # Safety
+    /// As for `gemm`, with AVX-512F on the CPU.
+    #[cfg(feature = "avx512")]
     #[target_feature(enable = "avx512f")]
-    #[inline]
-    fn row_sum(sums: &[__m512; COLS]) -> __m128 {
-        let [a, b, c, d] = *sums;
-        // On an Intel core a 512-bit shuffle across lanes runs on port 5 alone, one of the two
-        // ports of the fused multiply-adds, and a blend on either: each step below moves one
-        // half by a blend and the other by a shuffle.
-        // Lanes l + (l + 8): a's 8 sums in lanes 0..8, b's in 8..16 (as b[l] + b[l − 8]); c and d
-        // the same.
-        let halves = |x: __m512, y: __m512| {
-            _mm512_add_ps(
-                _mm512_mask_blend_ps(0xff00, x, y),
-                _mm512_shuffle_f32x4::<0b01_00_11_10>(x, y),
-            )
-        };
-        let (ab, cd) = (halves(a, b), halves(c, d));
-        // Then l + (l + 4): the 128-bit groups hold a's 4 sums, c's, b's and d's.
-        let across = _mm512_setr_epi32(4, 5, 6, 7, 16, 17, 18, 19, 12, 13, 14, 15, 24, 25, 26, 27);
-        let quads = _mm512_add_ps(
-            _mm512_mask_blend_ps(0xf0f0, ab, cd),
-            _mm512_permutex2var_ps(ab, across, cd),
-        );
-        // Then l + (l + 2), then l + (l + 1), in each group.
-        let pairs = _mm512_add_ps(quads, _mm512_permute_ps::<0b01_00_11_10>(quads));
-        let whole = _mm512_add_ps(pairs, _mm512_permute_ps::<0b10_11_00_01>(pairs));
-        // The first lane of each group, in the order a, b, c, d.
-        let firsts = _mm512_setr_epi32(0, 8, 4, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-        _mm512_castps512_ps128(_mm512_permutexvar_ps(firsts, whole))
+    unsafe fn block_any_f32x16(product: Product) {
+        // SAFETY: the caller's contract, with AVX-512F on the CPU.
+        unsafe { block_any::<F32x16, { <F32x16 as Vector>::ROWS }>(product) }
+    }
+
+    #[cfg(feature = "avx512")]
+    impl Vector for F32x16 {
+        const LANES: usize = 16;
+        const ROWS: usize = 6;
+        type Mask = __mmask16;
+
+        unsafe fn block_any(product: Product) {
+            // SAFETY: the caller's contract.
+            unsafe { block_any_f32x16(product) }
+        }
+
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            // SAFETY (all the functions below): AVX-512F is on the CPU, the caller's contract,
+            // as is the validity of the memory read.
+            F32x16(unsafe { _mm512_setzero_ps() })
+        }
+
+        #[inline(always)]
+        unsafe fn load(at: *const f32) -> Self {
+            F32x16(unsafe { _mm512_loadu_ps(at) })
+        }
+
+        #[inline(always)]
+        unsafe fn mask(from: usize, to: usize) -> __mmask16 {
+            let below = |lanes: usize| ((1u32 << lanes) - 1) as __mmask16;
+            below(to) & !below(from)
+        }
+
+        #[inline(always)]
+        unsafe fn load_masked(at: *const f32, mask: __mmask16) -> Self {
+            F32x16(unsafe { _mm512_maskz_loadu_ps(mask, at) })
+        }
+
+        #[inline(always)]
+        unsafe fn mul_add(self, x: Self, acc: Self) -> Self {
+            F32x16(unsafe { _mm512_fmadd_ps(self.0, x.0, acc.0) })
+        }
+
+        #[inline(always)]
+        unsafe fn sums(sums: &[Self; COLS]) -> __m128 {
+            let [a, b, c, d] = sums.map(|x| x.0);
+            // SAFETY: AVX-512F is on the CPU (the caller's contract); the rest is arithmetic.
+            unsafe {
+                // On an Intel core a 512-bit shuffle across lanes runs on port 5 alone, one of
+                // the two ports of the fused multiply-adds, and a blend on either: each step
+                // below moves one half by a blend and the other by a shuffle.
+                // Lanes l + (l + 8): a's 8 sums in lanes 0..8, b's in 8..16 (as b[l] + b[l − 8]);
+                // c and d the same.
+                let halves = |x: __m512, y: __m512| {
+                    _mm512_add_ps(
+                        _mm512_mask_blend_ps(0xff00, x, y),
+                        _mm512_shuffle_f32x4::<0b01_00_11_10>(x, y),
+                    )
+                };
+                let (ab, cd) = (halves(a, b), halves(c, d));
+                // Then l + (l + 4): the 128-bit groups hold a's 4 sums, c's, b's and d's.
+                let across =
+                    _mm512_setr_epi32(4, 5, 6, 7, 16, 17, 18, 19, 12, 13, 14, 15, 24, 25, 26, 27);
+                let quads = _mm512_add_ps(
+                    _mm512_mask_blend_ps(0xf0f0, ab, cd),
+                    _mm512_permutex2var_ps(ab, across, cd),
+                );
+                // Then l + (l + 2), then l + (l + 1), in each group.
+                let pairs = _mm512_add_ps(quads, _mm512_permute_ps::<0b01_00_11_10>(quads));
+                let whole = _mm512_add_ps(pairs, _mm512_permute_ps::<0b10_11_00_01>(pairs));
+                // The first lane of each group, in the order a, b, c, d.
+                let firsts = _mm512_setr_epi32(0, 8, 4, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+                _mm512_castps512_ps128(_mm512_permutexvar_ps(firsts, whole))
+            }
+        }
+    }
+
+    /// 256-bit vectors of 8 `f32`, with AVX2 and FMA.
+    #[derive(Clone, Copy)]
+    pub(super) struct F32x8(__m256);
+
+    /// `block_any` with AVX2 and FMA: tiles of 3 rows (3 × 4 accumulators, 3 vectors of A and
+    /// one of Bᵀ take all 16 vector registers).
+    ///
+    /// # Safety
+    /// As for `gemm`, with AVX2 and FMA on the CPU.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn block_any_f32x8(product: Product) {
+        // SAFETY: the caller's contract, with AVX2 and FMA on the CPU.
+        unsafe { block_any::<F32x8, { <F32x8 as Vector>::ROWS }>(product) }
+    }
+
+    impl Vector for F32x8 {
+        const LANES: usize = 8;
+        const ROWS: usize = 3;
+        type Mask = __m256i;
+
+        unsafe fn block_any(product: Product) {
+            // SAFETY: the caller's contract.
+            unsafe { block_any_f32x8(product) }
+        }
+
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            // SAFETY (all the functions below): AVX2 and FMA are on the CPU, the caller's
+            // contract, as is the validity of the memory read.
+            F32x8(unsafe { _mm256_setzero_ps() })
+        }
+
+        #[inline(always)]
+        unsafe fn load(at: *const f32) -> Self {
+            F32x8(unsafe { _mm256_loadu_ps(at) })
+        }
+
+        #[inline(always)]
+        unsafe fn mask(from: usize, to: usize) -> __m256i {
+            // A lane is in the mask when its index is ≥ from and < to; both are ≤ 8.
+            unsafe {
+                let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+                let from = _mm256_set1_epi32(from as i32 - 1);
+                let to = _mm256_set1_epi32(to as i32);
+                _mm256_and_si256(_mm256_cmpgt_epi32(lane, from), _mm256_cmpgt_epi32(to, lane))
+            }
+        }
+
+        #[inline(always)]
+        unsafe fn load_masked(at: *const f32, mask: __m256i) -> Self {
+            F32x8(unsafe { _mm256_maskload_ps(at, mask) })
+        }
+
+        #[inline(always)]
+        unsafe fn mul_add(self, x: Self, acc: Self) -> Self {
+            F32x8(unsafe { _mm256_fmadd_ps(self.0, x.0, acc.0) })
+        }
+
+        #[inline(always)]
+        unsafe fn sums(sums: &[Self; COLS]) -> __m128 {
+            let [a, b, c, d] = sums.map(|x| x.0);
+            // SAFETY: AVX2 is on the CPU (the caller's contract); the rest is arithmetic.
+            unsafe {
+                // Lanes l + (l + 4): a's 4 sums in the low half, b's in the high; c and d the
+                // same.
+                let halves = |x: __m256, y: __m256| {
+                    _mm256_add_ps(
+                        _mm256_permute2f128_ps::<0x20>(x, y),
+                        _mm256_permute2f128_ps::<0x31>(x, y),
+                    )
+                };
+                let (ab, cd) = (halves(a, b), halves(c, d));
+                // Then l + (l + 2): the low half holds a's 2 sums and c's, the high b's and d's.
+                let quads = _mm256_add_ps(
+                    _mm256_shuffle_ps::<0b01_00_01_00>(ab, cd),
+                    _mm256_shuffle_ps::<0b11_10_11_10>(ab, cd),
+                );
+                // Then l + (l + 1): the low half is [Σa, Σc, Σa, Σc], the high [Σb, Σd, ...].
+                let whole = _mm256_hadd_ps(quads, quads);
+                _mm_unpacklo_ps(
+                    _mm256_castps256_ps128(whole),
+                    _mm256_extractf128_ps::<1>(whole),
+                )
+            }
+        }
     }
 }
 
-#[cfg(all(test, target_arch = "x86_64", feature = "avx512"))]
+#[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
-    use super::f32x16::LINE;
-    use super::{available, gemm, lane_sum};
+    use super::{gemm_on, lane_sum, lanes};
     use crate::cpu::gemm::MatRef;
     use crate::cpu::test_support::{self, values};
     use crate::element::Element;
 
-    /// The kernel's arithmetic written plainly: for each element, lane l is the in-order fused
-    /// multiply-add chain from zero over the positions p ≡ l (mod lanes), and the lanes are added
-    /// in [`lane_sum`]'s order.
-    fn lane_sums<T: Element>(m: usize, k: usize, n: usize, a: &MatRef<T>, b: &MatRef<T>) -> Vec<T> {
-        let lanes = LINE / size_of::<T>();
+    /// The kernel's arithmetic on vectors of `lanes` lanes, written plainly: for each element,
+    /// lane l is the in-order fused multiply-add chain from zero over the positions
+    /// p ≡ l (mod lanes), and the lanes are added in [`lane_sum`]'s order.
+    fn lane_sums<T: Element>(
+        lanes: usize,
+        (m, k, n): (usize, usize, usize),
+        a: &MatRef<T>,
+        b: &MatRef<T>,
+    ) -> Vec<T> {
         let at = |x: &MatRef<T>, i: usize, j: usize| {
             x.data[x.offset + i * x.row_stride + j * x.col_stride]
         };
@@ -506,19 +764,26 @@ mod tests {
         out
     }
 
-    /// Runs the kernel, as `test_support::run` does.
-    fn run<T: Element>(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: MatRef<T>,
-        b: MatRef<T>,
+    /// Runs the kernel on vectors of `lanes` lanes, as `test_support::run` does.
+    fn run(
+        lanes: usize,
+        (m, k, n): (usize, usize, usize),
+        a: MatRef<f32>,
+        b: MatRef<f32>,
         threads: usize,
-    ) -> Vec<T> {
+    ) -> Vec<f32> {
         assert!(m > 0 && n > 0 && a.col_stride == 1 && b.row_stride == 1);
-        // SAFETY: `available` holds (checked by every test first); the operands have the unit
+        assert!(
+            kernels_here().contains(&lanes),
+            "no kernel of {lanes} lanes here"
+        );
+        let kernel = match lanes {
+            16 => gemm_on::<f32, 16>,
+            _ => gemm_on::<f32, 8>,
+        };
+        // SAFETY: the CPU runs vectors of `lanes` lanes, as asserted; the operands have the unit
         // strides asserted, m, n > 0, and `run` checks that they fit and k > 0.
-        unsafe { test_support::run(gemm::<T>, (m, k, n), a, b, threads) }
+        unsafe { test_support::run(kernel, (m, k, n), a, b, threads) }
     }
 
     /// A matrix whose row i starts at `data[offset + i·stride]`, its elements contiguous (A).
@@ -552,14 +817,22 @@ mod tests {
             })
     }
 
-    /// Whether the kernel can run here; on a CPU without AVX-512 there is nothing to test, and
-    /// the test says so.
-    fn runs_here() -> bool {
-        if !available() {
-            eprintln!("no AVX-512F on this CPU: the dot kernel is not used, nor tested, here");
+    /// The vector widths, in lanes, that the kernel runs on here: each test runs them all. On
+    /// a CPU with neither AVX2 nor AVX-512 there is nothing to test, and the test says so.
+    fn kernels_here() -> Vec<usize> {
+        let widths = match lanes() {
+            Some(16) => vec![16, 8],
+            Some(8) => vec![8],
+            _ => vec![],
+        };
+        if widths.is_empty() {
+            eprintln!("no AVX2 on this CPU: the dot kernel is not used, nor tested, here");
         }
-        available()
+        widths
     }
+
+    /// Every element's place in a cache line of `f32`s.
+    const LINE_LANES: usize = 16;
 
     /// A row-major m × k matrix A and the k × n matrix Bᵀ of a row-major n × k one, each at
     /// `offset` elements into its buffer and with rows of `pad` elements more than k.
@@ -575,8 +848,8 @@ mod tests {
         (a, b)
     }
 
-    fn check_shapes<T: Element>() {
-        let lanes = LINE / size_of::<T>();
+    #[test]
+    fn dot_products_round_as_the_lane_chains_summed_in_halves_bit_for_bit() {
         // Edges of every kind: rows and columns short of a tile, inner dimensions shorter than
         // a vector, of whole vectors and of a partial last one, one output row or column.
         let shapes = [
@@ -589,31 +862,33 @@ mod tests {
             (40, 784, 1),
             (19, 256, 30),
         ];
-        for (case, &(m, k, n)) in shapes.iter().enumerate() {
-            for special in [false, true] {
-                // Every combination of where the operands start in a cache line is too many;
-                // each at its start, each a few elements in, and rows that stay in step with
-                // the lines (pad 0 when k is whole vectors) or drift across them.
-                for (a_offset, b_offset) in [(0, 0), (3, 0), (0, 5), (lanes - 1, 2), (7, 7)] {
-                    for pad in [0, 1] {
-                        let (a_data, b_data) = operands::<T>(
-                            (m, k, n),
-                            (a_offset, b_offset),
-                            pad,
-                            case as u64,
-                            special,
-                        );
-                        let a = rows_of(&a_data, a_offset, k + pad);
-                        let b = columns_of(&b_data, b_offset, k + pad);
-                        let want = lane_sums(m, k, n, &a, &b);
-                        for threads in [1, 3] {
-                            let got = run(m, k, n, a, b, threads);
-                            assert!(
-                                same_bits(&got, &want),
-                                "{} {m}x{k}x{n}, special {special}, offsets {a_offset}/{b_offset}, \
-                                 pad {pad}, {threads} threads",
-                                T::NAME
+        for lanes in kernels_here() {
+            for (case, &(m, k, n)) in shapes.iter().enumerate() {
+                for special in [false, true] {
+                    // Every combination of where the operands start in a cache line is too
+                    // many; each at its start, each a few elements in, and rows that stay in
+                    // step with the vectors (pad 0 when k is whole vectors) or drift across them.
+                    let offsets = [(0, 0), (3, 0), (0, 5), (LINE_LANES - 1, 2), (7, 7), (9, 1)];
+                    for (a_offset, b_offset) in offsets {
+                        for pad in [0, 1] {
+                            let (a_data, b_data) = operands::<f32>(
+                                (m, k, n),
+                                (a_offset, b_offset),
+                                pad,
+                                case as u64,
+                                special,
                             );
+                            let a = rows_of(&a_data, a_offset, k + pad);
+                            let b = columns_of(&b_data, b_offset, k + pad);
+                            let want = lane_sums(lanes, (m, k, n), &a, &b);
+                            for threads in [1, 3] {
+                                let got = run(lanes, (m, k, n), a, b, threads);
+                                assert!(
+                                    same_bits(&got, &want),
+                                    "{lanes} lanes, {m}x{k}x{n}, special {special}, offsets \
+                                     {a_offset}/{b_offset}, pad {pad}, {threads} threads",
+                                );
+                            }
                         }
                     }
                 }
@@ -622,42 +897,33 @@ mod tests {
     }
 
     #[test]
-    fn dot_products_round_as_the_lane_chains_summed_in_halves_bit_for_bit() {
-        if runs_here() {
-            check_shapes::<f32>();
-        }
-    }
-
-    #[test]
     fn where_the_operands_start_in_a_cache_line_changes_no_bit() {
-        // The kernel loads from the start of B's cache lines and copies A's rows to match: the
-        // same values at every start of A and of B give the same bits, with the rows in step
-        // with the lines (k whole vectors) and across them.
-        if !runs_here() {
-            return;
-        }
-        let lanes = LINE / size_of::<f32>();
-        for (m, k, n) in [(9, 48, 7), (6, 37, 4)] {
-            let base_a = values::<f32>(m * k, 11, true);
-            let base_b = values::<f32>(n * k, 12, true);
-            let mut first = None;
-            for a_offset in 0..lanes {
-                for b_offset in 0..lanes {
-                    let mut a_data = vec![0.0; a_offset + m * k];
-                    a_data[a_offset..].copy_from_slice(&base_a);
-                    let mut b_data = vec![0.0; b_offset + n * k];
-                    b_data[b_offset..].copy_from_slice(&base_b);
-                    let a = rows_of(&a_data, a_offset, k);
-                    let b = columns_of(&b_data, b_offset, k);
-                    let got = run(m, k, n, a, b, 1);
-                    let first = first.get_or_insert_with(|| {
-                        assert!(same_bits(&got, &lane_sums(m, k, n, &a, &b)));
-                        got.clone()
-                    });
-                    assert!(
-                        same_bits(&got, first),
-                        "{m}x{k}x{n} at {a_offset}/{b_offset}"
-                    );
+        // The kernel loads from the start of B's vector-sized pieces of memory and copies A's
+        // rows to match: the same values at every start of A and of B in a cache line give the
+        // same bits, with the rows in step with the vectors (k whole vectors) and across them.
+        for lanes in kernels_here() {
+            for (m, k, n) in [(9, 48, 7), (6, 37, 4)] {
+                let base_a = values::<f32>(m * k, 11, true);
+                let base_b = values::<f32>(n * k, 12, true);
+                let mut first = None;
+                for a_offset in 0..LINE_LANES {
+                    for b_offset in 0..LINE_LANES {
+                        let mut a_data = vec![0.0; a_offset + m * k];
+                        a_data[a_offset..].copy_from_slice(&base_a);
+                        let mut b_data = vec![0.0; b_offset + n * k];
+                        b_data[b_offset..].copy_from_slice(&base_b);
+                        let a = rows_of(&a_data, a_offset, k);
+                        let b = columns_of(&b_data, b_offset, k);
+                        let got = run(lanes, (m, k, n), a, b, 1);
+                        let first = first.get_or_insert_with(|| {
+                            assert!(same_bits(&got, &lane_sums(lanes, (m, k, n), &a, &b)));
+                            got.clone()
+                        });
+                        assert!(
+                            same_bits(&got, first),
+                            "{lanes} lanes, {m}x{k}x{n} at {a_offset}/{b_offset}"
+                        );
+                    }
                 }
             }
         }
@@ -667,19 +933,18 @@ mod tests {
     fn a_parallel_product_splits_the_larger_side_and_keeps_every_bit() {
         // Taller than wide (parts of rows) and wider than tall (parts of columns), on pools of
         // 1 to 4 threads.
-        if !runs_here() {
-            return;
-        }
-        for (m, k, n) in [(61, 300, 9), (10, 129, 70)] {
-            let (a_data, b_data) = operands::<f32>((m, k, n), (1, 2), 0, 5, false);
-            let a = rows_of(&a_data, 1, k);
-            let b = columns_of(&b_data, 2, k);
-            let want = lane_sums(m, k, n, &a, &b);
-            for threads in 1..=4 {
-                assert!(
-                    same_bits(&run(m, k, n, a, b, threads), &want),
-                    "{m}x{k}x{n}, {threads}"
-                );
+        for lanes in kernels_here() {
+            for (m, k, n) in [(61, 300, 9), (10, 129, 70)] {
+                let (a_data, b_data) = operands::<f32>((m, k, n), (1, 2), 0, 5, false);
+                let a = rows_of(&a_data, 1, k);
+                let b = columns_of(&b_data, 2, k);
+                let want = lane_sums(lanes, (m, k, n), &a, &b);
+                for threads in 1..=4 {
+                    assert!(
+                        same_bits(&run(lanes, (m, k, n), a, b, threads), &want),
+                        "{lanes} lanes, {m}x{k}x{n}, {threads}"
+                    );
+                }
             }
         }
     }
@@ -687,30 +952,29 @@ mod tests {
     #[test]
     fn a_broadcast_operand_reads_its_one_row() {
         // Stride 0 between rows of A (and between columns of B): every one is the same.
-        if !runs_here() {
-            return;
+        for lanes in kernels_here() {
+            let (m, k, n) = (20, 30, 8);
+            let a_row = values::<f32>(k, 7, false);
+            let b_data = values::<f32>(k * n, 8, false);
+            let a = rows_of(&a_row, 0, 0);
+            let b = columns_of(&b_data, 0, k);
+            let got = run(lanes, (m, k, n), a, b, 2);
+            assert!(same_bits(&got, &lane_sums(lanes, (m, k, n), &a, &b)));
+            assert!(got.chunks(n).all(|row| same_bits(row, &got[..n])));
+            let b_column = values::<f32>(k, 9, false);
+            let b = columns_of(&b_column, 0, 0);
+            let got = run(lanes, (1, k, n), a, b, 1);
+            assert!(same_bits(&got, &lane_sums(lanes, (1, k, n), &a, &b)));
+            assert!(got.iter().all(|x| x.to_bits() == got[0].to_bits()));
         }
-        let (m, k, n) = (20, 30, 8);
-        let a_row = values::<f32>(k, 7, false);
-        let b_data = values::<f32>(k * n, 8, false);
-        let a = rows_of(&a_row, 0, 0);
-        let b = columns_of(&b_data, 0, k);
-        let got = run(m, k, n, a, b, 2);
-        assert!(same_bits(&got, &lane_sums(m, k, n, &a, &b)));
-        assert!(got.chunks(n).all(|row| same_bits(row, &got[..n])));
-        let b_column = values::<f32>(k, 9, false);
-        let b = columns_of(&b_column, 0, 0);
-        let got = run(1, k, n, a, b, 1);
-        assert!(same_bits(&got, &lane_sums(1, k, n, &a, &b)));
-        assert!(got.iter().all(|x| x.to_bits() == got[0].to_bits()));
     }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
 
-        /// Any shape, any start of either operand in its buffer, rows in step with the cache
-        /// lines or not, one to three threads: the lane chains summed in halves, bit for bit.
-        /// A failure shrinks to the smallest such product.
+        /// Any shape, any start of either operand in its buffer, rows in step with the vectors
+        /// or not, one to three threads, each vector width: the lane chains summed in halves,
+        /// bit for bit. A failure shrinks to the smallest such product.
         #[test]
         fn any_product_rounds_as_the_lane_chains_summed_in_halves(
             m in 1usize..30,
@@ -723,13 +987,16 @@ mod tests {
             special: bool,
             seed: u64,
         ) {
-            if runs_here() {
+            for lanes in kernels_here() {
                 let (a_data, b_data) =
                     operands::<f32>((m, k, n), (a_offset, b_offset), pad, seed, special);
                 let a = rows_of(&a_data, a_offset, k + pad);
                 let b = columns_of(&b_data, b_offset, k + pad);
-                let got = run(m, k, n, a, b, threads);
-                proptest::prop_assert!(same_bits(&got, &lane_sums(m, k, n, &a, &b)));
+                let got = run(lanes, (m, k, n), a, b, threads);
+                proptest::prop_assert!(
+                    same_bits(&got, &lane_sums(lanes, (m, k, n), &a, &b)),
+                    "{} lanes", lanes
+                );
             }
         }
     }
@@ -793,31 +1060,30 @@ mod tests {
     #[test]
     fn a_masked_load_reads_nothing_past_its_row() {
         // B's last column ends on the last element of a page followed by one that faults on
-        // any access. With columns of 37 elements at a stride of no whole number of cache
-        // lines, the column's last load, masked to its 5 last elements, spans 11 elements of
-        // the faulting page, which it must not touch (an unmasked load there crashed this
-        // test); with whole lines (48), the loads end on the page's edge.
-        if !runs_here() {
-            return;
-        }
-        for (k, stride) in [(37, 37), (37, 39), (48, 48)] {
-            let (m, n) = (3, 5);
-            let mut guarded = GuardedPage::new();
-            let page = guarded.floats();
-            let len = page.len();
-            let a_values = values::<f32>(m * stride, 21, false);
-            let b_values = values::<f32>(n * stride, 22, false);
-            page[..m * stride].copy_from_slice(&a_values);
-            let b_offset = len - ((n - 1) * stride + k);
-            page[b_offset..b_offset + n * stride - (stride - k)]
-                .copy_from_slice(&b_values[..n * stride - (stride - k)]);
-            let a = rows_of(page, 0, stride);
-            let b = columns_of(page, b_offset, stride);
-            let got = run(m, k, n, a, b, 1);
-            assert!(
-                same_bits(&got, &lane_sums(m, k, n, &a, &b)),
-                "k {k}, stride {stride}"
-            );
+        // any access. With columns of 37 elements at a stride of no whole number of vectors,
+        // the column's last load, masked to its 5 last elements, spans 11 elements of the
+        // faulting page with 16 lanes (3 with 8), which it must not touch (an unmasked load
+        // there crashed this test); with whole vectors (48), the loads end on the page's edge.
+        for lanes in kernels_here() {
+            for (k, stride) in [(37, 37), (37, 39), (48, 48)] {
+                let (m, n) = (3, 5);
+                let mut guarded = GuardedPage::new();
+                let page = guarded.floats();
+                let len = page.len();
+                let a_values = values::<f32>(m * stride, 21, false);
+                let b_values = values::<f32>(n * stride, 22, false);
+                page[..m * stride].copy_from_slice(&a_values);
+                let b_offset = len - ((n - 1) * stride + k);
+                page[b_offset..b_offset + n * stride - (stride - k)]
+                    .copy_from_slice(&b_values[..n * stride - (stride - k)]);
+                let a = rows_of(page, 0, stride);
+                let b = columns_of(page, b_offset, stride);
+                let got = run(lanes, (m, k, n), a, b, 1);
+                assert!(
+                    same_bits(&got, &lane_sums(lanes, (m, k, n), &a, &b)),
+                    "{lanes} lanes, k {k}, stride {stride}"
+                );
+            }
         }
     }
 

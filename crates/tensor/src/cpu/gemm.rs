@@ -27,7 +27,7 @@
 //! divides its own work among threads, by blocks of rows that may follow the thread count, since
 //! its arithmetic per element does not depend on them.
 //!
-//! On a CPU with AVX-512, an `f32` product whose two operands both run along the inner
+//! On x86-64 with AVX2 or AVX-512, an `f32` product whose two operands both run along the inner
 //! dimension, as `x·Wᵀ` with a weight stored `[out, in]` does, goes to shendu's dot kernel (`dot`)
 //! where A has few rows or the output few columns ([`dot_kernel_takes`]): it reads both operands
 //! where they lie, where the crate would copy the transposed one into its packed layout on every
@@ -271,13 +271,13 @@ pub(crate) fn gemm<T: Element>(
     // gᵀ in a weight's gradient gᵀ·x) into memory it allocates on every call. Between a training
     // step's other allocations those blocks left holes that the heap grew past, step after step:
     // W3's RSS rose by 0.6 MiB on one thread and 0.9–1.1 on two over its first dozen steps on an
-    // AMD EPYC (Zen 4), and not at all with the copy made here instead, into a buffer of the tensor pool that the next step
-    // takes again (`benches/README.md`, seventeenth part of issue 12). The crate then reads A
-    // where it lies. Only where the dot kernel takes x·Wᵀ, though: elsewhere the crate also
-    // copies the transposed weight of every x·Wᵀ on each call, so the heap fragments anyway,
-    // and the copy of gᵀ only added its buffers to it (W3's RSS rose by 0.6 MiB with AVX2 on the
-    // same EPYC). Copying Wᵀ here too, or giving x·Wᵀ to the packed kernel, stopped that, but
-    // made W4 5–7% slower with AVX2.
+    // AMD EPYC (Zen 4), and not at all with the copy made here instead, into a buffer of the
+    // tensor pool that the next step takes again (`benches/README.md`, seventeenth part of
+    // issue 12). The crate then reads A where it lies. Only where the dot kernel takes x·Wᵀ
+    // (f32, on x86-64 with AVX2 or AVX-512), though: elsewhere the crate also copies the
+    // transposed weight of every x·Wᵀ on each call, so the heap fragments anyway, and the copy
+    // of gᵀ only added its buffers to it (on one thread, W3's RSS was 0.5–0.7 MiB higher with the
+    // copy than without, on the same EPYC in a build with AVX2, before the dot kernel ran there).
     let a_rows_apart = k > 1 && a.col_stride != 1;
     let a_is_copied = a_rows_apart && TypeId::of::<T>() == TypeId::of::<f32>() && dot::available();
     let rows_of_a;
@@ -377,14 +377,18 @@ fn uses_packed_kernel() -> bool {
 /// weight past L2's size, 0.98), 0.15–0.97 for 8 ≤ m ≤ 64, 0.7–1.1 for m = 128 and 0.8–1.5 (1.1
 /// on the median) from m = 256 on; for k ≤ 128, 1.1–2.7 from m = 32 on. For n = 10 it took
 /// 0.3–1.0 of the crate's time from m = 32 on, but 0.6–1.7 below (`benches/README.md`, twelfth
-/// part of issue 12). The rule depends on the shape alone, so the bits of a result do not
-/// depend on the number of threads.
+/// part of issue 12). On an AMD EPYC (Zen 4), n ≥ 64, one thread, each width of the dot kernel
+/// against the crate's kernels of the same width: for 64 ≤ k < 256 the dot kernel ran at
+/// 0.95–3.6 times the crate's speed up to m = 16 (3 shapes of 32 below 1, with AVX-512) and at
+/// 0.49–0.97 from m = 64 on; for k ≥ 256 and m = 128, at 0.79–1.02 with AVX2 (8 lanes) and
+/// 0.94–1.97 with AVX-512 (eighteenth part). The rule depends on the shape alone, so the bits of
+/// a result do not depend on the number of threads.
 fn dot_kernel_takes(m: usize, k: usize, n: usize) -> bool {
     k >= 64
         && if n < 16 {
             m >= 16
         } else {
-            m <= 128 && k >= 256
+            m <= 16 || (m <= 128 && k >= 256)
         }
 }
 
@@ -904,12 +908,13 @@ mod tests {
         // fresh one none: each path of the crate must store, never load and scale by 0. Shapes
         // for its matrix-vector products (m = 1, n = 1), its outer product (k = 1), its kernel
         // for outputs of at most 16 × 16 with a long inner dimension, partial tiles, k = 0, the
-        // plain loops, and the same with transposed operands; with AVX-512, x·Wᵀ of a narrow
-        // output (40, 300, 10) and of few rows (100, 300, 50, and 1, 300, 500) runs on the dot
-        // kernel, and (1, 100, 500) keeps x·Wᵀ on the crate's matrix-vector path.
+        // plain loops, and the same with transposed operands; with AVX2 or AVX-512, x·Wᵀ of a
+        // narrow output (40, 300, 10) and of few rows (100, 300, 50, 1, 300, 500, and 16, 100,
+        // 40 with its short inner dimension) runs on the dot kernel, and (1, 50, 500) keeps x·Wᵀ
+        // on the crate's matrix-vector path.
         let shapes = [
             (1, 300, 500),
-            (1, 100, 500),
+            (1, 50, 500),
             (500, 300, 1),
             (200, 1, 300),
             (8, 2000, 8),
@@ -918,6 +923,7 @@ mod tests {
             (2, 3, 4),
             (40, 300, 10),
             (100, 300, 50),
+            (16, 100, 40),
         ];
         for (m, k, n) in shapes {
             let (a, b) = (small_ints(m * k, 11), small_ints(k * n, 12));
@@ -997,7 +1003,7 @@ mod tests {
     #[test]
     fn products_that_divide_from_the_lower_bound_match_the_triple_loop() {
         // Between the two bounds: 128³ in two column blocks, and a 64×256×128 x·Wᵀ, divided
-        // on the dot kernel where there is AVX-512.
+        // on the dot kernel where there is AVX2 or AVX-512.
         for (m, k, n) in [(128, 128, 128), (64, 256, 128)] {
             assert!((SHARED_MIN_MACS..PAR_MIN_MACS).contains(&(m * n * k)));
             let (a, b) = (small_ints(m * k, 7), small_ints(k * n, 8));
@@ -1012,8 +1018,8 @@ mod tests {
     fn transposed_operands_in_both_parallel_branches() {
         // (256, 384, 48): one column block. (160, 200, 200): column blocks, but for a transposed
         // a, which is left whole to the crate's own division (and copied first where the dot
-        // kernel takes x·Wᵀ). (128, 784, 64): x·Wᵀ on the dot kernel where there is AVX-512,
-        // divided by columns. Each operand sits at an offset in its buffer.
+        // kernel takes x·Wᵀ). (128, 784, 64): x·Wᵀ on the dot kernel where there is AVX2 or
+        // AVX-512, divided by columns. Each operand sits at an offset in its buffer.
         for (m, k, n) in [(256, 384, 48), (160, 200, 200), (128, 784, 64)] {
             assert!(m * n * k >= PAR_MIN_MACS);
             let (a, b) = (small_ints(m * k + 7, 5), small_ints(k * n + 2, 6));
@@ -1060,10 +1066,10 @@ mod tests {
     #[test]
     fn left_operands_copied_into_rows_match_the_triple_loop() {
         // Products past the small loops whose A has no contiguous rows, which `gemm` copies
-        // before the crate reads it where the dot kernel takes x·Wᵀ (f32, AVX-512), and the
-        // crate packs elsewhere: a transposed view at an offset (copied tile by tile, with edge
-        // tiles), a view with no unit stride (element by element), and a broadcast along the
-        // inner dimension (stride 0). Sides stay below the packed kernel's bound.
+        // before the crate reads it where the dot kernel takes x·Wᵀ (f32, AVX2 or AVX-512), and
+        // the crate packs elsewhere: a transposed view at an offset (copied tile by tile, with
+        // edge tiles), a view with no unit stride (element by element), and a broadcast along
+        // the inner dimension (stride 0). Sides stay below the packed kernel's bound.
         let (m, k, n) = (37, 70, 45);
         let data = small_ints(3 * m * k + 11, 8);
         let b_data = small_ints(k * n + 3, 9);
