@@ -489,28 +489,33 @@ mod x86 {
         let a = a.map(|row| row.wrapping_sub(start));
         let b = b.map(|row| row.wrapping_sub(start));
         let end = start + k;
-        // SAFETY (all calls below): `V`'s instructions are on the CPU; the lanes each step
-        // loads are named by its comment.
+        // SAFETY: `V`'s instructions are on the CPU (the caller's contract), as for every call
+        // of `V`'s functions below.
         let mut sums = [[unsafe { V::zero() }; COLS]; R];
         let mut p = 0;
         if start > 0 {
+            // SAFETY: as above; start < LANES and start < start + k.
             let mask = unsafe { V::mask(start, end.min(V::LANES)) };
-            // Lanes start .. min(start + k, LANES) of the first vector: inside the rows.
+            // SAFETY: lanes start .. min(start + k, LANES) of the first vector lie inside the
+            // rows.
             unsafe { step(&mut sums, &a, &b, 0, Some(mask)) };
             p = V::LANES;
         }
         while p + V::LANES <= end {
-            // start ≤ p and p + LANES ≤ start + k.
+            // SAFETY: start ≤ p and p + LANES ≤ start + k: all lanes lie inside the rows.
             unsafe { step(&mut sums, &a, &b, p, None) };
             p += V::LANES;
         }
         if p < end {
+            // SAFETY: as above; 0 < end − p < LANES.
             let mask = unsafe { V::mask(0, end - p) };
-            // Lanes p .. start + k, and start ≤ p.
+            // SAFETY: lanes p .. start + k lie inside the rows, as start ≤ p.
             unsafe { step(&mut sums, &a, &b, p, Some(mask)) };
         }
+        // SAFETY: SSE is part of x86-64.
         let mut out = [unsafe { _mm_setzero_ps() }; R];
         for (row, sum) in sums.iter().zip(&mut out) {
+            // SAFETY: as for `zero` above.
             *sum = unsafe { V::sums(row) };
         }
         out
@@ -584,13 +589,14 @@ mod x86 {
 
         #[inline(always)]
         unsafe fn zero() -> Self {
-            // SAFETY (all the functions below): AVX-512F is on the CPU, the caller's contract,
-            // as is the validity of the memory read.
+            // SAFETY: AVX-512F is on the CPU (the caller's contract, as in every function below).
             F32x16(unsafe { _mm512_setzero_ps() })
         }
 
         #[inline(always)]
         unsafe fn load(at: *const f32) -> Self {
+            // SAFETY: as for `zero`; `at` is valid for reads of 16 elements (the caller's
+            // contract).
             F32x16(unsafe { _mm512_loadu_ps(at) })
         }
 
@@ -602,11 +608,14 @@ mod x86 {
 
         #[inline(always)]
         unsafe fn load_masked(at: *const f32, mask: __mmask16) -> Self {
+            // SAFETY: as for `zero`; the lanes of `mask` are valid for reads (the caller's
+            // contract), and a masked load touches no other.
             F32x16(unsafe { _mm512_maskz_loadu_ps(mask, at) })
         }
 
         #[inline(always)]
         unsafe fn mul_add(self, x: Self, acc: Self) -> Self {
+            // SAFETY: as for `zero`.
             F32x16(unsafe { _mm512_fmadd_ps(self.0, x.0, acc.0) })
         }
 
@@ -671,19 +680,22 @@ mod x86 {
 
         #[inline(always)]
         unsafe fn zero() -> Self {
-            // SAFETY (all the functions below): AVX2 and FMA are on the CPU, the caller's
-            // contract, as is the validity of the memory read.
+            // SAFETY: AVX2 and FMA are on the CPU (the caller's contract, as in every function
+            // below).
             F32x8(unsafe { _mm256_setzero_ps() })
         }
 
         #[inline(always)]
         unsafe fn load(at: *const f32) -> Self {
+            // SAFETY: as for `zero`; `at` is valid for reads of 8 elements (the caller's
+            // contract).
             F32x8(unsafe { _mm256_loadu_ps(at) })
         }
 
         #[inline(always)]
         unsafe fn mask(from: usize, to: usize) -> __m256i {
             // A lane is in the mask when its index is ≥ from and < to; both are ≤ 8.
+            // SAFETY: as for `zero`.
             unsafe {
                 let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
                 let from = _mm256_set1_epi32(from as i32 - 1);
@@ -694,11 +706,14 @@ mod x86 {
 
         #[inline(always)]
         unsafe fn load_masked(at: *const f32, mask: __m256i) -> Self {
+            // SAFETY: as for `zero`; the lanes of `mask` are valid for reads (the caller's
+            // contract), and `vmaskmovps` touches no other, nor faults on them.
             F32x8(unsafe { _mm256_maskload_ps(at, mask) })
         }
 
         #[inline(always)]
         unsafe fn mul_add(self, x: Self, acc: Self) -> Self {
+            // SAFETY: as for `zero`.
             F32x8(unsafe { _mm256_fmadd_ps(self.0, x.0, acc.0) })
         }
 
