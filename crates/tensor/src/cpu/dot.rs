@@ -346,15 +346,19 @@ mod x86 {
         at as usize % (V::LANES * size_of::<f32>()) / size_of::<f32>()
     }
 
-    /// `block` over whole tiles of `ROWS` rows (`V::ROWS`, at most 6), then the rows left over in
-    /// one tile of just that many: a tile of `ROWS` would repeat one of them in its empty places,
-    /// which left a product of 8 rows at two thirds of the speed of one of 4 (with 16 lanes).
+    /// `block` over whole tiles of `ROWS` rows, then the rows left over in one tile of just that
+    /// many: a tile of `ROWS` would repeat one of them in its empty places, which left a product
+    /// of 8 rows at two thirds of the speed of one of 4 (with 16 lanes). `ROWS` is `V::ROWS`,
+    /// passed apart because a const parameter cannot be computed from a type parameter.
     ///
     /// # Safety
     /// As for `gemm`, with `V`'s instructions on the CPU.
     #[inline(always)]
     unsafe fn block_any<V: Vector, const ROWS: usize>(product: Product) {
-        const { assert!(ROWS <= 6, "the rows left over are matched up to 5") };
+        const {
+            assert!(ROWS == V::ROWS, "the tiles are V::ROWS rows high");
+            assert!(ROWS <= 6, "the rows left over are matched up to 5");
+        };
         let whole = product.m - product.m % ROWS;
         // SAFETY: the caller's contract; the rows from `whole` on are the product's last ones,
         // fewer than ROWS, so each arm's tile holds them all. The guards are constants: the arms
@@ -564,27 +568,17 @@ mod x86 {
     #[derive(Clone, Copy)]
     pub(super) struct F32x16(__m512);
 
-    /// `block_any` with AVX-512F: tiles of 6 rows (6 × 4 accumulators, 6 vectors of A and one
-    /// of Bᵀ take 31 of the 32 vector registers).
-    ///
-    /// # Safety
-    /// As for `gemm`, with AVX-512F on the CPU.
-    #[cfg(feature = "avx512")]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn block_any_f32x16(product: Product) {
-        // SAFETY: the caller's contract, with AVX-512F on the CPU.
-        unsafe { block_any::<F32x16, { <F32x16 as Vector>::ROWS }>(product) }
-    }
-
     #[cfg(feature = "avx512")]
     impl Vector for F32x16 {
         const LANES: usize = 16;
+        /// 6 × 4 accumulators, 6 vectors of A and one of Bᵀ take 31 of the 32 vector registers.
         const ROWS: usize = 6;
         type Mask = __mmask16;
 
+        #[target_feature(enable = "avx512f")]
         unsafe fn block_any(product: Product) {
-            // SAFETY: the caller's contract.
-            unsafe { block_any_f32x16(product) }
+            // SAFETY: the caller's contract, with AVX-512F on the CPU.
+            unsafe { block_any::<Self, { Self::ROWS }>(product) }
         }
 
         #[inline(always)]
@@ -657,25 +651,16 @@ mod x86 {
     #[derive(Clone, Copy)]
     pub(super) struct F32x8(__m256);
 
-    /// `block_any` with AVX2 and FMA: tiles of 3 rows (3 × 4 accumulators, 3 vectors of A and
-    /// one of Bᵀ take all 16 vector registers).
-    ///
-    /// # Safety
-    /// As for `gemm`, with AVX2 and FMA on the CPU.
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn block_any_f32x8(product: Product) {
-        // SAFETY: the caller's contract, with AVX2 and FMA on the CPU.
-        unsafe { block_any::<F32x8, { <F32x8 as Vector>::ROWS }>(product) }
-    }
-
     impl Vector for F32x8 {
         const LANES: usize = 8;
+        /// 3 × 4 accumulators, 3 vectors of A and one of Bᵀ take all 16 vector registers.
         const ROWS: usize = 3;
         type Mask = __m256i;
 
+        #[target_feature(enable = "avx2,fma")]
         unsafe fn block_any(product: Product) {
-            // SAFETY: the caller's contract.
-            unsafe { block_any_f32x8(product) }
+            // SAFETY: the caller's contract, with AVX2 and FMA on the CPU.
+            unsafe { block_any::<Self, { Self::ROWS }>(product) }
         }
 
         #[inline(always)]
