@@ -578,9 +578,9 @@ macro_rules! packed_kernel {
                 let mut sums = [[$zero(); 2]; MR];
                 // Prefetches: the output tile, read or written at the end, and A's panel 16
                 // steps ahead, which comes from L2. On a Zen 3 they made n = 1024 and 2048
-                // products 12% and 14% faster (medians of 3 runs of pairs in turn, in one process). A prefetch never
-                // faults, so addresses past a panel's end are harmless; `wrapping_add` keeps
-                // forming them free of undefined behaviour.
+                // products 12% and 14% faster (medians of 3 runs of pairs in turn, in one
+                // process). A prefetch never faults, so addresses past a panel's end are
+                // harmless; `wrapping_add` keeps forming them free of undefined behaviour.
                 for ii in 0..rows {
                     _mm_prefetch::<_MM_HINT_T0>(c.wrapping_add(ii * ldc) as *const i8);
                     _mm_prefetch::<_MM_HINT_T0>(c.wrapping_add(ii * ldc + NR - 1) as *const i8);
