@@ -303,16 +303,14 @@ pub(crate) fn gemm<T: Element>(
     } else {
         SHARED_MIN_MACS
     });
-    // SAFETY (all three calls): `out` comes from a unique borrow of exactly m·n elements at row
-    // stride n (m·n checked above without overflow). The blocks of the last branch write
-    // disjoint columns j..j + width of every row, with j + width ≤ n, so `out.at(j)` stays in the
-    // slice, and `for_each_part` runs each block once, so no two threads write one element;
-    // their `b` starts at column j < n, whose offset j·col_stride is at most the
-    // (n − 1)·col_stride that `fits` computed without overflow.
+    // `out` comes from a unique borrow of exactly m·n elements at row stride n (m·n checked
+    // above without overflow), and `a` and `b` fit m × k and k × n.
     if !parallel {
+        // SAFETY: the whole product into the whole of `out`, on this thread.
         unsafe { gemm_into(m, n, k, out, a, b, Parallelism::None) };
     } else if crate_divides {
         let threads = Parallelism::Rayon(rayon::current_num_threads());
+        // SAFETY: as above; the crate divides the product among the pool's threads itself.
         unsafe { gemm_into(m, n, k, out, a, b, threads) };
     } else {
         pool::for_each_part(n.div_ceil(cols), &|block| {
@@ -321,6 +319,11 @@ pub(crate) fn gemm<T: Element>(
                 offset: b.offset + j * b.col_stride,
                 ..b
             };
+            // SAFETY: block j writes columns j..j + width of every row, with j + width ≤ n, so
+            // `out.at(j)` stays in the slice; `for_each_part` runs each block once, so no two
+            // threads write one element. Its `b` starts at column j < n, whose offset
+            // j·col_stride is at most the (n − 1)·col_stride that `fits` computed without
+            // overflow.
             unsafe { gemm_into(m, cols.min(n - j), k, out.at(j), a, b, Parallelism::None) };
         });
     }
