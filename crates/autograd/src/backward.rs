@@ -298,19 +298,26 @@ pub(crate) fn backward_consuming<T: Element>(loss: &Var<T>) -> Gradients<T> {
     grads[root] = Some(loss.constant(Tensor::ones(loss.shape())));
     let mut found = Gradients::empty(tape.id, tape.params.borrow().len());
     for id in (0..len).rev() {
-        let node = tape.nodes.borrow_mut().pop().expect("a node per id");
         let grad = grads[id].take();
-        match node.op {
-            Op::Param(param) => found.push_param(param, id, leaf_grad(grad, &node)),
-            Op::Leaf => found.insert_var(id, leaf_grad(grad, &node)),
-            _ => {
-                let Some(grad) = grad else { continue };
-                differentiate(tape, id, &node, &grad, &mut grads, false, flags.anomaly);
-                if node.retain {
-                    found.insert_var(id, grad.value);
+        {
+            // The rules record nothing, so the node is read where it lies, and then dropped there
+            // by `truncate`: moving it out first was a copy of the whole node for every op.
+            let nodes = tape.nodes.borrow();
+            let node = &nodes[id];
+            match node.op {
+                Op::Param(param) => found.push_param(param, id, leaf_grad(grad, node)),
+                Op::Leaf => found.insert_var(id, leaf_grad(grad, node)),
+                _ => {
+                    if let Some(grad) = grad {
+                        differentiate(tape, id, node, &grad, &mut grads, false, flags.anomaly);
+                        if node.retain {
+                            found.insert_var(id, grad.value);
+                        }
+                    }
                 }
             }
         }
+        tape.nodes.borrow_mut().truncate(id);
     }
     tape.give_grad_slots(grads);
     profile::sweep_ended();
@@ -335,17 +342,18 @@ fn differentiate<T: Element>(
     anomaly: bool,
 ) {
     let (op, location) = (&node.op, node.location);
-    let input_vars: SmallVec<[Var<T>; INLINE_INPUTS]> = node
-        .inputs
-        .iter()
-        .map(|&operand| tape.operand(operand))
-        .collect();
+    // Both lists are filled and read where they lie: as values they are a few hundred bytes,
+    // and moving them (a `collect`, an owning iterator) was a copy of each for every node.
+    let mut input_vars: SmallVec<[Var<T>; INLINE_INPUTS]> = SmallVec::new();
+    for &operand in &node.inputs {
+        input_vars.push(tape.operand(operand));
+    }
     let output = Var::new(node.output.clone(), Some(id), tape);
     // A recording sweep's rules are themselves recorded ops, profiled as such.
     let started = (!record && profile::active()).then(Instant::now);
-    let input_grads = rule(op, &input_vars, &output, grad, tape, location);
-    for (input, input_grad) in input_vars.iter().zip(input_grads) {
-        let (Some(to), Some(input_grad)) = (input.node, input_grad) else {
+    let mut input_grads = rule(op, &input_vars, &output, grad, tape, location);
+    for (input, input_grad) in input_vars.iter().zip(&mut input_grads) {
+        let (Some(to), Some(input_grad)) = (input.node, input_grad.take()) else {
             continue;
         };
         if anomaly && let Some(bad) = first_non_finite(&input_grad.value) {
