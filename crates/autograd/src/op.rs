@@ -95,6 +95,33 @@ impl<T: Element> Op<T> {
 /// Input gradients of one node, `None` where an input needs none.
 pub(crate) type InputGrads<T> = SmallVec<[Option<Var<T>>; INLINE_INPUTS]>;
 
+/// The input gradients of a rule with one input.
+///
+/// The rules build their lists with these, not with `smallvec!`: that macro fills a local list
+/// and then moves it out, a copy of the whole list (room for three vars, a few hundred bytes)
+/// in every rule of a sweep, where a list built as the return value is written where the caller
+/// keeps it.
+#[inline(always)]
+pub(crate) fn one_grad<T: Element>(dx: Option<Var<T>>) -> InputGrads<T> {
+    SmallVec::from_buf_and_len([dx, None, None], 1)
+}
+
+/// The input gradients of a rule with two inputs (see [`one_grad`]).
+#[inline(always)]
+pub(crate) fn two_grads<T: Element>(da: Option<Var<T>>, db: Option<Var<T>>) -> InputGrads<T> {
+    SmallVec::from_buf_and_len([da, db, None], 2)
+}
+
+/// The input gradients of a rule with three inputs (see [`one_grad`]).
+#[inline(always)]
+pub(crate) fn three_grads<T: Element>(
+    da: Option<Var<T>>,
+    db: Option<Var<T>>,
+    dc: Option<Var<T>>,
+) -> InputGrads<T> {
+    SmallVec::from_buf_and_len([da, db, dc], 3)
+}
+
 /// Runs the gradient rule of `op`: maps the output gradient `grad` to the inputs' gradients,
 /// with differentiable ops, so that the same rule serves first-order gradients (not recorded)
 /// and gradients of gradients (recorded). Only inputs that are tracked get a gradient.

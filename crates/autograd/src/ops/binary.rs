@@ -11,9 +11,8 @@
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 use shendu_tensor::{broadcast_shapes, Element, Tensor};
-use smallvec::smallvec;
 
-use crate::op::{if_tracked, InputGrads, Op, OpKind};
+use crate::op::{if_tracked, two_grads, InputGrads, Op, OpKind};
 use crate::var::Var;
 
 /// Calls a table's forward; the closure's argument types come from this signature.
@@ -109,10 +108,10 @@ macro_rules! binary_ops {
             fn rule<T: Element>(self, a: &Var<T>, b: &Var<T>, y: &Var<T>, g: &Var<T>) -> InputGrads<T> {
                 let args = [a, b, y, g];
                 match self {
-                    $(Binary::$variant => smallvec![
+                    $(Binary::$variant => two_grads(
                         if_tracked(a, || grad_of($grad_a, args)),
-                        if_tracked(b, || grad_of($grad_b, args))
-                    ],)*
+                        if_tracked(b, || grad_of($grad_b, args)),
+                    ),)*
                 }
             }
         }
@@ -250,10 +249,10 @@ pub(crate) fn where_cond_backward<T: Element>(
     let (a, b) = (&inputs[0], &inputs[1]);
     let mask = g.constant(mask.clone());
     let zero = g.constant(Tensor::scalar(T::zero()));
-    smallvec![
+    two_grads(
         if_tracked(a, || Var::where_cond(&mask, g, &zero)),
-        if_tracked(b, || Var::where_cond(&mask, &zero, g))
-    ]
+        if_tracked(b, || Var::where_cond(&mask, &zero, g)),
+    )
 }
 
 impl<T: Element> Var<T> {

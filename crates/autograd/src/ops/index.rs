@@ -8,9 +8,8 @@
 use std::rc::Rc;
 
 use shendu_tensor::{Axis, Element, Indices, Tensor};
-use smallvec::smallvec;
 
-use crate::op::{if_tracked, InputGrads, Op, OpKind};
+use crate::op::{if_tracked, one_grad, two_grads, InputGrads, Op, OpKind};
 use crate::ops::movement::pad_end_with_zeros;
 use crate::var::Var;
 
@@ -40,26 +39,25 @@ pub(crate) fn backward<T: Element>(op: &Indexing, inputs: &[Var<T>], g: &Var<T>)
     let zeros_like_x = || x.constant(Tensor::zeros(x.shape()));
     match op {
         Indexing::IndexSelect { axis, indices } => {
-            smallvec![Some(zeros_like_x().index_add(*axis, indices, g))]
+            one_grad(Some(zeros_like_x().index_add(*axis, indices, g)))
         }
-        Indexing::IndexAdd { axis, indices } => smallvec![
+        Indexing::IndexAdd { axis, indices } => two_grads(
             if_tracked(x, || g.clone()),
-            if_tracked(&inputs[1], || g.index_select(*axis, indices))
-        ],
+            if_tracked(&inputs[1], || g.index_select(*axis, indices)),
+        ),
         Indexing::Gather { axis, indices } => {
-            smallvec![Some(zeros_like_x().scatter_add(*axis, indices, g))]
+            one_grad(Some(zeros_like_x().scatter_add(*axis, indices, g)))
         }
         Indexing::ScatterAdd { axis, indices } => {
             let source = &inputs[1];
             // Only the leading block of the source, of the indices' shape, is scattered; the
             // rest of it gets gradient zero.
-            smallvec![
+            two_grads(
                 if_tracked(x, || g.clone()),
-                if_tracked(source, || pad_end_with_zeros(
-                    &g.gather(*axis, indices),
-                    source.shape()
-                ))
-            ]
+                if_tracked(source, || {
+                    pad_end_with_zeros(&g.gather(*axis, indices), source.shape())
+                }),
+            )
         }
     }
 }

@@ -13,23 +13,27 @@
 use shendu_tensor::{broadcast_shapes, Dims, Element};
 use smallvec::{smallvec, SmallVec};
 
-use crate::op::{if_tracked, InputGrads, Op};
+use crate::op::{if_tracked, three_grads, two_grads, InputGrads, Op};
 use crate::var::Var;
 
 pub(crate) fn backward<T: Element>(inputs: &[Var<T>], g: &Var<T>) -> InputGrads<T> {
     let (a, b) = (&inputs[0], &inputs[1]);
-    smallvec![
-        if_tracked(a, || if is_transposed(a) {
-            b.matmul(&g.t()).t()
-        } else {
-            g.matmul(&b.t())
+    two_grads(
+        if_tracked(a, || {
+            if is_transposed(a) {
+                b.matmul(&g.t()).t()
+            } else {
+                g.matmul(&b.t())
+            }
         }),
-        if_tracked(b, || if is_transposed(b) {
-            g.t().matmul(a).t()
-        } else {
-            a.t().matmul(g)
-        })
-    ]
+        if_tracked(b, || {
+            if is_transposed(b) {
+                g.t().matmul(a).t()
+            } else {
+                a.t().matmul(g)
+            }
+        }),
+    )
 }
 
 /// The rule of [`Var::linear`] (and of [`Var::linear_relu`], if `relu`) on a 2-D input x
@@ -56,23 +60,19 @@ pub(crate) fn linear_backward<T: Element>(
         // A first-order sweep records nothing, so the rule needs no ops of the tape: the same
         // tensor ops, without a var and its checks around each (an eighth of this rule in a
         // small model's layer).
-        let mut grads: InputGrads<T> = smallvec![
-            if_tracked(x, || g.constant(g.value.matmul(&w.value))),
-            if_tracked(w, || g.constant(g.value.t().matmul(&x.value))),
-        ];
-        if let Some(b) = inputs.get(2) {
-            grads.push(if_tracked(b, || g.constant(g.value.sum(0, false))));
-        }
-        return grads;
+        let dx = if_tracked(x, || g.constant(g.value.matmul(&w.value)));
+        let dw = if_tracked(w, || g.constant(g.value.t().matmul(&x.value)));
+        return match inputs.get(2) {
+            Some(b) => three_grads(dx, dw, if_tracked(b, || g.constant(g.value.sum(0, false)))),
+            None => two_grads(dx, dw),
+        };
     }
-    let mut grads: InputGrads<T> = smallvec![
-        if_tracked(x, || g.matmul(w)),
-        if_tracked(w, || g.t().matmul(x)),
-    ];
-    if let Some(b) = inputs.get(2) {
-        grads.push(if_tracked(b, || g.sum(0, false)));
+    let dx = if_tracked(x, || g.matmul(w));
+    let dw = if_tracked(w, || g.t().matmul(x));
+    match inputs.get(2) {
+        Some(b) => three_grads(dx, dw, if_tracked(b, || g.sum(0, false))),
+        None => two_grads(dx, dw),
     }
-    grads
 }
 
 /// Whether the var's matrices are stored column by column (a transposed view).

@@ -6,10 +6,10 @@
 //! shendu undoes broadcasting.
 
 use shendu_tensor::{Axis, Dims, Element, IntoShape, Tensor};
-use smallvec::{smallvec, SmallVec};
+use smallvec::SmallVec;
 
 use crate::error::fail;
-use crate::op::{if_tracked, InputGrads, Op, OpKind};
+use crate::op::{if_tracked, one_grad, InputGrads, Op, OpKind};
 use crate::var::Var;
 
 /// A recorded view or join, with what its gradient rule needs.
@@ -78,7 +78,7 @@ pub(crate) fn backward<T: Element>(op: &Movement, inputs: &[Var<T>], g: &Var<T>)
                 .collect();
         }
     };
-    smallvec![Some(dx)]
+    one_grad(Some(dx))
 }
 
 /// The gradient of `broadcast_to`: `g` summed over the prepended axes and over the axes

@@ -8,9 +8,8 @@
 //! composite of `mean` and `sum`.
 
 use shendu_tensor::{Axes, Axis, Correction, Dims, Element, Tensor};
-use smallvec::smallvec;
 
-use crate::op::{InputGrads, Op, OpKind};
+use crate::op::{one_grad, InputGrads, Op, OpKind};
 use crate::var::Var;
 
 /// `shape` with the reduced `axes` kept as size 1.
@@ -214,7 +213,7 @@ pub(crate) fn backward<T: Element>(
     y: &Var<T>,
     g: &Var<T>,
 ) -> InputGrads<T> {
-    smallvec![Some(op.rule([x, y, g], axes, keepdim))]
+    one_grad(Some(op.rule([x, y, g], axes, keepdim)))
 }
 
 /// The gradient of softmax (or log-softmax, if `log`) along `axis`, from its output `y`: one
@@ -234,7 +233,7 @@ pub(crate) fn softmax_backward<T: Element>(
         } else {
             y.value.softmax_backward(&g.value, axis)
         };
-        return smallvec![Some(g.constant(dx))];
+        return one_grad(Some(g.constant(dx)));
     }
     let dx = if log {
         // dx = g − softmax(x) · Σ g, and softmax(x) = exp(y).
@@ -243,7 +242,7 @@ pub(crate) fn softmax_backward<T: Element>(
         // dx = y ⊙ (g − Σ g ⊙ y) along the axis.
         y * &(g - &(g * y).sum(axis, true))
     };
-    smallvec![Some(dx)]
+    one_grad(Some(dx))
 }
 
 impl<T: Element> Var<T> {

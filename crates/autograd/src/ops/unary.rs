@@ -12,9 +12,8 @@
 use std::f64::consts::{FRAC_1_SQRT_2, PI};
 
 use shendu_tensor::{Element, Tensor};
-use smallvec::smallvec;
 
-use crate::op::{InputGrads, Op, OpKind};
+use crate::op::{one_grad, InputGrads, Op, OpKind};
 use crate::var::Var;
 
 fn c<T: Element>(x: f64) -> T {
@@ -253,9 +252,9 @@ pub(crate) fn backward<T: Element>(
     g: &Var<T>,
 ) -> InputGrads<T> {
     if !x.is_tracked() {
-        return smallvec![None];
+        return one_grad(None);
     }
-    smallvec![Some(op.rule(x, y, g))]
+    one_grad(Some(op.rule(x, y, g)))
 }
 
 impl<T: Element> Var<T> {
