@@ -243,6 +243,12 @@ pub fn numel(shape: &[usize]) -> usize {
 #[track_caller]
 #[inline]
 pub fn contiguous_strides(shape: &[usize]) -> Dims {
+    inline_strides(shape).unwrap_or_else(|| strides_by_loop(shape))
+}
+
+/// [`contiguous_strides`] of a shape of any rank, one axis at a time from the last.
+#[track_caller]
+fn strides_by_loop(shape: &[usize]) -> Dims {
     let mut strides = dims(shape);
     let mut acc: usize = 1;
     for s in strides.iter_mut().rev() {
@@ -254,6 +260,43 @@ pub fn contiguous_strides(shape: &[usize]) -> Dims {
         };
     }
     strides
+}
+
+/// [`contiguous_strides`] of a shape of rank ≤ 4 (`None` for a larger rank), computed in
+/// registers and written once. Written one by one into the list, the strides were read back
+/// at once, two to a 16-byte load, by the move of the list that followed; a load that spans two
+/// recent stores waits for both to reach the cache, and that wait was most of the time every new
+/// tensor of a small model spent on its layout.
+#[track_caller]
+#[inline(always)]
+fn inline_strides(shape: &[usize]) -> Option<Dims> {
+    let rank = shape.len();
+    if rank > 4 {
+        return None;
+    }
+    // The shape padded on the left with ones to rank 4, whose strides end with `shape`'s.
+    let size = |axis: usize| {
+        (axis + rank >= 4)
+            .then(|| shape[axis + rank - 4])
+            .unwrap_or(1)
+    };
+    let s3 = 1;
+    let s2 = size(3);
+    let s1 = s2.checked_mul(size(2));
+    let s0 = s1.and_then(|s1| s1.checked_mul(size(1)));
+    // The element count must fit as well, as in `strides_by_loop`.
+    let count = s0.and_then(|s0| s0.checked_mul(size(0)));
+    let (Some(s1), Some(s0), Some(_)) = (s1, s0, count) else {
+        too_large("contiguous_strides", shape, overflow_reason(shape))
+    };
+    let buf = match rank {
+        0 => [0; 4],
+        1 => [s3, 0, 0, 0],
+        2 => [s2, s3, 0, 0],
+        3 => [s1, s2, s3, 0],
+        _ => [s0, s1, s2, s3],
+    };
+    Some(Dims::from_buf_and_len(buf, rank))
 }
 
 /// The element count of `shape` if a tensor of `T` of that shape can exist, else why not.
@@ -350,4 +393,48 @@ pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Dims {
         };
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::catch_unwind;
+
+    use super::{inline_strides, strides_by_loop, Dims};
+
+    #[test]
+    fn inline_strides_match_the_loop_and_fail_where_it_fails() {
+        // Every shape of rank ≤ 4 over sizes that make empty shapes, exact fits and overflows
+        // of a stride or of the element count alone.
+        let sizes = [0, 1, 3, 1 << 31, 1 << 32, usize::MAX];
+        let mut shapes: Vec<Vec<usize>> = vec![vec![]];
+        for rank in 1..=4 {
+            let mut of_rank = vec![vec![]];
+            for _ in 0..rank {
+                of_rank = of_rank
+                    .iter()
+                    .flat_map(|s: &Vec<usize>| sizes.map(|d| [s.as_slice(), &[d]].concat()))
+                    .collect();
+            }
+            shapes.extend(of_rank);
+        }
+        let (mut fits, mut overflows) = (0, 0);
+        for shape in &shapes {
+            let inline = catch_unwind(|| inline_strides(shape).expect("rank ≤ 4"));
+            let by_loop = catch_unwind(|| strides_by_loop(shape));
+            match (inline, by_loop) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a, b, "{shape:?}");
+                    assert!(!a.spilled());
+                    fits += 1;
+                }
+                (Err(_), Err(_)) => overflows += 1,
+                (a, b) => panic!("{shape:?}: inline {:?}, loop {:?}", a.ok(), b.ok()),
+            }
+        }
+        assert!(
+            fits > 100 && overflows > 100,
+            "{fits} fit, {overflows} overflow"
+        );
+        assert_eq!(inline_strides(&[2, 3, 4, 5, 6]), None::<Dims>);
+    }
 }
