@@ -5,7 +5,7 @@
 //! and never negative.
 
 use crate::check::{fail, fmt_shape};
-use crate::shape::{contiguous_strides, dims, numel, Axis, Dims};
+use crate::shape::{contiguous_strides, dims, dims_from, numel, Axis, Dims};
 
 /// Shape, strides and offset of a tensor within its storage.
 #[derive(Debug, PartialEq, Eq)]
@@ -49,8 +49,10 @@ impl Layout {
     /// # Panics
     /// If a stride overflows `usize` (see [`contiguous_strides`]); the ops that make shapes check
     /// them first, with a message naming the op (`shape::checked_numel`).
+    // Always inlined: called, it received the shape its caller had just written, and moving that
+    // into the layout read it back at once, with the wait described in `inline_strides`.
     #[track_caller]
-    #[inline]
+    #[inline(always)]
     pub(crate) fn contiguous(shape: Dims) -> Self {
         let strides = contiguous_strides(&shape);
         Layout {
@@ -133,10 +135,19 @@ impl Layout {
             a.resolve("transpose", self.rank()),
             b.resolve("transpose", self.rank()),
         );
-        let mut out = self.clone();
-        out.shape.swap(a, b);
-        out.strides.swap(a, b);
-        out
+        // Each list is read from the old layout and written once, not copied and then swapped:
+        // a swap's stores, read back at once by the wider loads that move the layout into its
+        // tensor, made those loads wait (as in `contiguous_strides`).
+        let swapped = |i: usize| match i {
+            _ if i == a => b,
+            _ if i == b => a,
+            _ => i,
+        };
+        Layout {
+            shape: dims_from(self.rank(), |i| self.shape[swapped(i)]),
+            strides: dims_from(self.rank(), |i| self.strides[swapped(i)]),
+            offset: self.offset,
+        }
     }
 
     /// Reorders the axes: axis `i` of the result is axis `perm[i]` of `self`.
@@ -355,6 +366,35 @@ mod tests {
     fn contiguous_strides_that_overflow_panic_instead_of_wrapping() {
         // No elements, but axis 0's stride would be 2^64, which wrapped around to 0.
         Layout::contiguous(dims(&[0, 1 << 32, 1 << 32]));
+    }
+
+    #[test]
+    fn transpose_swaps_exactly_the_two_axes_at_every_rank() {
+        // Ranks up to 4 fill the inline lists whole, larger ones collect; views of a narrowed
+        // layout, so that the offset and strides are not the contiguous ones.
+        for rank in 1..=6 {
+            let shape: Vec<usize> = (2..rank + 2).collect();
+            let layout = Layout::contiguous(dims(&shape)).narrow(0, 1, 1);
+            for a in 0..rank {
+                for b in 0..rank {
+                    let swapped = layout.transpose(a, b);
+                    let (mut shape, mut strides) = (layout.shape.clone(), layout.strides.clone());
+                    shape.swap(a, b);
+                    strides.swap(a, b);
+                    assert_eq!(
+                        swapped.shape(),
+                        shape.as_slice(),
+                        "rank {rank}, axes {a} {b}"
+                    );
+                    assert_eq!(
+                        swapped.strides(),
+                        strides.as_slice(),
+                        "rank {rank}, axes {a} {b}"
+                    );
+                    assert_eq!(swapped.offset(), layout.offset());
+                }
+            }
+        }
     }
 
     #[test]

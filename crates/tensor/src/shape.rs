@@ -30,6 +30,18 @@ pub(crate) fn dims(src: &[usize]) -> Dims {
     }
 }
 
+/// The `Dims` of length `len` whose element `i` is `at(i)`, filled whole up to rank 4 as
+/// [`dims`] is.
+#[inline]
+pub(crate) fn dims_from(len: usize, at: impl Fn(usize) -> usize) -> Dims {
+    if len <= 4 {
+        let buf: [usize; 4] = std::array::from_fn(|i| if i < len { at(i) } else { 0 });
+        Dims::from_buf_and_len(buf, len)
+    } else {
+        (0..len).map(at).collect()
+    }
+}
+
 /// Anything that names a shape: `[2, 3]`, `&[2, 3][..]`, `vec![2, 3]`, or `()` for a scalar.
 pub trait IntoShape {
     /// The dimension sizes.
