@@ -608,67 +608,108 @@ unsafe fn small_gemm_rows<T: Element, const UNIT: bool>(
     debug_assert!(
         a.fits(m, k) && b.fits(k, n) && (!UNIT || b.col_stride == 1) && m * n == out.len()
     );
-    let put = |slots: &mut [MaybeUninit<T>], values: &[T]| {
-        for (slot, &value) in slots.iter_mut().zip(values) {
-            slot.write(value);
-        }
-    };
-    for (i, row) in out.chunks_exact_mut(n).enumerate() {
-        // Output blocks of 8, then 4, then single columns, each summed in registers over p.
-        let mut j = 0;
-        while j + 8 <= n {
-            // SAFETY: i < m and j + 8 ≤ n, with `a` fitting m × k and `b` k × n (the contract).
-            let block = unsafe { row_block::<T, 8, UNIT>(k, a, i, b, j) };
-            put(&mut row[j..j + 8], &block);
-            j += 8;
-        }
-        if j + 4 <= n {
-            // SAFETY: as above, with j + 4 ≤ n.
-            let block = unsafe { row_block::<T, 4, UNIT>(k, a, i, b, j) };
-            put(&mut row[j..j + 4], &block);
-            j += 4;
-        }
-        while j < n {
-            // SAFETY: as above, with j + 1 ≤ n.
-            let [value] = unsafe { row_block::<T, 1, UNIT>(k, a, i, b, j) };
-            row[j].write(value);
-            j += 1;
-        }
+    // Rows in groups of ROWS, then one at a time: each output element is its own chain of
+    // dependent additions (the sum over p in order), and a group runs ROWS chains side by side
+    // where one row alone would wait for each addition before the next.
+    const ROWS: usize = 4;
+    let mut i = 0;
+    while i + ROWS <= m {
+        // SAFETY: rows i..i + ROWS < m of a, with `a` fitting m × k and `b` k × n; `out` holds
+        // m rows of n (the contract).
+        unsafe { row_group::<T, ROWS, UNIT>(k, n, a, i, b, out) };
+        i += ROWS;
+    }
+    while i < m {
+        // SAFETY: as above, with row i < m.
+        unsafe { row_group::<T, 1, UNIT>(k, n, a, i, b, out) };
+        i += 1;
     }
 }
 
-/// Columns `j..j + W` of row `i` of a · b. A fixed-size accumulator stays in registers, where
-/// accumulating into the output row would wait on a store and a load for every step of the inner
-/// dimension. With `UNIT` (b's columns adjacent) each step reads W adjacent elements of b's row p.
+/// Rows `i..i + R` of a · b, written into `out` (row-major, n columns): output blocks of 8
+/// columns, then 4, then single columns, each summed over p in registers.
 ///
 /// # Safety
-/// `a` fits at least `i + 1` rows of `k` columns and `b` `k` rows of at least `j + W` columns
+/// `a` fits at least `i + R` rows of `k` columns and `b` `k` rows of `n` columns (see
+/// [`MatRef::fits`]), `out` holds at least `(i + R) · n` elements; with `UNIT`, b's column stride
+/// is 1.
+#[inline(always)]
+unsafe fn row_group<T: Element, const R: usize, const UNIT: bool>(
+    k: usize,
+    n: usize,
+    a: &MatRef<T>,
+    i: usize,
+    b: &MatRef<T>,
+    out: &mut [MaybeUninit<T>],
+) {
+    let mut put = |j: usize, block: &[[T; 8]; R], width: usize| {
+        for (r, values) in block.iter().enumerate() {
+            let row = &mut out[(i + r) * n + j..(i + r) * n + j + width];
+            for (slot, &value) in row.iter_mut().zip(values) {
+                slot.write(value);
+            }
+        }
+    };
+    let mut j = 0;
+    while j + 8 <= n {
+        // SAFETY: rows i..i + R and columns j..j + 8 ≤ n lie inside what the operands fit.
+        let block = unsafe { row_block::<T, R, 8, UNIT>(k, a, i, b, j) };
+        put(j, &block, 8);
+        j += 8;
+    }
+    if j + 4 <= n {
+        // SAFETY: as above, with j + 4 ≤ n.
+        let block = unsafe { row_block::<T, R, 4, UNIT>(k, a, i, b, j) };
+        put(j, &block.map(widen), 4);
+        j += 4;
+    }
+    while j < n {
+        // SAFETY: as above, with j + 1 ≤ n.
+        let block = unsafe { row_block::<T, R, 1, UNIT>(k, a, i, b, j) };
+        put(j, &block.map(widen), 1);
+        j += 1;
+    }
+}
+
+/// A block of W ≤ 8 sums in the first W places of 8, for [`row_group`]'s one store loop.
+#[inline(always)]
+fn widen<T: Element, const W: usize>(values: [T; W]) -> [T; 8] {
+    std::array::from_fn(|w| if w < W { values[w] } else { T::zero() })
+}
+
+/// Columns `j..j + W` of rows `i..i + R` of a · b. Fixed-size accumulators stay in registers,
+/// where accumulating into the output would wait on a store and a load for every step of the
+/// inner dimension. With `UNIT` (b's columns adjacent) each step reads W adjacent elements of
+/// b's row p, once for all R rows.
+///
+/// # Safety
+/// `a` fits at least `i + R` rows of `k` columns and `b` `k` rows of at least `j + W` columns
 /// (see [`MatRef::fits`]); with `UNIT`, b's column stride is 1.
 #[inline(always)]
-unsafe fn row_block<T: Element, const W: usize, const UNIT: bool>(
+unsafe fn row_block<T: Element, const R: usize, const W: usize, const UNIT: bool>(
     k: usize,
     a: &MatRef<T>,
     i: usize,
     b: &MatRef<T>,
     j: usize,
-) -> [T; W] {
-    let mut acc = [T::zero(); W];
+) -> [[T; W]; R] {
+    let mut acc = [[T::zero(); W]; R];
     for p in 0..k {
-        // SAFETY: i and p lie inside the rows and columns that `a` fits.
-        let a_ip = unsafe { a.at_unchecked(i, p) };
-        if UNIT {
+        let b_row: [T; W] = if UNIT {
             let start = b.offset + p * b.row_stride + j;
             // SAFETY: elements (p, j..j + W) of `b` lie inside what it fits, and with a column
             // stride of 1 they are the W adjacent elements from `start`; `[T; W]` has T's
             // alignment.
-            let b_row = unsafe { &*b.data.as_ptr().add(start).cast::<[T; W]>() };
-            for (sum, &b_pj) in acc.iter_mut().zip(b_row) {
-                *sum += a_ip * b_pj;
-            }
+            unsafe { *b.data.as_ptr().add(start).cast::<[T; W]>() }
         } else {
-            for (w, sum) in acc.iter_mut().enumerate() {
-                // SAFETY: p < k and j + w < j + W lie inside what `b` fits.
-                *sum += a_ip * unsafe { b.at_unchecked(p, j + w) };
+            // SAFETY: p < k and j + w < j + W lie inside what `b` fits.
+            std::array::from_fn(|w| unsafe { b.at_unchecked(p, j + w) })
+        };
+        for (r, sums) in acc.iter_mut().enumerate() {
+            // SAFETY: row i + r < i + R and p < k lie inside what `a` fits.
+            let a_ip = unsafe { a.at_unchecked(i + r, p) };
+            for (sum, &b_pj) in sums.iter_mut().zip(&b_row) {
+                *sum += a_ip * b_pj;
             }
         }
     }
@@ -1092,7 +1133,8 @@ mod tests {
 
     #[test]
     fn the_unchecked_small_product_loops_match_the_triple_loop_on_every_layout() {
-        // Every shape the small loops take with m ≤ 6 and k, n ≤ 20, each operand row-major,
+        // Every shape the small loops take with m ≤ 9 (up to two groups of four rows, and the
+        // rows after them) and k, n ≤ 20, each operand row-major,
         // column-major or with padded rows, at offset 0 or 2, in storage that ends at its last
         // element: an index past an operand reads outside its slice (a failed debug assertion
         // in a debug build), and a wrong index reads a wrong value, which the exact comparison
@@ -1110,7 +1152,7 @@ mod tests {
         };
         let mut cases = 0;
         for (m, k, n) in
-            (1..=6).flat_map(|m| (1..=20).flat_map(move |k| (1..=20).map(move |n| (m, k, n))))
+            (1..=9).flat_map(|m| (1..=20).flat_map(move |k| (1..=20).map(move |n| (m, k, n))))
         {
             if m * k * n > super::SMALL_MACS {
                 continue;
