@@ -288,9 +288,11 @@ fn inline_strides(shape: &[usize]) -> Option<Dims> {
     }
     // The shape padded on the left with ones to rank 4, whose strides end with `shape`'s.
     let size = |axis: usize| {
-        (axis + rank >= 4)
-            .then(|| shape[axis + rank - 4])
-            .unwrap_or(1)
+        if axis + rank >= 4 {
+            shape[axis + rank - 4]
+        } else {
+            1
+        }
     };
     let s3 = 1;
     let s2 = size(3);
