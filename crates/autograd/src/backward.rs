@@ -5,6 +5,7 @@
 //! recording off for first-order gradients (no nodes, no overhead) and with recording on for
 //! `grad_graph`, whose gradients are then vars that can be differentiated again.
 
+use std::mem::ManuallyDrop;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -344,14 +345,21 @@ fn differentiate<T: Element>(
     let (op, location) = (&node.op, node.location);
     // Both lists are filled and read where they lie: as values they are a few hundred bytes,
     // and moving them (a `collect`, an owning iterator) was a copy of each for every node.
-    let mut input_vars: SmallVec<[Var<T>; INLINE_INPUTS]> = SmallVec::new();
+    let mut input_views: SmallVec<[ManuallyDrop<Var<T>>; INLINE_INPUTS]> = SmallVec::new();
     for &operand in &node.inputs {
-        input_vars.push(tape.operand(operand));
+        // SAFETY: the views live until this function returns. Meanwhile the operands stay on
+        // the tape: the consuming sweep takes a node off only after its rule (and the operands
+        // of a node are earlier nodes, or constants, which no sweep drops), a recording sweep
+        // takes none off, and the caller's `tape` keeps the tape alive.
+        input_views.push(unsafe { tape.operand(operand) });
     }
-    let output = Var::new(node.output.clone(), Some(id), tape);
+    let input_vars = Var::as_vars(&input_views);
+    // SAFETY: `node` (the tape's, or a recording sweep's copy of it) and `tape` are borrowed for
+    // the whole call, which the view does not outlive.
+    let output = unsafe { Var::unowned(&node.output, Some(id), tape) };
     // A recording sweep's rules are themselves recorded ops, profiled as such.
     let started = (!record && profile::active()).then(Instant::now);
-    let mut input_grads = rule(op, &input_vars, &output, grad, tape, location);
+    let mut input_grads = rule(op, input_vars, &output, grad, tape, location);
     for (input, input_grad) in input_vars.iter().zip(&mut input_grads) {
         let (Some(to), Some(input_grad)) = (input.node, input_grad.take()) else {
             continue;

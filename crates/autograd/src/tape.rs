@@ -10,6 +10,7 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -439,11 +440,22 @@ impl<T: Element> TapeState<T> {
         self.constants.borrow()[id].clone()
     }
 
-    /// The value of an operand, as a var of this tape.
-    pub(crate) fn operand(self: &Rc<Self>, operand: Operand) -> Var<T> {
+    /// The value of an operand, as an unowned var of this tape (see [`Var::unowned`]).
+    ///
+    /// # Safety
+    /// The view must not be used once the operand's node is taken off the tape, once its
+    /// constant is dropped, or once `self` is, and must never be taken out of its `ManuallyDrop`.
+    /// (The lists may grow meanwhile: the view copied the tensor, whose storage does not move.)
+    pub(crate) unsafe fn operand(self: &Rc<Self>, operand: Operand) -> ManuallyDrop<Var<T>> {
         match operand {
-            Operand::Node(id) => Var::new(self.nodes.borrow()[id].output.clone(), Some(id), self),
-            Operand::Constant(c) => Var::new(self.constant(c), None, self),
+            // SAFETY: the caller's contract, which keeps the node's output and `self` alive.
+            Operand::Node(id) => unsafe {
+                Var::unowned(&self.nodes.borrow()[id].output, Some(id), self)
+            },
+            // SAFETY: as above, for the constant.
+            Operand::Constant(c) => unsafe {
+                Var::unowned(&self.constants.borrow()[c], None, self)
+            },
         }
     }
 }

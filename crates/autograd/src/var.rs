@@ -1,6 +1,7 @@
 //! `Var`: a value on a tape, and the one function through which every op records itself.
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::rc::Rc;
 
@@ -83,6 +84,43 @@ impl<T: Element> Var<T> {
             node,
             tape: Rc::clone(tape),
         }
+    }
+
+    /// A var over `value` that owns nothing, for a gradient rule's inputs and output: its tensor
+    /// and its tape pointer are bitwise copies whose reference counts were not raised, and it
+    /// comes in a `ManuallyDrop` so that they are never lowered either. A sweep makes three or
+    /// four of these a node; as owning vars, each was an atomic increment and decrement of the
+    /// value's count (and the tape's), a tenth of a small model's backward pass.
+    ///
+    /// Whatever a rule does with such a var goes through `&Var`: it can read it, or clone it,
+    /// which raises the counts for the clone as for any var; nothing can move the value out or
+    /// change it in place, which needs an owned tensor.
+    ///
+    /// # Safety
+    /// The view must not be used after `value` or `tape` is dropped or moved (it reads both
+    /// through the copies), and must never be taken out of its `ManuallyDrop`.
+    #[inline(always)]
+    pub(crate) unsafe fn unowned(
+        value: &Tensor<T>,
+        node: Option<NodeId>,
+        tape: &Rc<TapeState<T>>,
+    ) -> ManuallyDrop<Self> {
+        // SAFETY: the copies are never dropped (`ManuallyDrop`), so the counts they did not
+        // raise are not lowered; while the caller keeps `value` and `tape` alive, as the
+        // contract says, the storage and the tape they point to stay allocated.
+        ManuallyDrop::new(Var {
+            value: unsafe { std::ptr::read(value) },
+            node,
+            tape: unsafe { std::ptr::read(tape) },
+        })
+    }
+
+    /// [`Var::unowned`] views as the vars they are, for a rule that takes `&[Var]`.
+    pub(crate) fn as_vars(views: &[ManuallyDrop<Self>]) -> &[Self] {
+        // SAFETY: `ManuallyDrop<Var>` is `repr(transparent)` over `Var`, so the slices have the
+        // same layout; a shared slice cannot drop or move its elements, so nothing the
+        // `ManuallyDrop` prevents becomes possible.
+        unsafe { &*(views as *const [ManuallyDrop<Self>] as *const [Self]) }
     }
 
     /// The value.

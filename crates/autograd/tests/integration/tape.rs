@@ -447,3 +447,97 @@ fn mean_is_one_node_with_the_bits_of_sum_then_mul_scalar() {
         );
     }
 }
+
+/// x·y, whose rule keeps a clone of each input and of the output it was given, so that a test
+/// can see them outlive the sweep.
+struct MulKeepingClones(std::rc::Rc<std::cell::RefCell<Vec<Var<f64>>>>);
+
+impl shendu_autograd::CustomOp<f64> for MulKeepingClones {
+    fn name(&self) -> &str {
+        "mul_keeping_clones"
+    }
+
+    fn forward(&self, inputs: &[&Tensor<f64>]) -> Tensor<f64> {
+        inputs[0] * inputs[1]
+    }
+
+    fn backward(
+        &self,
+        inputs: &[Var<f64>],
+        output: &Var<f64>,
+        grad: &Var<f64>,
+    ) -> Vec<Option<Var<f64>>> {
+        let mut kept = self.0.borrow_mut();
+        kept.extend([inputs[0].clone(), inputs[1].clone(), output.clone()]);
+        vec![Some(grad * &inputs[1]), Some(grad * &inputs[0])]
+    }
+}
+
+#[test]
+fn every_sweep_leaves_the_owners_of_the_values_it_read_as_it_found_them() {
+    // The sweeps hand each rule its inputs and output as vars that own nothing (no reference
+    // count raised, none lowered). A count raised and never lowered would leave a value shared
+    // once everything else is dropped; one lowered twice would show it unshared while the test
+    // still holds a second owner. The ops' rules read inputs (mul, linear, the custom op),
+    // outputs (tanh, softmax) and constants (the data c); the custom op's rule clones what it
+    // is given, which must then own its values like any var.
+    let values = |seed: f64, n: usize| -> Vec<f64> {
+        (0..n).map(|i| (i as f64 * 0.37 + seed).sin()).collect()
+    };
+    let (w, b) = (t(&values(1.0, 12), &[4, 3]), t(&values(2.0, 4), &[4]));
+    let (x, c) = (t(&values(3.0, 6), &[2, 3]), t(&values(4.0, 8), &[2, 4]));
+    let kept = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let model = |tape: &Tape<f64>| {
+        let (wv, bv, xv) = (
+            tape.var(w.clone()),
+            tape.var(b.clone()),
+            tape.var(x.clone()),
+        );
+        let h = xv.linear(&wv, Some(&bv)).tanh();
+        let h = Var::custom(
+            MulKeepingClones(kept.clone()),
+            &[&h, &tape.constant(c.clone())],
+        );
+        (&h.softmax(1) * &h).mean_all()
+    };
+    let all = [&w, &b, &x, &c];
+    let check = |sweep: &str| {
+        // The rule's clone of its constant operand owns c.
+        assert!(
+            c.is_storage_shared(),
+            "{sweep}: the constant is held by a clone"
+        );
+        kept.borrow_mut().clear();
+        let second_owners: Vec<Tensor<f64>> = all.iter().map(|v| (*v).clone()).collect();
+        for (k, value) in all.iter().enumerate() {
+            assert!(
+                value.is_storage_shared(),
+                "{sweep}: value {k} lost an owner"
+            );
+        }
+        drop(second_owners);
+        for (k, value) in all.iter().enumerate() {
+            assert!(
+                !value.is_storage_shared(),
+                "{sweep}: value {k} kept an owner"
+            );
+        }
+    };
+    {
+        let tape = Tape::new();
+        let grads = model(&tape).backward();
+        assert_eq!(grads.len(), 3);
+    }
+    check("backward");
+    {
+        let tape = Tape::new();
+        let w_var = tape.var(w.clone());
+        let loss = (&model(&tape) + &w_var.square().sum_all()).sum_all();
+        let dw = loss.grad_graph(&[&w_var]).remove(0);
+        dw.square().sum_all().backward();
+    }
+    check("grad_graph, then backward of its result");
+    let (_, grads) = shendu_autograd::value_and_grad(|tape| model(tape));
+    drop(grads);
+    check("value_and_grad");
+}
