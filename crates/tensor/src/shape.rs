@@ -22,16 +22,11 @@ pub type Dims = SmallVec<[usize; 4]>;
 /// that call was a visible share of the per-op cost.
 #[inline]
 pub(crate) fn dims(src: &[usize]) -> Dims {
-    if src.len() <= 4 {
-        let buf: [usize; 4] = std::array::from_fn(|i| src.get(i).copied().unwrap_or(0));
-        Dims::from_buf_and_len(buf, src.len())
-    } else {
-        Dims::from_slice(src)
-    }
+    dims_from(src.len(), |i| src[i])
 }
 
-/// The `Dims` of length `len` whose element `i` is `at(i)`, filled whole up to rank 4 as
-/// [`dims`] is.
+/// The `Dims` of length `len` whose element `i` is `at(i)`, filled whole up to rank 4 (see
+/// [`dims`]).
 #[inline]
 pub(crate) fn dims_from(len: usize, at: impl Fn(usize) -> usize) -> Dims {
     if len <= 4 {
